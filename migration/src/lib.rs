@@ -1,0 +1,15 @@
+//! Schema migrations of modelreg. The schema changes only through these; `modelreg serve`
+//! applies pending ones at start and `modelreg migrate` applies them alone.
+
+pub use sea_orm_migration::prelude::*;
+
+mod m20261125_000001_create_registry;
+
+pub struct Migrator;
+
+#[async_trait::async_trait]
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![Box::new(m20261125_000001_create_registry::Migration)]
+    }
+}

@@ -1,0 +1,105 @@
+//! Typed configuration from command-line flags and `MODELREG_*` environment variables.
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use clap::{Args, Parser, Subcommand};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "modelreg",
+    version,
+    about = "O-RAN AI/ML model registry over gRPC"
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Apply pending migrations, then serve gRPC until SIGTERM or Ctrl-C.
+    Serve(ServeConfig),
+    /// Apply pending migrations and exit.
+    Migrate(DatabaseConfig),
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct ServeConfig {
+    /// Address to serve gRPC on; port 0 picks a free port.
+    #[arg(long, env = "MODELREG_LISTEN", default_value = "127.0.0.1:50051")]
+    pub listen: SocketAddr,
+
+    #[command(flatten)]
+    pub database: DatabaseConfig,
+
+    /// How often the health service checks that the database answers, e.g. "2s", "500ms".
+    #[arg(long, env = "MODELREG_HEALTH_CHECK_INTERVAL", default_value = "2s", value_parser = humantime::parse_duration)]
+    pub health_check_interval: Duration,
+}
+
+#[derive(Clone, Args)]
+pub struct DatabaseConfig {
+    /// `sqlite://PATH?mode=rwc` (embedded, the default) or `postgres://USER@HOST/DB`.
+    #[arg(
+        long,
+        env = "MODELREG_DATABASE_URL",
+        default_value = "sqlite://modelreg.db?mode=rwc"
+    )]
+    pub database_url: String,
+
+    /// Largest number of pooled database connections (readers, on SQLite).
+    #[arg(long, env = "MODELREG_DATABASE_MAX_CONNECTIONS", default_value_t = 16)]
+    pub database_max_connections: u32,
+}
+
+impl ServeConfig {
+    /// A configuration for the given address and database with every other setting at its
+    /// default, as tests and embedders need it.
+    pub fn new(listen: SocketAddr, database_url: impl Into<String>) -> Self {
+        Self {
+            listen,
+            database: DatabaseConfig {
+                database_url: database_url.into(),
+                database_max_connections: 16,
+            },
+            health_check_interval: Duration::from_secs(2),
+        }
+    }
+}
+
+/// Passwords in a PostgreSQL URL must not reach the logs.
+impl std::fmt::Debug for DatabaseConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DatabaseConfig")
+            .field("database_url", &redact_password(&self.database_url))
+            .field("database_max_connections", &self.database_max_connections)
+            .finish()
+    }
+}
+
+pub fn redact_password(url: &str) -> String {
+    match url::Url::parse(url) {
+        Ok(mut parsed) if parsed.password().is_some() => {
+            let _ = parsed.set_password(Some("REDACTED"));
+            parsed.to_string()
+        }
+        _ => url.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn debug_output_hides_the_database_password() {
+        let config = DatabaseConfig {
+            database_url: "postgres://app:hunter2@db/registry".into(),
+            database_max_connections: 4,
+        };
+        let shown = format!("{config:?}");
+        assert!(!shown.contains("hunter2"), "{shown}");
+        assert!(shown.contains("REDACTED"), "{shown}");
+    }
+}

@@ -1,0 +1,160 @@
+//! Conversions between proto messages and stored rows, in both directions.
+
+use chrono::{DateTime, Utc};
+use uuid::Uuid;
+
+use crate::domain::TargetEnvironmentSpec;
+use crate::pb;
+use crate::store::Registration;
+use crate::store::entity::target_environment;
+
+/// The rows of a registration's environments, positioned in list order.
+pub fn environment_rows(
+    parent: Uuid,
+    environments: &[TargetEnvironmentSpec],
+) -> Vec<target_environment::Model> {
+    environments
+        .iter()
+        .zip(0..)
+        .map(|(env, position)| target_environment::Model {
+            id: Uuid::now_v7(),
+            model_related_information_id: parent,
+            position,
+            platform_name: env.platform_name.clone(),
+            environment_type: env.environment_type.clone(),
+            dependency_list: env.dependency_list.clone(),
+        })
+        .collect()
+}
+
+/// The API form of a stored registration. Row ids of environments never leave the store.
+pub fn registration_to_proto(registration: &Registration) -> pb::ModelRelatedInformation {
+    let model = &registration.model;
+    pb::ModelRelatedInformation {
+        model_registration_id: model.id.to_string(),
+        model_id: Some(pb::ModelId {
+            model_name: model.model_name.clone(),
+            model_version: model.model_version.clone(),
+            artifact_version: model.artifact_version.clone(),
+        }),
+        description: model.description.clone(),
+        model_information: Some(pb::ModelInformation {
+            metadata: Some(pb::Metadata {
+                author: model.author.clone(),
+                owner: model.owner.clone().unwrap_or_default(),
+            }),
+            input_data_type: model.input_data_type.0.clone(),
+            output_data_type: model.output_data_type.0.clone(),
+            target_environment: registration
+                .target_environments
+                .iter()
+                .map(|env| pb::TargetEnvironment {
+                    platform_name: env.platform_name.clone(),
+                    environment_type: env.environment_type.clone(),
+                    dependency_list: env.dependency_list.clone(),
+                })
+                .collect(),
+        }),
+        model_location: model.model_location.clone().unwrap_or_default(),
+        create_time: Some(timestamp(model.create_time)),
+        update_time: Some(timestamp(model.update_time)),
+        etag: model.etag.clone(),
+    }
+}
+
+pub fn timestamp(time: DateTime<Utc>) -> prost_types::Timestamp {
+    prost_types::Timestamp {
+        seconds: time.timestamp(),
+        nanos: time.timestamp_subsec_nanos() as i32,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::TimeZone;
+
+    use super::*;
+    use crate::domain::ModelSpec;
+    use crate::store::entity::model_related_information::{DataTypes, Model};
+
+    fn spec() -> ModelSpec {
+        ModelSpec {
+            model_name: "qoe".into(),
+            model_version: "2".into(),
+            description: "d".into(),
+            model_location: None,
+            author: "alice".into(),
+            owner: Some("ran-team".into()),
+            input_data_type: vec!["a,b".into(), "c".into()],
+            output_data_type: vec!["q".into()],
+            target_environments: vec![
+                TargetEnvironmentSpec {
+                    platform_name: "kserve".into(),
+                    environment_type: "onnx".into(),
+                    dependency_list: "x,y".into(),
+                },
+                TargetEnvironmentSpec {
+                    platform_name: "triton".into(),
+                    environment_type: "tensorrt".into(),
+                    dependency_list: "z".into(),
+                },
+            ],
+        }
+    }
+
+    fn stored(spec: &ModelSpec) -> Registration {
+        let id = Uuid::now_v7();
+        let time = Utc.with_ymd_and_hms(2026, 11, 25, 6, 0, 0).unwrap();
+        Registration {
+            model: Model {
+                id,
+                model_name: spec.model_name.clone(),
+                model_version: spec.model_version.clone(),
+                artifact_version: "0.0.0".into(),
+                description: spec.description.clone(),
+                model_location: spec.model_location.clone(),
+                author: spec.author.clone(),
+                owner: spec.owner.clone(),
+                input_data_type: DataTypes(spec.input_data_type.clone()),
+                output_data_type: DataTypes(spec.output_data_type.clone()),
+                request_id: Some("retry-key".into()),
+                etag: "e1".into(),
+                create_time: time,
+                update_time: time + chrono::Duration::microseconds(1_500_001),
+            },
+            target_environments: environment_rows(id, &spec.target_environments),
+        }
+    }
+
+    #[test]
+    fn environment_rows_keep_list_order_and_parent() {
+        let parent = Uuid::now_v7();
+        let rows = environment_rows(parent, &spec().target_environments);
+        assert_eq!(rows.iter().map(|r| r.position).collect::<Vec<_>>(), [0, 1]);
+        assert!(
+            rows.iter()
+                .all(|r| r.model_related_information_id == parent)
+        );
+        assert_ne!(rows[0].id, rows[1].id);
+    }
+
+    #[test]
+    fn stored_registration_round_trips_through_proto() {
+        let spec = spec();
+        let registration = stored(&spec);
+        let proto = registration_to_proto(&registration);
+        assert_eq!(
+            proto.model_registration_id,
+            registration.model.id.to_string()
+        );
+        assert_eq!(proto.model_id.as_ref().unwrap().artifact_version, "0.0.0");
+        assert_eq!(proto.etag, "e1");
+        let update_time = proto.update_time.unwrap();
+        assert_eq!(update_time.nanos, 500_001_000);
+        assert_eq!(
+            ModelSpec::parse(&proto, "m").unwrap(),
+            spec,
+            "proto -> spec gives back what was stored"
+        );
+    }
+}

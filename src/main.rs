@@ -1,0 +1,67 @@
+use std::process::ExitCode;
+
+use clap::Parser;
+use modelreg::store::Store;
+use modelreg::{Application, Cli, Command, telemetry};
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let cli = Cli::parse();
+    telemetry::init();
+    let result = match cli.command {
+        Command::Serve(config) => serve(config).await,
+        Command::Migrate(database) => migrate(database).await,
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            tracing::error!("{err}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn serve(config: modelreg::ServeConfig) -> Result<(), Box<dyn std::error::Error>> {
+    tracing::info!(?config, "starting");
+    let app = Application::build(config).await?;
+    tracing::info!(address = %app.local_addr(), "serving gRPC");
+    app.run_until(shutdown_signal()).await?;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+async fn migrate(database: modelreg::DatabaseConfig) -> Result<(), Box<dyn std::error::Error>> {
+    let store = Store::connect(&database).await?;
+    store.migrate().await?;
+    store.close().await?;
+    tracing::info!("migrations applied");
+    Ok(())
+}
+
+/// Completes on SIGTERM or Ctrl-C.
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        if let Err(err) = tokio::signal::ctrl_c().await {
+            tracing::error!(error = %err, "cannot listen for Ctrl-C");
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(err) => {
+                tracing::error!(error = %err, "cannot listen for SIGTERM");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => tracing::info!("Ctrl-C received, shutting down"),
+        _ = terminate => tracing::info!("SIGTERM received, shutting down"),
+    }
+}

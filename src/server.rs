@@ -1,0 +1,208 @@
+//! Wiring: one `Application::build` shared by `main` and the tests. It connects to the
+//! database, applies migrations, binds the listener (port 0 allowed) and serves gRPC with
+//! reflection, health and a tracing span per RPC until the shutdown signal.
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+use tokio_stream::wrappers::TcpListenerStream;
+use tonic::codegen::http;
+use tonic::transport::Server;
+use tonic_health::ServingStatus;
+use tonic_health::server::HealthReporter;
+use tower_http::trace::TraceLayer;
+use tracing::{Span, field};
+
+use crate::config::ServeConfig;
+use crate::pb::{
+    self, model_discovery_service_server::ModelDiscoveryServiceServer,
+    model_registration_service_server::ModelRegistrationServiceServer,
+};
+use crate::service::{DiscoveryService, RegistrationService};
+use crate::store::Store;
+
+/// Names of the services whose health is reported; "" is the server as a whole.
+const SERVICES: [&str; 3] = [
+    "",
+    "modelregistry.v1.ModelRegistrationService",
+    "modelregistry.v1.ModelDiscoveryService",
+];
+
+#[derive(Debug, thiserror::Error)]
+pub enum StartupError {
+    #[error("cannot open the database: {0}")]
+    Database(#[from] sea_orm::DbErr),
+    #[error("cannot listen on {addr}: {source}")]
+    Bind {
+        addr: SocketAddr,
+        source: std::io::Error,
+    },
+    #[error("gRPC reflection: {0}")]
+    Reflection(#[from] tonic_reflection::server::Error),
+    #[error("gRPC server: {0}")]
+    Serve(#[from] tonic::transport::Error),
+}
+
+pub struct Application {
+    listener: TcpListener,
+    local_addr: SocketAddr,
+    store: Store,
+    health_check_interval: Duration,
+}
+
+impl Application {
+    pub async fn build(config: ServeConfig) -> Result<Self, StartupError> {
+        let store = Store::connect(&config.database).await?;
+        store.migrate().await?;
+        let listener =
+            TcpListener::bind(config.listen)
+                .await
+                .map_err(|source| StartupError::Bind {
+                    addr: config.listen,
+                    source,
+                })?;
+        let local_addr = listener.local_addr().map_err(|source| StartupError::Bind {
+            addr: config.listen,
+            source,
+        })?;
+        Ok(Self {
+            listener,
+            local_addr,
+            store,
+            health_check_interval: config.health_check_interval,
+        })
+    }
+
+    /// The bound address; its port is the real one when port 0 was asked for.
+    pub fn local_addr(&self) -> SocketAddr {
+        self.local_addr
+    }
+
+    /// Serves until `shutdown` completes, then stops accepting, lets in-flight calls finish
+    /// and closes the database pools.
+    pub async fn run_until(self, shutdown: impl Future<Output = ()>) -> Result<(), StartupError> {
+        let (health_reporter, health_service) = tonic_health::server::health_reporter();
+        let reflection_v1 = reflection().build_v1()?;
+        // grpcurl 1.8 speaks only v1alpha.
+        let reflection_v1alpha = reflection().build_v1alpha()?;
+
+        // The database answered the migrations a moment ago.
+        for service in SERVICES {
+            health_reporter
+                .set_service_status(service, ServingStatus::Serving)
+                .await;
+        }
+        let (stop_monitor, monitor_stopped) = watch::channel(());
+        let monitor = tokio::spawn(monitor_database(
+            self.store.clone(),
+            health_reporter,
+            self.health_check_interval,
+            monitor_stopped,
+        ));
+
+        let result = Server::builder()
+            .layer(
+                TraceLayer::new_for_grpc()
+                    .make_span_with(rpc_span)
+                    .on_request(())
+                    .on_response(record_response)
+                    .on_failure(()),
+            )
+            .add_service(health_service)
+            .add_service(reflection_v1)
+            .add_service(reflection_v1alpha)
+            .add_service(ModelRegistrationServiceServer::new(
+                RegistrationService::new(self.store.clone()),
+            ))
+            .add_service(ModelDiscoveryServiceServer::new(DiscoveryService::new(
+                self.store.clone(),
+            )))
+            .serve_with_incoming_shutdown(TcpListenerStream::new(self.listener), shutdown)
+            .await;
+
+        drop(stop_monitor);
+        let _ = monitor.await;
+        if let Err(err) = self.store.close().await {
+            tracing::warn!(error = %err, "closing the database pool failed");
+        }
+        result.map_err(Into::into)
+    }
+}
+
+fn reflection() -> tonic_reflection::server::Builder<'static> {
+    tonic_reflection::server::Builder::configure()
+        .register_encoded_file_descriptor_set(pb::FILE_DESCRIPTOR_SET)
+        .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+        // google.rpc.ErrorInfo and BadRequest, so that clients can decode error details.
+        .register_encoded_file_descriptor_set(tonic_types::pb::FILE_DESCRIPTOR_SET)
+        // Advertise only the public services.
+        .include_reflection_service(false)
+}
+
+/// Reports SERVING while the database answers and NOT_SERVING while it does not.
+async fn monitor_database(
+    store: Store,
+    reporter: HealthReporter,
+    interval: Duration,
+    mut stopped: watch::Receiver<()>,
+) {
+    let mut serving = true;
+    let mut ticks = tokio::time::interval_at(tokio::time::Instant::now() + interval, interval);
+    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            _ = ticks.tick() => {}
+            _ = stopped.changed() => return,
+        }
+        let healthy =
+            match tokio::time::timeout(interval.max(Duration::from_secs(1)), store.ping()).await {
+                Ok(Ok(())) => true,
+                Ok(Err(err)) => {
+                    tracing::warn!(error = %err, "database health check failed");
+                    false
+                }
+                Err(_) => {
+                    tracing::warn!("database health check timed out");
+                    false
+                }
+            };
+        if serving != healthy {
+            serving = healthy;
+            let status = if healthy {
+                ServingStatus::Serving
+            } else {
+                ServingStatus::NotServing
+            };
+            tracing::info!(?status, "health status changed");
+            for service in SERVICES {
+                reporter.set_service_status(service, status).await;
+            }
+        }
+    }
+}
+
+fn rpc_span(request: &http::Request<tonic::body::Body>) -> Span {
+    tracing::info_span!(
+        "rpc",
+        method = %request.uri().path(),
+        code = field::Empty,
+        latency_us = field::Empty,
+    )
+}
+
+/// Records the gRPC status of the answer. Errors of unary calls come as a trailers-only
+/// response, so `grpc-status` is in the headers; without it the call succeeded.
+fn record_response<B>(response: &http::Response<B>, latency: Duration, span: &Span) {
+    let code = response
+        .headers()
+        .get("grpc-status")
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.parse::<i32>().ok())
+        .map_or(tonic::Code::Ok, tonic::Code::from);
+    span.record("code", field::debug(code));
+    span.record("latency_us", latency.as_micros() as u64);
+    tracing::info!("rpc finished");
+}

@@ -1,0 +1,118 @@
+//! Persistence: connection pools, migrations, and the registry's transactions.
+//!
+//! On SQLite the store keeps two pools on one file: a single-connection writer and a reader
+//! pool. Writers queue for the writer connection inside the async pool (first come, first
+//! served) instead of spinning in SQLite's busy handler, and WAL mode lets readers run beside
+//! the writer. Code inside a write transaction only ever uses that transaction, so it can
+//! never wait for a pool connection that it holds itself. On PostgreSQL both are one pool.
+
+pub mod entity;
+mod registrations;
+
+use std::time::Duration;
+
+use migration::{Migrator, MigratorTrait};
+use sea_orm::sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous};
+use sea_orm::{
+    ConnectOptions, Database, DatabaseConnection, DatabaseTransaction, DbBackend, DbErr,
+    SqliteTransactionMode, TransactionOptions, TransactionTrait,
+};
+
+pub use registrations::{ListQuery, ModelKey, Page, Registration};
+
+use crate::config::DatabaseConfig;
+
+/// How long a request waits for a pooled connection (or SQLite for a lock) before giving up
+/// with UNAVAILABLE.
+const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(5);
+
+#[derive(Clone, Debug)]
+pub struct Store {
+    reader: DatabaseConnection,
+    writer: DatabaseConnection,
+}
+
+impl Store {
+    pub async fn connect(config: &DatabaseConfig) -> Result<Self, DbErr> {
+        let url = config.database_url.as_str();
+        if !url.starts_with("sqlite:") {
+            let pool = Database::connect(options(url, config.database_max_connections)).await?;
+            return Ok(Self {
+                reader: pool.clone(),
+                writer: pool,
+            });
+        }
+        // An in-memory database exists once per connection: it can only have one.
+        if url.contains(":memory:") || url.contains("mode=memory") {
+            let pool = Database::connect(sqlite_options(url, 1)).await?;
+            return Ok(Self {
+                reader: pool.clone(),
+                writer: pool,
+            });
+        }
+        // The writer connects first: with `mode=rwc` it creates the file and switches it to WAL.
+        let writer = Database::connect(sqlite_options(url, 1)).await?;
+        let reader =
+            Database::connect(sqlite_options(url, config.database_max_connections)).await?;
+        Ok(Self { reader, writer })
+    }
+
+    /// Applies pending migrations.
+    pub async fn migrate(&self) -> Result<(), DbErr> {
+        Migrator::up(&self.writer, None).await
+    }
+
+    /// Checks that the database answers.
+    pub async fn ping(&self) -> Result<(), DbErr> {
+        self.reader.ping().await?;
+        self.writer.ping().await
+    }
+
+    pub async fn close(self) -> Result<(), DbErr> {
+        if self.backend() == DbBackend::Sqlite {
+            self.reader.close().await?;
+        }
+        self.writer.close().await
+    }
+
+    pub fn backend(&self) -> DbBackend {
+        self.writer.get_database_backend()
+    }
+
+    /// Starts a write transaction. On SQLite it takes the write lock at BEGIN (IMMEDIATE), so a
+    /// transaction that reads before it writes cannot fail half-way on a lock upgrade.
+    async fn begin_write(&self) -> Result<DatabaseTransaction, DbErr> {
+        self.writer
+            .begin_with_options(TransactionOptions {
+                sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
+                ..Default::default()
+            })
+            .await
+    }
+}
+
+fn options(url: &str, max_connections: u32) -> ConnectOptions {
+    let mut options = ConnectOptions::new(url);
+    options
+        .max_connections(max_connections.max(1))
+        .min_connections(1)
+        .connect_timeout(ACQUIRE_TIMEOUT)
+        .acquire_timeout(ACQUIRE_TIMEOUT)
+        // Statements are logged at debug level; errors are reported by the RPC layer.
+        .sqlx_logging_level(log::LevelFilter::Debug);
+    options
+}
+
+fn sqlite_options(url: &str, max_connections: u32) -> ConnectOptions {
+    let mut options = options(url, max_connections);
+    options.map_sqlx_sqlite_opts(|sqlite| {
+        sqlite
+            .journal_mode(SqliteJournalMode::Wal)
+            // In WAL mode NORMAL keeps every committed transaction through a crash of the
+            // process (kill -9); only an OS crash or power loss can lose the last commits.
+            .synchronous(SqliteSynchronous::Normal)
+            .busy_timeout(ACQUIRE_TIMEOUT)
+            .foreign_keys(true)
+    });
+    options
+}

@@ -1,0 +1,335 @@
+//! The registry's reads and transactions. Children are always loaded for a whole set of parents
+//! in one `IN (…)` query, so a read costs two statements whatever its size.
+
+use chrono::{DateTime, SubsecRound, Utc};
+use sea_orm::sea_query::Expr;
+use sea_orm::{
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, ExprTrait,
+    IntoActiveModel, LoaderTrait, ModelTrait, QueryFilter, QueryOrder, QuerySelect, SqlErr,
+};
+use uuid::Uuid;
+
+use super::Store;
+use super::entity::model_related_information::{self as registration, DataTypes};
+use super::entity::target_environment as environment;
+use crate::convert;
+use crate::domain::ModelSpec;
+use crate::error::{Error, Result};
+
+/// Artifact version of a model that has no stored artifact yet.
+pub const INITIAL_ARTIFACT_VERSION: &str = "0.0.0";
+
+/// A registration with its target environments in list order.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Registration {
+    pub model: registration::Model,
+    pub target_environments: Vec<environment::Model>,
+}
+
+/// The keyset position of a model in discovery order.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ModelKey {
+    pub model_name: String,
+    pub model_version: String,
+}
+
+#[derive(Clone, Debug, Default)]
+pub struct ListQuery {
+    pub model_name: Option<String>,
+    pub model_version: Option<String>,
+    /// Only models after this key are listed.
+    pub after: Option<ModelKey>,
+    pub limit: u64,
+}
+
+#[derive(Debug)]
+pub struct Page {
+    pub registrations: Vec<Registration>,
+    /// The key of the last listed model when more models follow it.
+    pub next: Option<ModelKey>,
+}
+
+impl Store {
+    /// Inserts a registration and its environments in one transaction. With a `request_id`
+    /// that created a registration before, returns that registration instead (AIP-155).
+    pub async fn register(
+        &self,
+        spec: ModelSpec,
+        request_id: Option<String>,
+    ) -> Result<Registration> {
+        if let Some(request_id) = &request_id
+            && let Some(existing) = self.find_by_request_id(request_id).await?
+        {
+            return Ok(existing);
+        }
+        let now = now();
+        let model = registration::Model {
+            // Time-ordered ids keep the primary key index append-mostly.
+            id: Uuid::now_v7(),
+            model_name: spec.model_name.clone(),
+            model_version: spec.model_version.clone(),
+            artifact_version: INITIAL_ARTIFACT_VERSION.to_owned(),
+            description: spec.description.clone(),
+            model_location: spec.model_location.clone(),
+            author: spec.author.clone(),
+            owner: spec.owner.clone(),
+            input_data_type: DataTypes(spec.input_data_type.clone()),
+            output_data_type: DataTypes(spec.output_data_type.clone()),
+            request_id: request_id.clone(),
+            etag: new_etag(),
+            create_time: now,
+            update_time: now,
+        };
+        let target_environments = convert::environment_rows(model.id, &spec.target_environments);
+
+        let txn = self.begin_write().await?;
+        let inserted = async {
+            registration::Entity::insert(model.clone().into_active_model())
+                .exec_without_returning(&txn)
+                .await?;
+            insert_environments(&txn, &target_environments).await
+        }
+        .await;
+        match inserted {
+            Ok(()) => txn.commit().await?,
+            Err(err) if matches!(err.sql_err(), Some(SqlErr::UniqueConstraintViolation(_))) => {
+                txn.rollback().await?;
+                // Either the name and version are taken, or a concurrent retry with the same
+                // request id won the race: then its registration is the answer.
+                if let Some(request_id) = &request_id
+                    && let Some(existing) = self.find_by_request_id(request_id).await?
+                {
+                    return Ok(existing);
+                }
+                return Err(Error::ModelAlreadyRegistered {
+                    name: spec.model_name,
+                    version: spec.model_version,
+                });
+            }
+            Err(err) => return Err(err.into()),
+        }
+        Ok(Registration {
+            model,
+            target_environments,
+        })
+    }
+
+    pub async fn get(&self, id: Uuid) -> Result<Registration> {
+        let model = registration::Entity::find_by_id(id)
+            .one(&self.reader)
+            .await?
+            .ok_or_else(|| not_found(id))?;
+        let target_environments = model
+            .find_related(environment::Entity)
+            .order_by_asc(environment::Column::Position)
+            .all(&self.reader)
+            .await?;
+        Ok(Registration {
+            model,
+            target_environments,
+        })
+    }
+
+    /// Reads the registration under a row lock, lets `change` compute its new content, and
+    /// writes it, all in one transaction: concurrent updates of one registration run one after
+    /// the other, so the stored list of environments is always exactly one writer's list.
+    pub async fn update<F>(
+        &self,
+        id: Uuid,
+        expected_etag: Option<&str>,
+        change: F,
+    ) -> Result<Registration>
+    where
+        F: FnOnce(&Registration) -> Result<ModelSpec>,
+    {
+        let txn = self.begin_write().await?;
+        let model = registration::Entity::find_by_id(id)
+            .lock_exclusive()
+            .one(&txn)
+            .await?
+            .ok_or_else(|| not_found(id))?;
+        check_etag(&model, expected_etag)?;
+        let target_environments = model
+            .find_related(environment::Entity)
+            .order_by_asc(environment::Column::Position)
+            .all(&txn)
+            .await?;
+        let current = Registration {
+            model,
+            target_environments,
+        };
+        let spec = change(&current)?;
+
+        let mut row = current.model.clone().into_active_model();
+        row.description = Set(spec.description);
+        row.model_location = Set(spec.model_location);
+        row.author = Set(spec.author);
+        row.owner = Set(spec.owner);
+        row.input_data_type = Set(DataTypes(spec.input_data_type));
+        row.output_data_type = Set(DataTypes(spec.output_data_type));
+        row.etag = Set(new_etag());
+        row.update_time = Set(now());
+        let model = row.update(&txn).await?;
+
+        let new_environments = convert::environment_rows(id, &spec.target_environments);
+        let target_environments =
+            if same_environments(&current.target_environments, &new_environments) {
+                current.target_environments
+            } else {
+                environment::Entity::delete_many()
+                    .filter(environment::Column::ModelRelatedInformationId.eq(id))
+                    .exec(&txn)
+                    .await?;
+                insert_environments(&txn, &new_environments).await?;
+                new_environments
+            };
+        txn.commit().await?;
+        Ok(Registration {
+            model,
+            target_environments,
+        })
+    }
+
+    /// Deletes a registration; the foreign key's ON DELETE CASCADE removes its environments in
+    /// the same statement.
+    pub async fn delete(&self, id: Uuid, expected_etag: Option<&str>) -> Result<()> {
+        let mut delete = registration::Entity::delete_by_id(id);
+        if let Some(etag) = expected_etag {
+            delete = delete.filter(registration::Column::Etag.eq(etag));
+        }
+        if delete.exec(&self.writer).await?.rows_affected == 1 {
+            return Ok(());
+        }
+        // Nothing deleted: tell a missing registration from a stale etag.
+        let model = registration::Entity::find_by_id(id)
+            .one(&self.reader)
+            .await?
+            .ok_or_else(|| not_found(id))?;
+        check_etag(&model, expected_etag)?;
+        // It was deleted and registered again between the two statements: report the etag.
+        Err(Error::EtagMismatch {
+            id: id.to_string(),
+            given: expected_etag.unwrap_or_default().to_owned(),
+        })
+    }
+
+    /// One page of discovery: the parents, then all their environments in one query.
+    pub async fn list(&self, query: ListQuery) -> Result<Page> {
+        let mut select = registration::Entity::find();
+        if let Some(name) = query.model_name {
+            select = select.filter(registration::Column::ModelName.eq(name));
+        }
+        if let Some(version) = query.model_version {
+            select = select.filter(registration::Column::ModelVersion.eq(version));
+        }
+        if let Some(after) = query.after {
+            select = select.filter(
+                Expr::tuple([
+                    Expr::col(registration::Column::ModelName).into(),
+                    Expr::col(registration::Column::ModelVersion).into(),
+                ])
+                .gt(Expr::tuple([
+                    Expr::val(after.model_name).into(),
+                    Expr::val(after.model_version).into(),
+                ])),
+            );
+        }
+        // One extra row tells whether another page follows.
+        let mut models = select
+            .order_by_asc(registration::Column::ModelName)
+            .order_by_asc(registration::Column::ModelVersion)
+            .limit(query.limit + 1)
+            .all(&self.reader)
+            .await?;
+        let more = models.len() as u64 > query.limit;
+        models.truncate(query.limit as usize);
+        let next = more.then(|| models.last()).flatten().map(|last| ModelKey {
+            model_name: last.model_name.clone(),
+            model_version: last.model_version.clone(),
+        });
+        let registrations = self.attach_environments(models).await?;
+        Ok(Page {
+            registrations,
+            next,
+        })
+    }
+
+    async fn find_by_request_id(&self, request_id: &str) -> Result<Option<Registration>> {
+        let found = registration::Entity::find()
+            .filter(registration::Column::RequestId.eq(request_id))
+            .one(&self.reader)
+            .await?;
+        Ok(match found {
+            Some(model) => self.attach_environments(vec![model]).await?.pop(),
+            None => None,
+        })
+    }
+
+    async fn attach_environments(
+        &self,
+        models: Vec<registration::Model>,
+    ) -> Result<Vec<Registration>> {
+        if models.is_empty() {
+            return Ok(Vec::new());
+        }
+        let environments = models
+            .load_many(
+                environment::Entity::find().order_by_asc(environment::Column::Position),
+                &self.reader,
+            )
+            .await?;
+        Ok(models
+            .into_iter()
+            .zip(environments)
+            .map(|(model, target_environments)| Registration {
+                model,
+                target_environments,
+            })
+            .collect())
+    }
+}
+
+/// Inserts all environments of a registration in one statement.
+async fn insert_environments(
+    db: &impl ConnectionTrait,
+    rows: &[environment::Model],
+) -> Result<(), sea_orm::DbErr> {
+    if rows.is_empty() {
+        return Ok(());
+    }
+    environment::Entity::insert_many(rows.iter().cloned().map(IntoActiveModel::into_active_model))
+        .exec_without_returning(db)
+        .await?;
+    Ok(())
+}
+
+fn same_environments(current: &[environment::Model], new: &[environment::Model]) -> bool {
+    current.len() == new.len()
+        && current.iter().zip(new).all(|(a, b)| {
+            (&a.platform_name, &a.environment_type, &a.dependency_list)
+                == (&b.platform_name, &b.environment_type, &b.dependency_list)
+        })
+}
+
+fn check_etag(model: &registration::Model, expected: Option<&str>) -> Result<()> {
+    match expected {
+        Some(given) if given != model.etag => Err(Error::EtagMismatch {
+            id: model.id.to_string(),
+            given: given.to_owned(),
+        }),
+        _ => Ok(()),
+    }
+}
+
+fn not_found(id: Uuid) -> Error {
+    Error::RegistrationNotFound { id: id.to_string() }
+}
+
+fn new_etag() -> String {
+    Uuid::new_v4().simple().to_string()
+}
+
+/// Both backends store microseconds; rounding first makes what we answer equal what we read.
+fn now() -> DateTime<Utc> {
+    Utc::now().trunc_subsecs(6)
+}
