@@ -225,12 +225,12 @@ impl Store {
         if let Some(after) = query.after {
             select = select.filter(
                 Expr::tuple([
-                    Expr::col(registration::Column::ModelName).into(),
-                    Expr::col(registration::Column::ModelVersion).into(),
+                    Expr::col(registration::Column::ModelName),
+                    Expr::col(registration::Column::ModelVersion),
                 ])
                 .gt(Expr::tuple([
-                    Expr::val(after.model_name).into(),
-                    Expr::val(after.model_version).into(),
+                    Expr::val(after.model_name),
+                    Expr::val(after.model_version),
                 ])),
             );
         }

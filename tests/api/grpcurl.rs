@@ -1,0 +1,116 @@
+//! What a grpcurl user does, with no proto files at hand: reflection, describe, and R1AP JSON.
+//! Runs when MODELREG_TEST_GRPCURL names the grpcurl binary (or is 1 for `grpcurl` on PATH).
+
+use std::process::Command;
+
+use serde_json::{Value, json};
+
+use crate::common::{Backend, TestServer, skip};
+
+const GRPCURL_VAR: &str = "MODELREG_TEST_GRPCURL";
+
+fn grpcurl_binary() -> Option<String> {
+    match std::env::var(GRPCURL_VAR) {
+        Ok(value) if value == "1" => Some("grpcurl".into()),
+        Ok(value) if !value.is_empty() => Some(value),
+        _ => {
+            skip(
+                "grpcurl_registers_and_discovers_with_r1ap_json",
+                &format!("{GRPCURL_VAR} is not set"),
+            );
+            None
+        }
+    }
+}
+
+/// Runs `grpcurl -plaintext FLAGS ADDRESS COMMAND` and returns its standard output.
+fn grpcurl(binary: &str, server: &TestServer, flags: &[String], command: &[&str]) -> String {
+    let output = Command::new(binary)
+        .arg("-plaintext")
+        .args(flags)
+        .arg(server.addr.to_string())
+        .args(command)
+        .output()
+        .expect("run grpcurl");
+    let args = (flags, command);
+    let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
+    assert!(
+        output.status.success(),
+        "grpcurl {args:?} failed: {stdout}{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    stdout
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn grpcurl_registers_and_discovers_with_r1ap_json() {
+    let Some(binary) = grpcurl_binary() else {
+        return;
+    };
+    let server = TestServer::start(Backend::Sqlite).await;
+    // grpcurl blocks; run it off the runtime that serves.
+    let run = |flags: &[String], command: &[&str]| {
+        tokio::task::block_in_place(|| grpcurl(&binary, &server, flags, command))
+    };
+
+    let listed = run(&[], &["list"]);
+    let mut services: Vec<&str> = listed.lines().collect();
+    services.sort();
+    assert_eq!(
+        services,
+        [
+            "grpc.health.v1.Health",
+            "modelregistry.v1.ModelDiscoveryService",
+            "modelregistry.v1.ModelRegistrationService",
+        ]
+    );
+
+    let described = run(
+        &[],
+        &["describe", "modelregistry.v1.ModelRegistrationService"],
+    );
+    assert!(described.contains("rpc RegisterModel"), "{described}");
+    let message = run(&[], &["describe", "modelregistry.v1.TargetEnvironment"]);
+    assert!(message.contains("dependency_list"), "{message}");
+
+    // The R1AP body, as the standard's JSON names it.
+    let body = json!({
+        "modelRelatedInformation": {
+            "modelId": {"modelName": "qoe-predictor", "modelVersion": "1.0"},
+            "description": "QoE prediction for video streaming",
+            "modelInformation": {
+                "metadata": {"author": "alice", "owner": "ran-team"},
+                "inputDataType": ["pdcpBytesDl", "pdcpBytesUl"],
+                "outputDataType": ["qoe"],
+                "targetEnvironment": [
+                    {"platformName": "kserve", "environmentType": "onnx", "dependencyList": "a,b,c"}
+                ]
+            },
+            "modelLocation": "s3://models/qoe-predictor/1.0.zip"
+        }
+    });
+    let registered: Value = serde_json::from_str(&run(
+        &["-d".into(), body.to_string()],
+        &["modelregistry.v1.ModelRegistrationService/RegisterModel"],
+    ))
+    .unwrap();
+    assert_eq!(registered["modelId"]["artifactVersion"], "0.0.0");
+    assert_eq!(
+        registered["modelInformation"], body["modelRelatedInformation"]["modelInformation"],
+        "the standard's JSON comes back as sent"
+    );
+
+    let discovered: Value = serde_json::from_str(&run(
+        &[
+            "-d".into(),
+            json!({"modelName": "qoe-predictor", "modelVersion": "1.0"}).to_string(),
+        ],
+        &["modelregistry.v1.ModelDiscoveryService/ListModels"],
+    ))
+    .unwrap();
+    assert_eq!(discovered["models"][0], registered);
+
+    let health = run(&[], &["grpc.health.v1.Health/Check"]);
+    assert!(health.contains("SERVING"), "{health}");
+    server.stop().await;
+}

@@ -1,0 +1,272 @@
+//! Running the service: health, an unreachable database, migrations, and the real binary
+//! (durability through kill -9, graceful SIGTERM, `modelreg migrate`).
+
+use std::io::{BufRead, BufReader};
+use std::net::SocketAddr;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use migration::{Migrator, MigratorTrait, SchemaManager};
+use modelreg::pb;
+use modelreg::pb::model_registration_service_client::ModelRegistrationServiceClient;
+use tonic::Code;
+use tonic_health::pb::{HealthCheckRequest, health_check_response::ServingStatus};
+
+use crate::common::{Backend, TestDatabase, TestServer, assert_error, model, on_every_backend};
+
+on_every_backend!(
+    health_reports_serving_for_every_service,
+    reflection_v1_lists_the_public_services,
+    migrations_go_up_and_down,
+    acknowledged_writes_survive_kill_9_and_sigterm_exits_cleanly,
+);
+
+const SERVICES: [&str; 3] = [
+    "",
+    "modelregistry.v1.ModelRegistrationService",
+    "modelregistry.v1.ModelDiscoveryService",
+];
+
+async fn health_reports_serving_for_every_service(backend: Backend) {
+    let server = TestServer::start(backend).await;
+    for service in SERVICES {
+        let status = server
+            .health
+            .clone()
+            .check(HealthCheckRequest {
+                service: service.into(),
+            })
+            .await
+            .unwrap()
+            .into_inner()
+            .status;
+        assert_eq!(status, ServingStatus::Serving as i32, "{service:?}");
+    }
+    let unknown = server
+        .health
+        .clone()
+        .check(HealthCheckRequest {
+            service: "no.such.Service".into(),
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(unknown.code(), Code::NotFound);
+    server.stop().await;
+}
+
+/// grpcurl 1.8 exercises v1alpha (see grpcurl.rs); newer clients speak v1.
+async fn reflection_v1_lists_the_public_services(backend: Backend) {
+    use tonic_reflection::pb::v1::{
+        ServerReflectionRequest, server_reflection_client::ServerReflectionClient,
+        server_reflection_request::MessageRequest, server_reflection_response::MessageResponse,
+    };
+    let server = TestServer::start(backend).await;
+    let channel = tonic::transport::Endpoint::from_shared(format!("http://{}", server.addr))
+        .unwrap()
+        .connect()
+        .await
+        .unwrap();
+    let mut client = ServerReflectionClient::new(channel);
+    let request = ServerReflectionRequest {
+        host: String::new(),
+        message_request: Some(MessageRequest::ListServices(String::new())),
+    };
+    let mut responses = client
+        .server_reflection_info(tokio_stream::iter([request]))
+        .await
+        .unwrap()
+        .into_inner();
+    let response = responses.message().await.unwrap().expect("one response");
+    let Some(MessageResponse::ListServicesResponse(list)) = response.message_response else {
+        panic!("unexpected reflection answer: {response:?}");
+    };
+    let mut names: Vec<_> = list.service.into_iter().map(|s| s.name).collect();
+    names.sort();
+    assert_eq!(
+        names,
+        [
+            "grpc.health.v1.Health",
+            "modelregistry.v1.ModelDiscoveryService",
+            "modelregistry.v1.ModelRegistrationService",
+        ]
+    );
+    server.stop().await;
+}
+
+/// PostgreSQL only: a database that disappears under a running server.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unreachable_database_is_unavailable_and_not_serving() {
+    let Some(backend) = Backend::postgres("an_unreachable_database_is_unavailable_and_not_serving")
+    else {
+        return;
+    };
+    let mut server = TestServer::start_with(backend, |config| {
+        config.health_check_interval = Duration::from_millis(100);
+    })
+    .await;
+    let registered = server.register(model("qoe", "1", 1)).await.unwrap();
+
+    server.database.drop_now().await;
+
+    let deadline = Instant::now() + Duration::from_secs(15);
+    loop {
+        let status = server
+            .health
+            .clone()
+            .check(HealthCheckRequest {
+                service: SERVICES[1].into(),
+            })
+            .await
+            .unwrap()
+            .into_inner()
+            .status;
+        if status == ServingStatus::NotServing as i32 {
+            break;
+        }
+        assert!(Instant::now() < deadline, "health never turned NOT_SERVING");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let status = server
+        .get(&registered.model_registration_id)
+        .await
+        .unwrap_err();
+    assert_error(&status, Code::Unavailable, "DATABASE_UNAVAILABLE");
+    assert!(
+        !status.message().to_lowercase().contains("select"),
+        "{status:?}"
+    );
+    server.stop().await;
+}
+
+async fn migrations_go_up_and_down(backend: Backend) {
+    let database = TestDatabase::create(&backend).await;
+    let db = database.connect().await;
+
+    Migrator::up(&db, None).await.unwrap();
+    assert!(has_table(&db, "model_related_information").await);
+    assert!(has_table(&db, "target_environments").await);
+    assert!(
+        Migrator::get_pending_migrations(&db)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+
+    Migrator::down(&db, None).await.unwrap();
+    assert!(!has_table(&db, "model_related_information").await);
+    assert!(!has_table(&db, "target_environments").await);
+
+    Migrator::up(&db, None).await.expect("up again after down");
+    assert!(has_table(&db, "target_environments").await);
+    db.close().await.ok();
+}
+
+async fn has_table(db: &sea_orm::DatabaseConnection, table: &str) -> bool {
+    SchemaManager::new(db).has_table(table).await.unwrap()
+}
+
+/// The `modelreg` binary, serving on a free port of 127.0.0.1.
+struct ServerProcess {
+    child: Child,
+    addr: SocketAddr,
+}
+
+impl ServerProcess {
+    fn start(database_url: &str) -> Self {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_modelreg"))
+            .args([
+                "serve",
+                "--listen",
+                "127.0.0.1:0",
+                "--database-url",
+                database_url,
+            ])
+            .env("RUST_LOG", "info")
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("start modelreg");
+        let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
+        let addr = loop {
+            let line = lines
+                .next()
+                .expect("modelreg exited before serving")
+                .unwrap();
+            if let Some((_, rest)) = line.split_once("serving gRPC address=") {
+                break rest.trim().parse().expect("a socket address");
+            }
+        };
+        // Keep draining the log so that the server never blocks on a full pipe.
+        std::thread::spawn(move || lines.for_each(drop));
+        Self { child, addr }
+    }
+
+    async fn client(&self) -> ModelRegistrationServiceClient<tonic::transport::Channel> {
+        ModelRegistrationServiceClient::connect(format!("http://{}", self.addr))
+            .await
+            .unwrap()
+    }
+}
+
+impl Drop for ServerProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+async fn acknowledged_writes_survive_kill_9_and_sigterm_exits_cleanly(backend: Backend) {
+    let database = TestDatabase::create(&backend).await;
+    let migrate = Command::new(env!("CARGO_BIN_EXE_modelreg"))
+        .args(["migrate", "--database-url", &database.url])
+        .status()
+        .unwrap();
+    assert!(migrate.success(), "modelreg migrate exits 0");
+
+    let mut first = ServerProcess::start(&database.url);
+    let mut client = first.client().await;
+    let mut registered = Vec::new();
+    for i in 0..20 {
+        let request = pb::RegisterModelRequest {
+            model_related_information: Some(model("durable", &i.to_string(), 2)),
+            request_id: String::new(),
+        };
+        registered.push(client.register_model(request).await.unwrap().into_inner());
+    }
+    first.child.kill().unwrap(); // SIGKILL: no chance to flush anything.
+    first.child.wait().unwrap();
+
+    let mut second = ServerProcess::start(&database.url);
+    let mut client = second.client().await;
+    for expected in &registered {
+        let read = client
+            .get_model_registration(pb::GetModelRegistrationRequest {
+                model_registration_id: expected.model_registration_id.clone(),
+            })
+            .await
+            .expect("an acknowledged registration survived kill -9")
+            .into_inner();
+        assert_eq!(&read, expected);
+    }
+
+    let terminated = Command::new("kill")
+        .args(["-TERM", &second.child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(terminated.success());
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let exit = loop {
+        if let Some(exit) = second.child.try_wait().unwrap() {
+            break exit;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "modelreg did not stop within 10 s of SIGTERM"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
+    assert!(
+        exit.success(),
+        "SIGTERM ends modelreg with exit 0, got {exit:?}"
+    );
+}
