@@ -4,8 +4,9 @@
 use chrono::{DateTime, SubsecRound, Utc};
 use sea_orm::sea_query::Expr;
 use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, ExprTrait,
-    IntoActiveModel, LoaderTrait, ModelTrait, QueryFilter, QueryOrder, QuerySelect, SqlErr,
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseTransaction,
+    EntityTrait, ExprTrait, IntoActiveModel, LoaderTrait, ModelTrait, QueryFilter, QueryOrder,
+    QuerySelect, SqlErr,
 };
 use uuid::Uuid;
 
@@ -93,7 +94,7 @@ impl Store {
         match inserted {
             Ok(()) => txn.commit().await?,
             Err(err) if matches!(err.sql_err(), Some(SqlErr::UniqueConstraintViolation(_))) => {
-                txn.rollback().await?;
+                rollback(txn).await;
                 // Either the name and version are taken, or a concurrent retry with the same
                 // request id won the race: then its registration is the answer.
                 if let Some(request_id) = &request_id
@@ -106,7 +107,10 @@ impl Store {
                     version: spec.model_version,
                 });
             }
-            Err(err) => return Err(err.into()),
+            Err(err) => {
+                rollback(txn).await;
+                return Err(err.into());
+            }
         }
         Ok(Registration {
             model,
@@ -143,51 +147,16 @@ impl Store {
         F: FnOnce(&Registration) -> Result<ModelSpec>,
     {
         let txn = self.begin_write().await?;
-        let model = registration::Entity::find_by_id(id)
-            .lock_exclusive()
-            .one(&txn)
-            .await?
-            .ok_or_else(|| not_found(id))?;
-        check_etag(&model, expected_etag)?;
-        let target_environments = model
-            .find_related(environment::Entity)
-            .order_by_asc(environment::Column::Position)
-            .all(&txn)
-            .await?;
-        let current = Registration {
-            model,
-            target_environments,
-        };
-        let spec = change(&current)?;
-
-        let mut row = current.model.clone().into_active_model();
-        row.description = Set(spec.description);
-        row.model_location = Set(spec.model_location);
-        row.author = Set(spec.author);
-        row.owner = Set(spec.owner);
-        row.input_data_type = Set(DataTypes(spec.input_data_type));
-        row.output_data_type = Set(DataTypes(spec.output_data_type));
-        row.etag = Set(new_etag());
-        row.update_time = Set(now());
-        let model = row.update(&txn).await?;
-
-        let new_environments = convert::environment_rows(id, &spec.target_environments);
-        let target_environments =
-            if same_environments(&current.target_environments, &new_environments) {
-                current.target_environments
-            } else {
-                environment::Entity::delete_many()
-                    .filter(environment::Column::ModelRelatedInformationId.eq(id))
-                    .exec(&txn)
-                    .await?;
-                insert_environments(&txn, &new_environments).await?;
-                new_environments
-            };
-        txn.commit().await?;
-        Ok(Registration {
-            model,
-            target_environments,
-        })
+        match update_in(&txn, id, expected_etag, change).await {
+            Ok(updated) => {
+                txn.commit().await?;
+                Ok(updated)
+            }
+            Err(err) => {
+                rollback(txn).await;
+                Err(err)
+            }
+        }
     }
 
     /// Deletes a registration; the foreign key's ON DELETE CASCADE removes its environments in
@@ -286,6 +255,70 @@ impl Store {
                 target_environments,
             })
             .collect())
+    }
+}
+
+/// The body of `Store::update`, inside its transaction.
+async fn update_in<F>(
+    txn: &DatabaseTransaction,
+    id: Uuid,
+    expected_etag: Option<&str>,
+    change: F,
+) -> Result<Registration>
+where
+    F: FnOnce(&Registration) -> Result<ModelSpec>,
+{
+    let model = registration::Entity::find_by_id(id)
+        .lock_exclusive()
+        .one(txn)
+        .await?
+        .ok_or_else(|| not_found(id))?;
+    check_etag(&model, expected_etag)?;
+    let target_environments = model
+        .find_related(environment::Entity)
+        .order_by_asc(environment::Column::Position)
+        .all(txn)
+        .await?;
+    let current = Registration {
+        model,
+        target_environments,
+    };
+    let spec = change(&current)?;
+
+    let mut row = current.model.clone().into_active_model();
+    row.description = Set(spec.description);
+    row.model_location = Set(spec.model_location);
+    row.author = Set(spec.author);
+    row.owner = Set(spec.owner);
+    row.input_data_type = Set(DataTypes(spec.input_data_type));
+    row.output_data_type = Set(DataTypes(spec.output_data_type));
+    row.etag = Set(new_etag());
+    row.update_time = Set(now());
+    let model = row.update(txn).await?;
+
+    let new_environments = convert::environment_rows(id, &spec.target_environments);
+    let target_environments = if same_environments(&current.target_environments, &new_environments)
+    {
+        current.target_environments
+    } else {
+        environment::Entity::delete_many()
+            .filter(environment::Column::ModelRelatedInformationId.eq(id))
+            .exec(txn)
+            .await?;
+        insert_environments(txn, &new_environments).await?;
+        new_environments
+    };
+    Ok(Registration {
+        model,
+        target_environments,
+    })
+}
+
+/// Ends a failed transaction. Its own failure is only logged: the error that made the
+/// transaction fail is the one to report (and the driver rolls back a dropped one anyway).
+async fn rollback(txn: DatabaseTransaction) {
+    if let Err(err) = txn.rollback().await {
+        tracing::warn!(error = %err, "rollback failed");
     }
 }
 
