@@ -17,6 +17,8 @@ on_every_backend!(
     a_stale_etag_aborts_the_update,
     updates_of_unknown_or_malformed_ids_fail,
     concurrent_list_updates_never_mix_lists,
+    of_concurrent_updates_with_one_etag_exactly_one_wins,
+    concurrent_updates_of_different_fields_lose_none,
     delete_removes_the_environments_and_frees_the_name,
     delete_checks_existence_and_etag,
 );
@@ -317,6 +319,93 @@ async fn concurrent_list_updates_never_mix_lists(backend: Backend) {
         .map(|r| r.as_ref().unwrap().etag.clone())
         .collect();
     assert_eq!(etags.len(), writers, "each write produced its own etag");
+    server.stop().await;
+}
+
+async fn of_concurrent_updates_with_one_etag_exactly_one_wins(backend: Backend) {
+    let server = TestServer::start(backend).await;
+    let registered = server.register(model("qoe", "1", 1)).await.unwrap();
+    let updates = (0..12).map(|writer| {
+        let server = &server;
+        let mut patch = patch_of(&registered);
+        patch.etag = registered.etag.clone();
+        patch.description = format!("writer {writer}");
+        async move { server.update(patch, &[]).await }
+    });
+
+    let results = futures::future::join_all(updates).await;
+
+    let winners: Vec<_> = results.iter().filter_map(|r| r.as_ref().ok()).collect();
+    let codes: Vec<_> = results
+        .iter()
+        .map(|r| r.as_ref().map_or_else(|s| s.code(), |_| Code::Ok))
+        .collect();
+    assert_eq!(
+        winners.len(),
+        1,
+        "the etag admits exactly one writer: {codes:?}"
+    );
+    for status in results.iter().filter_map(|r| r.as_ref().err()) {
+        assert_error(status, Code::Aborted, "ETAG_MISMATCH");
+    }
+    assert_eq!(
+        &server.get(&registered.model_registration_id).await.unwrap(),
+        winners[0]
+    );
+    server.stop().await;
+}
+
+async fn concurrent_updates_of_different_fields_lose_none(backend: Backend) {
+    let server = TestServer::start(backend).await;
+    let registered = server.register(model("qoe", "1", 1)).await.unwrap();
+    let changes: [(&str, fn(&mut pb::ModelRelatedInformation)); 6] = [
+        ("description", |p| p.description = "new description".into()),
+        ("model_location", |p| {
+            p.model_location = "https://models.example/qoe".into()
+        }),
+        ("model_information.metadata.author", |p| {
+            p.model_information
+                .get_or_insert_default()
+                .metadata
+                .get_or_insert_default()
+                .author = "bob".into()
+        }),
+        ("model_information.metadata.owner", |p| {
+            p.model_information
+                .get_or_insert_default()
+                .metadata
+                .get_or_insert_default()
+                .owner = "ops".into()
+        }),
+        ("model_information.input_data_type", |p| {
+            p.model_information.get_or_insert_default().input_data_type = vec!["new-in".into()]
+        }),
+        ("model_information.output_data_type", |p| {
+            p.model_information.get_or_insert_default().output_data_type = vec!["new-out".into()]
+        }),
+    ];
+    let updates = changes.iter().map(|(path, change)| {
+        let server = &server;
+        let mut patch = patch_of(&registered);
+        change(&mut patch);
+        async move { server.update(patch, &[path]).await }
+    });
+
+    for result in futures::future::join_all(updates).await {
+        result.expect("every update succeeds");
+    }
+
+    let stored = server.get(&registered.model_registration_id).await.unwrap();
+    let information = stored.model_information.as_ref().unwrap();
+    let metadata = information.metadata.as_ref().unwrap();
+    assert_eq!(stored.description, "new description");
+    assert_eq!(stored.model_location, "https://models.example/qoe");
+    assert_eq!(
+        (metadata.author.as_str(), metadata.owner.as_str()),
+        ("bob", "ops")
+    );
+    assert_eq!(information.input_data_type, ["new-in"]);
+    assert_eq!(information.output_data_type, ["new-out"]);
     server.stop().await;
 }
 
