@@ -3,10 +3,44 @@
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
-use crate::domain::TargetEnvironmentSpec;
+use crate::domain::{ModelSpec, TargetEnvironmentSpec};
 use crate::pb;
 use crate::store::Registration;
+use crate::store::entity::model_related_information::{self, DataTypes};
 use crate::store::entity::target_environment;
+
+/// What the server assigns to a new registration.
+pub struct Assigned {
+    pub id: Uuid,
+    pub artifact_version: String,
+    pub request_id: Option<String>,
+    pub etag: String,
+    pub time: DateTime<Utc>,
+}
+
+/// The rows of a new registration: the validated content plus what the server assigned.
+pub fn new_registration(spec: ModelSpec, assigned: Assigned) -> Registration {
+    let target_environments = environment_rows(assigned.id, &spec.target_environments);
+    Registration {
+        model: model_related_information::Model {
+            id: assigned.id,
+            model_name: spec.model_name,
+            model_version: spec.model_version,
+            artifact_version: assigned.artifact_version,
+            description: spec.description,
+            model_location: spec.model_location,
+            author: spec.author,
+            owner: spec.owner,
+            input_data_type: DataTypes(spec.input_data_type),
+            output_data_type: DataTypes(spec.output_data_type),
+            request_id: assigned.request_id,
+            etag: assigned.etag,
+            create_time: assigned.time,
+            update_time: assigned.time,
+        },
+        target_environments,
+    }
+}
 
 /// The rows of a registration's environments, positioned in list order.
 pub fn environment_rows(
@@ -74,8 +108,6 @@ mod tests {
     use chrono::TimeZone;
 
     use super::*;
-    use crate::domain::ModelSpec;
-    use crate::store::entity::model_related_information::{DataTypes, Model};
 
     fn spec() -> ModelSpec {
         ModelSpec {
@@ -103,27 +135,19 @@ mod tests {
     }
 
     fn stored(spec: &ModelSpec) -> Registration {
-        let id = Uuid::now_v7();
         let time = Utc.with_ymd_and_hms(2026, 11, 25, 6, 0, 0).unwrap();
-        Registration {
-            model: Model {
-                id,
-                model_name: spec.model_name.clone(),
-                model_version: spec.model_version.clone(),
+        let mut registration = new_registration(
+            spec.clone(),
+            Assigned {
+                id: Uuid::now_v7(),
                 artifact_version: "0.0.0".into(),
-                description: spec.description.clone(),
-                model_location: spec.model_location.clone(),
-                author: spec.author.clone(),
-                owner: spec.owner.clone(),
-                input_data_type: DataTypes(spec.input_data_type.clone()),
-                output_data_type: DataTypes(spec.output_data_type.clone()),
                 request_id: Some("retry-key".into()),
                 etag: "e1".into(),
-                create_time: time,
-                update_time: time + chrono::Duration::microseconds(1_500_001),
+                time,
             },
-            target_environments: environment_rows(id, &spec.target_environments),
-        }
+        );
+        registration.model.update_time = time + chrono::Duration::microseconds(1_500_001);
+        registration
     }
 
     #[test]

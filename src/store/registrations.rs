@@ -13,7 +13,7 @@ use uuid::Uuid;
 use super::Store;
 use super::entity::model_related_information::{self as registration, DataTypes};
 use super::entity::target_environment as environment;
-use crate::convert;
+use crate::convert::{self, Assigned};
 use crate::domain::ModelSpec;
 use crate::error::{Error, Result};
 
@@ -63,32 +63,25 @@ impl Store {
         {
             return Ok(existing);
         }
-        let now = now();
-        let model = registration::Model {
-            // Time-ordered ids keep the primary key index append-mostly.
-            id: Uuid::now_v7(),
-            model_name: spec.model_name.clone(),
-            model_version: spec.model_version.clone(),
-            artifact_version: INITIAL_ARTIFACT_VERSION.to_owned(),
-            description: spec.description.clone(),
-            model_location: spec.model_location.clone(),
-            author: spec.author.clone(),
-            owner: spec.owner.clone(),
-            input_data_type: DataTypes(spec.input_data_type.clone()),
-            output_data_type: DataTypes(spec.output_data_type.clone()),
-            request_id: request_id.clone(),
-            etag: new_etag(),
-            create_time: now,
-            update_time: now,
-        };
-        let target_environments = convert::environment_rows(model.id, &spec.target_environments);
+        let name_and_version = (spec.model_name.clone(), spec.model_version.clone());
+        let new = convert::new_registration(
+            spec,
+            Assigned {
+                // Time-ordered ids keep the primary key index append-mostly.
+                id: Uuid::now_v7(),
+                artifact_version: INITIAL_ARTIFACT_VERSION.to_owned(),
+                request_id: request_id.clone(),
+                etag: new_etag(),
+                time: now(),
+            },
+        );
 
         let txn = self.begin_write().await?;
         let inserted = async {
-            registration::Entity::insert(model.clone().into_active_model())
+            registration::Entity::insert(new.model.clone().into_active_model())
                 .exec_without_returning(&txn)
                 .await?;
-            insert_environments(&txn, &target_environments).await
+            insert_environments(&txn, &new.target_environments).await
         }
         .await;
         match inserted {
@@ -102,20 +95,15 @@ impl Store {
                 {
                     return Ok(existing);
                 }
-                return Err(Error::ModelAlreadyRegistered {
-                    name: spec.model_name,
-                    version: spec.model_version,
-                });
+                let (name, version) = name_and_version;
+                return Err(Error::ModelAlreadyRegistered { name, version });
             }
             Err(err) => {
                 rollback(txn).await;
                 return Err(err.into());
             }
         }
-        Ok(Registration {
-            model,
-            target_environments,
-        })
+        Ok(new)
     }
 
     pub async fn get(&self, id: Uuid) -> Result<Registration> {

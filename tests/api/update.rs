@@ -358,7 +358,8 @@ async fn of_concurrent_updates_with_one_etag_exactly_one_wins(backend: Backend) 
 async fn concurrent_updates_of_different_fields_lose_none(backend: Backend) {
     let server = TestServer::start(backend).await;
     let registered = server.register(model("qoe", "1", 1)).await.unwrap();
-    let changes: [(&str, fn(&mut pb::ModelRelatedInformation)); 6] = [
+    type Change = fn(&mut pb::ModelRelatedInformation);
+    let changes: [(&str, Change); 6] = [
         ("description", |p| p.description = "new description".into()),
         ("model_location", |p| {
             p.model_location = "https://models.example/qoe".into()
