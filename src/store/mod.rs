@@ -6,6 +6,7 @@
 //! the writer. Code inside a write transaction only ever uses that transaction, so it can
 //! never wait for a pool connection that it holds itself. On PostgreSQL both are one pool.
 
+mod discovery;
 pub mod entity;
 mod registrations;
 
@@ -18,7 +19,8 @@ use sea_orm::{
     SqliteTransactionMode, TransactionOptions, TransactionTrait,
 };
 
-pub use registrations::{ListQuery, ModelKey, Page, Registration};
+pub use discovery::{ListQuery, ModelKey, Page};
+pub use registrations::Registration;
 
 use crate::config::DatabaseConfig;
 

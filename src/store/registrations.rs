@@ -1,12 +1,9 @@
-//! The registry's reads and transactions. Children are always loaded for a whole set of parents
-//! in one `IN (…)` query, so a read costs two statements whatever its size.
+//! Registration writes (each one transaction) and reads of one registration.
 
 use chrono::{DateTime, SubsecRound, Utc};
-use sea_orm::sea_query::Expr;
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseTransaction,
-    EntityTrait, ExprTrait, IntoActiveModel, LoaderTrait, ModelTrait, QueryFilter, QueryOrder,
-    QuerySelect, SqlErr,
+    EntityTrait, IntoActiveModel, ModelTrait, QueryFilter, QueryOrder, QuerySelect, SqlErr,
 };
 use uuid::Uuid;
 
@@ -25,29 +22,6 @@ pub const INITIAL_ARTIFACT_VERSION: &str = "0.0.0";
 pub struct Registration {
     pub model: registration::Model,
     pub target_environments: Vec<environment::Model>,
-}
-
-/// The keyset position of a model in discovery order.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct ModelKey {
-    pub model_name: String,
-    pub model_version: String,
-}
-
-#[derive(Clone, Debug, Default)]
-pub struct ListQuery {
-    pub model_name: Option<String>,
-    pub model_version: Option<String>,
-    /// Only models after this key are listed.
-    pub after: Option<ModelKey>,
-    pub limit: u64,
-}
-
-#[derive(Debug)]
-pub struct Page {
-    pub registrations: Vec<Registration>,
-    /// The key of the last listed model when more models follow it.
-    pub next: Option<ModelKey>,
 }
 
 impl Store {
@@ -157,57 +131,15 @@ impl Store {
         if delete.exec(&self.writer).await?.rows_affected == 1 {
             return Ok(());
         }
-        // Nothing deleted: tell a missing registration from a stale etag.
-        let model = registration::Entity::find_by_id(id)
+        // Nothing deleted: either there is no such registration, or (ids are never reused, so
+        // one that exists now existed then) the etag filter stopped the delete.
+        registration::Entity::find_by_id(id)
             .one(&self.reader)
             .await?
             .ok_or_else(|| not_found(id))?;
-        check_etag(&model, expected_etag)?;
-        // It was deleted and registered again between the two statements: report the etag.
         Err(Error::EtagMismatch {
             id: id.to_string(),
             given: expected_etag.unwrap_or_default().to_owned(),
-        })
-    }
-
-    /// One page of discovery: the parents, then all their environments in one query.
-    pub async fn list(&self, query: ListQuery) -> Result<Page> {
-        let mut select = registration::Entity::find();
-        if let Some(name) = query.model_name {
-            select = select.filter(registration::Column::ModelName.eq(name));
-        }
-        if let Some(version) = query.model_version {
-            select = select.filter(registration::Column::ModelVersion.eq(version));
-        }
-        if let Some(after) = query.after {
-            select = select.filter(
-                Expr::tuple([
-                    Expr::col(registration::Column::ModelName),
-                    Expr::col(registration::Column::ModelVersion),
-                ])
-                .gt(Expr::tuple([
-                    Expr::val(after.model_name),
-                    Expr::val(after.model_version),
-                ])),
-            );
-        }
-        // One extra row tells whether another page follows.
-        let mut models = select
-            .order_by_asc(registration::Column::ModelName)
-            .order_by_asc(registration::Column::ModelVersion)
-            .limit(query.limit + 1)
-            .all(&self.reader)
-            .await?;
-        let more = models.len() as u64 > query.limit;
-        models.truncate(query.limit as usize);
-        let next = more.then(|| models.last()).flatten().map(|last| ModelKey {
-            model_name: last.model_name.clone(),
-            model_version: last.model_version.clone(),
-        });
-        let registrations = self.attach_environments(models).await?;
-        Ok(Page {
-            registrations,
-            next,
         })
     }
 
@@ -220,29 +152,6 @@ impl Store {
             Some(model) => self.attach_environments(vec![model]).await?.pop(),
             None => None,
         })
-    }
-
-    async fn attach_environments(
-        &self,
-        models: Vec<registration::Model>,
-    ) -> Result<Vec<Registration>> {
-        if models.is_empty() {
-            return Ok(Vec::new());
-        }
-        let environments = models
-            .load_many(
-                environment::Entity::find().order_by_asc(environment::Column::Position),
-                &self.reader,
-            )
-            .await?;
-        Ok(models
-            .into_iter()
-            .zip(environments)
-            .map(|(model, target_environments)| Registration {
-                model,
-                target_environments,
-            })
-            .collect())
     }
 }
 
