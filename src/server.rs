@@ -8,9 +8,9 @@ use std::time::Duration;
 
 use tokio::net::TcpListener;
 use tokio::sync::watch;
-use tokio_stream::wrappers::TcpListenerStream;
 use tonic::codegen::http;
 use tonic::transport::Server;
+use tonic::transport::server::TcpIncoming;
 use tonic_health::ServingStatus;
 use tonic_health::server::HealthReporter;
 use tower_http::trace::TraceLayer;
@@ -32,7 +32,7 @@ const SERVICES: [&str; 3] = [
 ];
 
 #[derive(Debug, thiserror::Error)]
-pub enum StartupError {
+pub enum ServerError {
     #[error("cannot open the database: {0}")]
     Database(#[from] sea_orm::DbErr),
     #[error("cannot listen on {addr}: {source}")]
@@ -54,17 +54,17 @@ pub struct Application {
 }
 
 impl Application {
-    pub async fn build(config: ServeConfig) -> Result<Self, StartupError> {
+    pub async fn build(config: ServeConfig) -> Result<Self, ServerError> {
         let store = Store::connect(&config.database).await?;
         store.migrate().await?;
         let listener =
             TcpListener::bind(config.listen)
                 .await
-                .map_err(|source| StartupError::Bind {
+                .map_err(|source| ServerError::Bind {
                     addr: config.listen,
                     source,
                 })?;
-        let local_addr = listener.local_addr().map_err(|source| StartupError::Bind {
+        let local_addr = listener.local_addr().map_err(|source| ServerError::Bind {
             addr: config.listen,
             source,
         })?;
@@ -83,7 +83,7 @@ impl Application {
 
     /// Serves until `shutdown` completes, then stops accepting, lets in-flight calls finish
     /// and closes the database pools.
-    pub async fn run_until(self, shutdown: impl Future<Output = ()>) -> Result<(), StartupError> {
+    pub async fn run_until(self, shutdown: impl Future<Output = ()>) -> Result<(), ServerError> {
         let (health_reporter, health_service) = tonic_health::server::health_reporter();
         let reflection_v1 = reflection().build_v1()?;
         // grpcurl 1.8 speaks only v1alpha.
@@ -120,7 +120,11 @@ impl Application {
             .add_service(ModelDiscoveryServiceServer::new(DiscoveryService::new(
                 self.store.clone(),
             )))
-            .serve_with_incoming_shutdown(TcpListenerStream::new(self.listener), shutdown)
+            .serve_with_incoming_shutdown(
+                // Small RPC answers must not wait for Nagle's algorithm.
+                TcpIncoming::from(self.listener).with_nodelay(Some(true)),
+                shutdown,
+            )
             .await;
 
         drop(stop_monitor);
