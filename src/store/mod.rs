@@ -15,8 +15,8 @@ use std::time::Duration;
 use migration::{Migrator, MigratorTrait};
 use sea_orm::sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous};
 use sea_orm::{
-    ConnectOptions, Database, DatabaseConnection, DatabaseTransaction, DbBackend, DbErr,
-    SqliteTransactionMode, TransactionOptions, TransactionTrait,
+    ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DatabaseTransaction, DbBackend,
+    DbErr, SqliteTransactionMode, TransactionOptions, TransactionTrait,
 };
 
 pub use discovery::{ListQuery, ModelKey, Page};
@@ -27,6 +27,9 @@ use crate::config::DatabaseConfig;
 /// How long a request waits for a pooled connection (or SQLite for a lock) before giving up
 /// with UNAVAILABLE.
 const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// The PostgreSQL advisory lock that serializes migrations: "modelreg" in ASCII.
+const MIGRATION_LOCK_KEY: i64 = 0x6d6f_6465_6c72_6567;
 
 #[derive(Clone, Debug)]
 pub struct Store {
@@ -59,9 +62,19 @@ impl Store {
         Ok(Self { reader, writer })
     }
 
-    /// Applies pending migrations.
+    /// Applies pending migrations, in one transaction that holds the database's write lock
+    /// (SQLite) or an advisory lock (PostgreSQL): replicas that start together take turns, and
+    /// all but the first find nothing pending.
     pub async fn migrate(&self) -> Result<(), DbErr> {
-        Migrator::up(&self.writer, None).await
+        let txn = self.begin_write().await?;
+        if self.backend() == DbBackend::Postgres {
+            txn.execute_unprepared(&format!(
+                "SELECT pg_advisory_xact_lock({MIGRATION_LOCK_KEY})"
+            ))
+            .await?;
+        }
+        Migrator::up(&txn, None).await?;
+        txn.commit().await
     }
 
     /// Checks that the database answers. Only the readers are asked: on SQLite the one writer

@@ -135,10 +135,23 @@ impl TestDatabase {
     }
 
     /// Drops the PostgreSQL database now, cutting off every connection to it.
-    pub async fn drop_now(&mut self) {
-        if let Some((admin_url, name)) = self.cleanup.take() {
-            drop_postgres_database(&admin_url, &name).await;
+    pub async fn drop_now(&self) {
+        if let Some((admin_url, name)) = &self.cleanup {
+            drop_postgres_database(admin_url, name).await;
         }
+    }
+
+    /// Creates the (dropped) PostgreSQL database again, empty.
+    pub async fn create_again(&self) {
+        let (admin_url, name) = self.cleanup.as_ref().expect("a PostgreSQL database");
+        let admin = Database::connect(admin_url.as_str())
+            .await
+            .expect("connect to PostgreSQL");
+        admin
+            .execute_unprepared(&format!("CREATE DATABASE {name}"))
+            .await
+            .expect("create the database again");
+        admin.close().await.ok();
     }
 }
 

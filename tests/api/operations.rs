@@ -18,6 +18,7 @@ on_every_backend!(
     health_reports_serving_for_every_service,
     reflection_v1_lists_the_public_services,
     migrations_go_up_and_down,
+    replicas_starting_together_on_one_database_all_start,
     acknowledged_writes_survive_kill_9_and_sigterm_exits_cleanly,
 );
 
@@ -93,14 +94,37 @@ async fn reflection_v1_lists_the_public_services(backend: Backend) {
     server.stop().await;
 }
 
-/// PostgreSQL only: a database that disappears under a running server.
+/// Polls the registration service's health until it reports `wanted`.
+async fn wait_for_health(server: &TestServer, wanted: ServingStatus) {
+    let deadline = Instant::now() + Duration::from_secs(15);
+    loop {
+        let request = HealthCheckRequest {
+            service: SERVICES[1].into(),
+        };
+        let status = server
+            .health
+            .clone()
+            .check(request)
+            .await
+            .unwrap()
+            .into_inner()
+            .status;
+        if status == wanted as i32 {
+            return;
+        }
+        assert!(Instant::now() < deadline, "health never turned {wanted:?}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// PostgreSQL only: a database that disappears under a running server, and comes back.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_unreachable_database_is_unavailable_and_not_serving() {
-    let Some(backend) = Backend::postgres("an_unreachable_database_is_unavailable_and_not_serving")
-    else {
+    let test = "an_unreachable_database_is_unavailable_and_not_serving";
+    let Some(backend) = Backend::postgres(test) else {
         return;
     };
-    let mut server = TestServer::start_with(backend, |config| {
+    let server = TestServer::start_with(backend, |config| {
         config.health_check_interval = Duration::from_millis(100);
     })
     .await;
@@ -108,24 +132,7 @@ async fn an_unreachable_database_is_unavailable_and_not_serving() {
 
     server.database.drop_now().await;
 
-    let deadline = Instant::now() + Duration::from_secs(15);
-    loop {
-        let status = server
-            .health
-            .clone()
-            .check(HealthCheckRequest {
-                service: SERVICES[1].into(),
-            })
-            .await
-            .unwrap()
-            .into_inner()
-            .status;
-        if status == ServingStatus::NotServing as i32 {
-            break;
-        }
-        assert!(Instant::now() < deadline, "health never turned NOT_SERVING");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    wait_for_health(&server, ServingStatus::NotServing).await;
     let status = server
         .get(&registered.model_registration_id)
         .await
@@ -135,6 +142,9 @@ async fn an_unreachable_database_is_unavailable_and_not_serving() {
         !status.message().to_lowercase().contains("select"),
         "{status:?}"
     );
+
+    server.database.create_again().await;
+    wait_for_health(&server, ServingStatus::Serving).await;
     server.stop().await;
 }
 
@@ -159,6 +169,32 @@ async fn migrations_go_up_and_down(backend: Backend) {
     Migrator::up(&db, None).await.expect("up again after down");
     assert!(has_table(&db, "target_environments").await);
     db.close().await.ok();
+}
+
+/// Production runs several stateless replicas on one database; they may start at once.
+async fn replicas_starting_together_on_one_database_all_start(backend: Backend) {
+    let database = TestDatabase::create(&backend).await;
+    let starts = (0..4).map(|_| {
+        let config =
+            modelreg::ServeConfig::new("127.0.0.1:0".parse().unwrap(), database.url.clone());
+        modelreg::Application::build(config)
+    });
+
+    let replicas: Vec<_> = futures::future::join_all(starts)
+        .await
+        .into_iter()
+        .map(|started| started.expect("every replica starts"))
+        .collect();
+
+    let db = database.connect().await;
+    assert!(
+        Migrator::get_pending_migrations(&db)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    db.close().await.ok();
+    drop(replicas);
 }
 
 async fn has_table(db: &sea_orm::DatabaseConnection, table: &str) -> bool {
