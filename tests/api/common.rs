@@ -96,14 +96,7 @@ impl TestDatabase {
             }
             Backend::Postgres(admin_url) => {
                 let name = format!("modelreg_test_{}", uuid::Uuid::new_v4().simple());
-                let admin = Database::connect(admin_url.as_str())
-                    .await
-                    .expect("connect to PostgreSQL");
-                admin
-                    .execute_unprepared(&format!("CREATE DATABASE {name}"))
-                    .await
-                    .expect("create test database");
-                admin.close().await.ok();
+                create_postgres_database(admin_url, &name).await;
                 let mut url = url::Url::parse(admin_url).expect("PostgreSQL URL");
                 url.set_path(&name);
                 Self {
@@ -144,15 +137,19 @@ impl TestDatabase {
     /// Creates the (dropped) PostgreSQL database again, empty.
     pub async fn create_again(&self) {
         let (admin_url, name) = self.cleanup.as_ref().expect("a PostgreSQL database");
-        let admin = Database::connect(admin_url.as_str())
-            .await
-            .expect("connect to PostgreSQL");
-        admin
-            .execute_unprepared(&format!("CREATE DATABASE {name}"))
-            .await
-            .expect("create the database again");
-        admin.close().await.ok();
+        create_postgres_database(admin_url, name).await;
     }
+}
+
+async fn create_postgres_database(admin_url: &str, name: &str) {
+    let admin = Database::connect(admin_url)
+        .await
+        .expect("connect to PostgreSQL");
+    admin
+        .execute_unprepared(&format!("CREATE DATABASE {name}"))
+        .await
+        .expect("create a test database");
+    admin.close().await.ok();
 }
 
 async fn drop_postgres_database(admin_url: &str, name: &str) {
