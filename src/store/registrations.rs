@@ -109,7 +109,54 @@ impl Store {
         F: FnOnce(&Registration) -> Result<ModelSpec>,
     {
         let txn = self.begin_write().await?;
-        match update_in(&txn, id, expected_etag, change).await {
+        let updated = async {
+            let model = registration::Entity::find_by_id(id)
+                .lock_exclusive()
+                .one(&txn)
+                .await?
+                .ok_or_else(|| not_found(id))?;
+            check_etag(&model, expected_etag)?;
+            let target_environments = model
+                .find_related(environment::Entity)
+                .order_by_asc(environment::Column::Position)
+                .all(&txn)
+                .await?;
+            let current = Registration {
+                model,
+                target_environments,
+            };
+            let spec = change(&current)?;
+
+            let mut row = current.model.clone().into_active_model();
+            row.description = Set(spec.description);
+            row.model_location = Set(spec.model_location);
+            row.author = Set(spec.author);
+            row.owner = Set(spec.owner);
+            row.input_data_type = Set(DataTypes(spec.input_data_type));
+            row.output_data_type = Set(DataTypes(spec.output_data_type));
+            row.etag = Set(new_etag());
+            row.update_time = Set(now());
+            let model = row.update(&txn).await?;
+
+            let new_environments = convert::environment_rows(id, &spec.target_environments);
+            let target_environments =
+                if same_environments(&current.target_environments, &new_environments) {
+                    current.target_environments
+                } else {
+                    environment::Entity::delete_many()
+                        .filter(environment::Column::ModelRelatedInformationId.eq(id))
+                        .exec(&txn)
+                        .await?;
+                    insert_environments(&txn, &new_environments).await?;
+                    new_environments
+                };
+            Ok(Registration {
+                model,
+                target_environments,
+            })
+        }
+        .await;
+        match updated {
             Ok(updated) => {
                 txn.commit().await?;
                 Ok(updated)
@@ -153,62 +200,6 @@ impl Store {
             None => None,
         })
     }
-}
-
-/// The body of `Store::update`, inside its transaction.
-async fn update_in<F>(
-    txn: &DatabaseTransaction,
-    id: Uuid,
-    expected_etag: Option<&str>,
-    change: F,
-) -> Result<Registration>
-where
-    F: FnOnce(&Registration) -> Result<ModelSpec>,
-{
-    let model = registration::Entity::find_by_id(id)
-        .lock_exclusive()
-        .one(txn)
-        .await?
-        .ok_or_else(|| not_found(id))?;
-    check_etag(&model, expected_etag)?;
-    let target_environments = model
-        .find_related(environment::Entity)
-        .order_by_asc(environment::Column::Position)
-        .all(txn)
-        .await?;
-    let current = Registration {
-        model,
-        target_environments,
-    };
-    let spec = change(&current)?;
-
-    let mut row = current.model.clone().into_active_model();
-    row.description = Set(spec.description);
-    row.model_location = Set(spec.model_location);
-    row.author = Set(spec.author);
-    row.owner = Set(spec.owner);
-    row.input_data_type = Set(DataTypes(spec.input_data_type));
-    row.output_data_type = Set(DataTypes(spec.output_data_type));
-    row.etag = Set(new_etag());
-    row.update_time = Set(now());
-    let model = row.update(txn).await?;
-
-    let new_environments = convert::environment_rows(id, &spec.target_environments);
-    let target_environments = if same_environments(&current.target_environments, &new_environments)
-    {
-        current.target_environments
-    } else {
-        environment::Entity::delete_many()
-            .filter(environment::Column::ModelRelatedInformationId.eq(id))
-            .exec(txn)
-            .await?;
-        insert_environments(txn, &new_environments).await?;
-        new_environments
-    };
-    Ok(Registration {
-        model,
-        target_environments,
-    })
 }
 
 /// Ends a failed transaction. Its own failure is only logged: the error that made the
