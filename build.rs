@@ -11,6 +11,7 @@ const PROTOS: &[&str] = &[
     "proto/modelregistry/v1/resources.proto",
     "proto/modelregistry/v1/registration.proto",
     "proto/modelregistry/v1/discovery.proto",
+    "proto/modelregistry/v1/artifacts.proto",
 ];
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -30,6 +31,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     tonic_prost_build::configure()
         .build_server(true)
         .build_client(true)
+        // Artifact chunks pass through as `bytes::Bytes`, without copies.
+        .bytes(".modelregistry.v1")
         .compile_fds(descriptors)?;
     Ok(())
 }

@@ -3,6 +3,7 @@
 use std::net::SocketAddr;
 use std::time::Duration;
 
+use bytesize::ByteSize;
 use clap::{Args, Parser, Subcommand};
 
 #[derive(Debug, Parser)]
@@ -33,6 +34,9 @@ pub struct ServeConfig {
     #[command(flatten)]
     pub database: DatabaseConfig,
 
+    #[command(flatten)]
+    pub artifacts: ArtifactConfig,
+
     /// How often the health service checks that the database answers, e.g. "2s", "500ms".
     #[arg(long, env = "MODELREG_HEALTH_CHECK_INTERVAL", default_value = "2s", value_parser = humantime::parse_duration)]
     pub health_check_interval: Duration,
@@ -53,6 +57,29 @@ pub struct DatabaseConfig {
     pub database_max_connections: u32,
 }
 
+#[derive(Debug, Clone, Args)]
+pub struct ArtifactConfig {
+    /// Where artifact bytes are kept: `file:///ABS/PATH` or `s3://BUCKET/PREFIX` (configured by
+    /// the usual AWS_* variables: AWS_ENDPOINT, AWS_REGION, AWS_ACCESS_KEY_ID,
+    /// AWS_SECRET_ACCESS_KEY, AWS_ALLOW_HTTP, …). Default: an `artifacts` folder beside the
+    /// SQLite file, or in the working directory with another database.
+    #[arg(long, env = "MODELREG_ARTIFACT_STORE")]
+    pub artifact_store: Option<String>,
+
+    /// Largest artifact accepted, e.g. "10GiB", "500MB" or a number of bytes.
+    #[arg(long, env = "MODELREG_MAX_ARTIFACT_BYTES", default_value = "10GiB")]
+    pub max_artifact_bytes: ByteSize,
+}
+
+impl Default for ArtifactConfig {
+    fn default() -> Self {
+        Self {
+            artifact_store: None,
+            max_artifact_bytes: ByteSize::gib(10),
+        }
+    }
+}
+
 impl ServeConfig {
     /// A configuration for the given address and database with every other setting at its
     /// default, as tests and embedders need it.
@@ -63,6 +90,7 @@ impl ServeConfig {
                 database_url: database_url.into(),
                 database_max_connections: 16,
             },
+            artifacts: ArtifactConfig::default(),
             health_check_interval: Duration::from_secs(2),
         }
     }

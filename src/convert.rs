@@ -6,6 +6,7 @@ use uuid::Uuid;
 use crate::domain::{ModelSpec, TargetEnvironmentSpec};
 use crate::pb;
 use crate::store::Registration;
+use crate::store::entity::model_artifact;
 use crate::store::entity::model_related_information::{self, DataTypes};
 use crate::store::entity::target_environment;
 
@@ -93,6 +94,27 @@ pub fn registration_to_proto(registration: &Registration) -> pb::ModelRelatedInf
         create_time: Some(timestamp(model.create_time)),
         update_time: Some(timestamp(model.update_time)),
         etag: model.etag.clone(),
+    }
+}
+
+/// An artifact record of `model` as the API shows it.
+pub fn artifact_to_proto(
+    artifact: &model_artifact::Model,
+    model: &model_related_information::Model,
+) -> pb::ArtifactInfo {
+    pb::ArtifactInfo {
+        model_registration_id: model.id.to_string(),
+        model_id: Some(pb::ModelId {
+            model_name: model.model_name.clone(),
+            model_version: model.model_version.clone(),
+            artifact_version: artifact.artifact_version.clone(),
+        }),
+        artifact_version: artifact.artifact_version.clone(),
+        size_bytes: artifact.size_bytes as u64,
+        sha256: artifact.sha256.clone(),
+        filename: artifact.filename.clone(),
+        content_type: artifact.content_type.clone(),
+        create_time: Some(timestamp(artifact.create_time)),
     }
 }
 

@@ -2,6 +2,10 @@
 //! checks a whole `ModelRelatedInformation` and reports every violation at once, with the field
 //! path a client sent (`model_related_information.model_information.target_environment[1]…`).
 
+mod artifact;
+
+pub use artifact::{DownloadSpec, ModelRef, UploadSpec};
+
 use tonic_types::FieldViolation;
 
 use crate::error::Error;

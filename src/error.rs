@@ -28,6 +28,34 @@ pub enum Error {
     )]
     EtagMismatch { id: String, given: String },
 
+    #[error("model {name:?} version {version:?} is not registered")]
+    ModelNotFound { name: String, version: String },
+
+    /// No artifact of that version, or (without a version) no artifact at all.
+    #[error("{}", match .version {
+        Some(version) => format!("model registration {id} has no artifact version {version:?}"),
+        None => format!("model registration {id} has no artifact yet"),
+    })]
+    ArtifactNotFound { id: String, version: Option<String> },
+
+    #[error("artifacts are limited to {limit} bytes")]
+    ArtifactTooLarge { limit: u64 },
+
+    #[error("offset {offset} is beyond the artifact's {size} bytes")]
+    OffsetOutOfRange { offset: u64, size: u64 },
+
+    /// The client's stream failed or was cancelled before the upload completed.
+    #[error("upload cancelled: {0}")]
+    UploadCancelled(String),
+
+    /// The object store does not answer, or refused an operation; a retry can succeed.
+    #[error("artifact store unavailable")]
+    ArtifactStore(#[source] object_store::Error),
+
+    /// The bytes of a recorded artifact are missing or shorter than recorded.
+    #[error("the stored bytes of this artifact are missing or incomplete")]
+    ArtifactDataLoss { key: String },
+
     /// The database gave up on a transaction because of a concurrent one; a retry can succeed.
     #[error("concurrent modification; retry")]
     Contention(#[source] DbErr),
@@ -38,7 +66,7 @@ pub enum Error {
 
     /// A bug or an unexpected database failure. Its cause is logged, never sent.
     #[error("internal error")]
-    Internal(#[source] DbErr),
+    Internal(#[source] Box<dyn std::error::Error + Send + Sync>),
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
@@ -49,12 +77,18 @@ impl Error {
     }
 }
 
+impl From<object_store::Error> for Error {
+    fn from(err: object_store::Error) -> Self {
+        Self::ArtifactStore(err)
+    }
+}
+
 impl From<DbErr> for Error {
     fn from(err: DbErr) -> Self {
         match classify(&err) {
             DbFailure::Unreachable => Self::Unavailable(err),
             DbFailure::Contention => Self::Contention(err),
-            DbFailure::Other => Self::Internal(err),
+            DbFailure::Other => Self::Internal(err.into()),
         }
     }
 }
@@ -143,6 +177,64 @@ impl From<Error> for Status {
                 HashMap::from([("model_registration_id".into(), id)]),
                 ErrorDetails::new(),
             ),
+            Error::ModelNotFound { name, version } => (
+                Code::NotFound,
+                "MODEL_NOT_FOUND",
+                HashMap::from([
+                    ("model_name".into(), name),
+                    ("model_version".into(), version),
+                ]),
+                ErrorDetails::new(),
+            ),
+            Error::ArtifactNotFound { id, version } => {
+                let mut metadata = HashMap::from([("model_registration_id".into(), id)]);
+                metadata.extend(version.map(|v| ("artifact_version".into(), v)));
+                (
+                    Code::NotFound,
+                    "ARTIFACT_NOT_FOUND",
+                    metadata,
+                    ErrorDetails::new(),
+                )
+            }
+            Error::ArtifactTooLarge { limit } => (
+                Code::ResourceExhausted,
+                "ARTIFACT_TOO_LARGE",
+                HashMap::from([("max_artifact_bytes".into(), limit.to_string())]),
+                ErrorDetails::new(),
+            ),
+            Error::OffsetOutOfRange { offset, size } => (
+                Code::OutOfRange,
+                "OFFSET_OUT_OF_RANGE",
+                HashMap::from([
+                    ("offset".into(), offset.to_string()),
+                    ("size_bytes".into(), size.to_string()),
+                ]),
+                ErrorDetails::new(),
+            ),
+            Error::UploadCancelled(_) => (
+                Code::Cancelled,
+                "UPLOAD_CANCELLED",
+                HashMap::new(),
+                ErrorDetails::new(),
+            ),
+            Error::ArtifactStore(cause) => {
+                tracing::error!(error = %cause, "artifact store failure");
+                (
+                    Code::Unavailable,
+                    "ARTIFACT_STORE_UNAVAILABLE",
+                    HashMap::new(),
+                    ErrorDetails::new(),
+                )
+            }
+            Error::ArtifactDataLoss { key } => {
+                tracing::error!(%key, "recorded artifact bytes are missing from the store");
+                (
+                    Code::DataLoss,
+                    "ARTIFACT_DATA_LOSS",
+                    HashMap::new(),
+                    ErrorDetails::new(),
+                )
+            }
             Error::Contention(cause) => {
                 tracing::warn!(error = %cause, "transaction aborted by a concurrent one");
                 (
@@ -209,9 +301,9 @@ mod tests {
 
     #[test]
     fn internal_errors_hide_their_cause() {
-        let status = status(Error::Internal(DbErr::Custom(
-            "SELECT secret FROM model_related_information".into(),
-        )));
+        let status = status(Error::Internal(
+            DbErr::Custom("SELECT secret FROM model_related_information".into()).into(),
+        ));
         assert_eq!(status.code(), Code::Internal);
         assert!(!status.message().contains("SELECT"), "{}", status.message());
         assert_eq!(

@@ -4,6 +4,7 @@
 //! into `domain` types, call `store` (SeaORM, transactions, batched loads) and map answers back
 //! through `convert`; every failure becomes a `Status` in one place, `error`.
 
+pub mod artifact_store;
 pub mod config;
 pub mod convert;
 pub mod domain;
@@ -14,5 +15,5 @@ pub mod service;
 pub mod store;
 pub mod telemetry;
 
-pub use config::{Cli, Command, DatabaseConfig, ServeConfig};
+pub use config::{ArtifactConfig, Cli, Command, DatabaseConfig, ServeConfig};
 pub use server::Application;

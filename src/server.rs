@@ -16,25 +16,30 @@ use tonic_health::server::HealthReporter;
 use tower_http::trace::TraceLayer;
 use tracing::{Span, field};
 
+use crate::artifact_store::ArtifactStore;
 use crate::config::ServeConfig;
 use crate::pb::{
-    self, model_discovery_service_server::ModelDiscoveryServiceServer,
+    self, model_artifact_service_server::ModelArtifactServiceServer,
+    model_discovery_service_server::ModelDiscoveryServiceServer,
     model_registration_service_server::ModelRegistrationServiceServer,
 };
-use crate::service::{DiscoveryService, RegistrationService};
+use crate::service::{ArtifactService, DiscoveryService, RegistrationService};
 use crate::store::Store;
 
 /// Names of the services whose health is reported; "" is the server as a whole.
-const SERVICES: [&str; 3] = [
+const SERVICES: [&str; 4] = [
     "",
     "modelregistry.v1.ModelRegistrationService",
     "modelregistry.v1.ModelDiscoveryService",
+    "modelregistry.v1.ModelArtifactService",
 ];
 
 #[derive(Debug, thiserror::Error)]
 pub enum ServerError {
     #[error("cannot open the database: {0}")]
     Database(#[from] sea_orm::DbErr),
+    #[error("cannot open the artifact store: {0}")]
+    ArtifactStore(#[from] crate::artifact_store::OpenError),
     #[error("cannot listen on {addr}: {source}")]
     Bind {
         addr: SocketAddr,
@@ -50,11 +55,15 @@ pub struct Application {
     listener: TcpListener,
     local_addr: SocketAddr,
     store: Store,
+    artifacts: ArtifactStore,
+    max_artifact_bytes: u64,
     health_check_interval: Duration,
 }
 
 impl Application {
     pub async fn build(config: ServeConfig) -> Result<Self, ServerError> {
+        let artifacts = ArtifactStore::open(&config.artifacts, &config.database.database_url)?;
+        tracing::info!(location = %artifacts.location, "artifact store");
         let store = Store::connect(&config.database).await?;
         store.migrate().await?;
         let listener =
@@ -72,6 +81,8 @@ impl Application {
             listener,
             local_addr,
             store,
+            artifacts,
+            max_artifact_bytes: config.artifacts.max_artifact_bytes.as_u64(),
             health_check_interval: config.health_check_interval,
         })
     }
@@ -109,16 +120,22 @@ impl Application {
                     .make_span_with(rpc_span)
                     .on_request(())
                     .on_response(record_response)
+                    .on_eos(record_end_of_stream)
                     .on_failure(()),
             )
             .add_service(health_service)
             .add_service(reflection_v1)
             .add_service(reflection_v1alpha)
             .add_service(ModelRegistrationServiceServer::new(
-                RegistrationService::new(self.store.clone()),
+                RegistrationService::new(self.store.clone(), self.artifacts.clone()),
             ))
             .add_service(ModelDiscoveryServiceServer::new(DiscoveryService::new(
                 self.store.clone(),
+            )))
+            .add_service(ModelArtifactServiceServer::new(ArtifactService::new(
+                self.store.clone(),
+                self.artifacts.clone(),
+                self.max_artifact_bytes,
             )))
             .serve_with_incoming_shutdown(
                 // Small RPC answers must not wait for Nagle's algorithm.
@@ -194,19 +211,34 @@ fn rpc_span(request: &http::Request<tonic::body::Body>) -> Span {
         method = %request.uri().path(),
         code = field::Empty,
         latency_us = field::Empty,
+        stream_us = field::Empty,
     )
 }
 
-/// Records the gRPC status of the answer. Errors of unary calls come as a trailers-only
-/// response, so `grpc-status` is in the headers; without it the call succeeded.
+/// Records the time to the response headers. A failure before any message comes as a
+/// trailers-only response, with `grpc-status` in the headers: then the call is over here.
+/// Otherwise the status comes in the trailers, at the end of the stream.
 fn record_response<B>(response: &http::Response<B>, latency: Duration, span: &Span) {
-    let code = response
-        .headers()
+    span.record("latency_us", latency.as_micros() as u64);
+    if let Some(code) = grpc_status(response.headers()) {
+        span.record("code", field::debug(code));
+        tracing::info!("rpc finished");
+    }
+}
+
+fn record_end_of_stream(trailers: Option<&http::HeaderMap>, stream: Duration, span: &Span) {
+    // No trailers: a trailers-only answer, already recorded, or a stream cut off.
+    if let Some(code) = trailers.and_then(grpc_status) {
+        span.record("code", field::debug(code));
+        span.record("stream_us", stream.as_micros() as u64);
+        tracing::info!("rpc finished");
+    }
+}
+
+fn grpc_status(headers: &http::HeaderMap) -> Option<tonic::Code> {
+    headers
         .get("grpc-status")
         .and_then(|value| value.to_str().ok())
         .and_then(|value| value.parse::<i32>().ok())
-        .map_or(tonic::Code::Ok, tonic::Code::from);
-    span.record("code", field::debug(code));
-    span.record("latency_us", latency.as_micros() as u64);
-    tracing::info!("rpc finished");
+        .map(tonic::Code::from)
 }

@@ -4,12 +4,16 @@
 pub use sea_orm_migration::prelude::*;
 
 mod m20261125_000001_create_registry;
+mod m20261125_000002_create_model_artifacts;
 
 pub struct Migrator;
 
 #[async_trait::async_trait]
 impl MigratorTrait for Migrator {
     fn migrations() -> Vec<Box<dyn MigrationTrait>> {
-        vec![Box::new(m20261125_000001_create_registry::Migration)]
+        vec![
+            Box::new(m20261125_000001_create_registry::Migration),
+            Box::new(m20261125_000002_create_model_artifacts::Migration),
+        ]
     }
 }

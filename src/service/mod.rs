@@ -1,11 +1,14 @@
 //! gRPC handlers, kept thin: validate the request into domain types, call the store, convert
 //! the answer. Failures become `Status` through `crate::error`.
 
+mod artifacts;
 mod discovery;
 mod page_token;
 mod registration;
 mod update_mask;
+mod upload;
 
+pub use artifacts::ArtifactService;
 pub use discovery::DiscoveryService;
 pub use registration::RegistrationService;
 

@@ -3,6 +3,7 @@
 use tonic::{Request, Response, Status};
 
 use super::{parse_id, update_mask};
+use crate::artifact_store::ArtifactStore;
 use crate::convert::registration_to_proto;
 use crate::domain::{ModelSpec, limits};
 use crate::error::Error;
@@ -13,11 +14,12 @@ const RESOURCE: &str = "model_related_information";
 
 pub struct RegistrationService {
     store: Store,
+    objects: ArtifactStore,
 }
 
 impl RegistrationService {
-    pub fn new(store: Store) -> Self {
-        Self { store }
+    pub fn new(store: Store, objects: ArtifactStore) -> Self {
+        Self { store, objects }
     }
 }
 
@@ -76,7 +78,9 @@ impl ModelRegistrationService for RegistrationService {
         let request = request.into_inner();
         let id = parse_id("model_registration_id", &request.model_registration_id)?;
         let etag = (!request.etag.is_empty()).then_some(request.etag.as_str());
-        self.store.delete(id, etag).await?;
+        let artifact_keys = self.store.delete(id, etag).await?;
+        // The rows are gone either way; an object that cannot be removed is logged.
+        self.objects.delete(artifact_keys).await;
         Ok(Response::new(()))
     }
 }

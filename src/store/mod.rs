@@ -6,6 +6,7 @@
 //! the writer. Code inside a write transaction only ever uses that transaction, so it can
 //! never wait for a pool connection that it holds itself. On PostgreSQL both are one pool.
 
+mod artifacts;
 mod discovery;
 pub mod entity;
 mod registrations;
@@ -19,6 +20,7 @@ use sea_orm::{
     DbErr, SqliteTransactionMode, TransactionOptions, TransactionTrait,
 };
 
+pub use artifacts::{ArtifactPage, NewArtifact, artifact_version};
 pub use discovery::{ListQuery, ModelKey, Page};
 pub use registrations::Registration;
 

@@ -8,6 +8,7 @@ use sea_orm::{
 use uuid::Uuid;
 
 use super::Store;
+use super::entity::model_artifact as artifact;
 use super::entity::model_related_information::{self as registration, DataTypes};
 use super::entity::target_environment as environment;
 use crate::convert::{self, Assigned};
@@ -168,26 +169,40 @@ impl Store {
         }
     }
 
-    /// Deletes a registration; the foreign key's ON DELETE CASCADE removes its environments in
-    /// the same statement.
-    pub async fn delete(&self, id: Uuid, expected_etag: Option<&str>) -> Result<()> {
-        let mut delete = registration::Entity::delete_by_id(id);
-        if let Some(etag) = expected_etag {
-            delete = delete.filter(registration::Column::Etag.eq(etag));
+    /// Deletes a registration; the foreign keys' ON DELETE CASCADE removes its environments and
+    /// artifact records with it. Returns the object keys of its artifacts, for the caller to
+    /// remove once the deletion is committed. The row is locked before the keys are read, so an
+    /// upload committing at the same moment cannot add a key that this list misses.
+    pub async fn delete(&self, id: Uuid, expected_etag: Option<&str>) -> Result<Vec<String>> {
+        let txn = self.begin_write().await?;
+        let deleted = async {
+            let model = registration::Entity::find_by_id(id)
+                .lock_exclusive()
+                .one(&txn)
+                .await?
+                .ok_or_else(|| not_found(id))?;
+            check_etag(&model, expected_etag)?;
+            let keys: Vec<String> = artifact::Entity::find()
+                .select_only()
+                .column(artifact::Column::ObjectKey)
+                .filter(artifact::Column::ModelRelatedInformationId.eq(id))
+                .into_tuple()
+                .all(&txn)
+                .await?;
+            registration::Entity::delete_by_id(id).exec(&txn).await?;
+            Ok(keys)
         }
-        if delete.exec(&self.writer).await?.rows_affected == 1 {
-            return Ok(());
+        .await;
+        match deleted {
+            Ok(keys) => {
+                txn.commit().await?;
+                Ok(keys)
+            }
+            Err(err) => {
+                rollback(txn).await;
+                Err(err)
+            }
         }
-        // Nothing deleted: either there is no such registration, or (ids are never reused, so
-        // one that exists now existed then) the etag filter stopped the delete.
-        registration::Entity::find_by_id(id)
-            .one(&self.reader)
-            .await?
-            .ok_or_else(|| not_found(id))?;
-        Err(Error::EtagMismatch {
-            id: id.to_string(),
-            given: expected_etag.unwrap_or_default().to_owned(),
-        })
     }
 
     async fn find_by_request_id(&self, request_id: &str) -> Result<Option<Registration>> {
@@ -204,7 +219,7 @@ impl Store {
 
 /// Ends a failed transaction. Its own failure is only logged: the error that made the
 /// transaction fail is the one to report (and the driver rolls back a dropped one anyway).
-async fn rollback(txn: DatabaseTransaction) {
+pub(super) async fn rollback(txn: DatabaseTransaction) {
     if let Err(err) = txn.rollback().await {
         tracing::warn!(error = %err, "rollback failed");
     }
@@ -242,15 +257,15 @@ fn check_etag(model: &registration::Model, expected: Option<&str>) -> Result<()>
     }
 }
 
-fn not_found(id: Uuid) -> Error {
+pub(super) fn not_found(id: Uuid) -> Error {
     Error::RegistrationNotFound { id: id.to_string() }
 }
 
-fn new_etag() -> String {
+pub(super) fn new_etag() -> String {
     Uuid::new_v4().simple().to_string()
 }
 
 /// Both backends store microseconds; rounding first makes what we answer equal what we read.
-fn now() -> DateTime<Utc> {
+pub(super) fn now() -> DateTime<Utc> {
     Utc::now().trunc_subsecs(6)
 }

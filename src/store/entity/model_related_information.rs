@@ -28,6 +28,8 @@ pub struct Model {
     pub update_time: DateTimeUtc,
     #[sea_orm(has_many)]
     pub target_environments: HasMany<super::target_environment::Entity>,
+    #[sea_orm(has_many)]
+    pub artifacts: HasMany<super::model_artifact::Entity>,
 }
 
 /// A list of data type ids, stored as a JSON array so that any string round-trips.
