@@ -4,8 +4,10 @@
 use std::net::SocketAddr;
 use std::time::Duration;
 
+use modelreg::artifact_store::ArtifactStore;
 use modelreg::pb::{
-    self, model_discovery_service_client::ModelDiscoveryServiceClient,
+    self, model_artifact_service_client::ModelArtifactServiceClient,
+    model_discovery_service_client::ModelDiscoveryServiceClient,
     model_registration_service_client::ModelRegistrationServiceClient,
 };
 use modelreg::{Application, ServeConfig};
@@ -16,6 +18,9 @@ use tonic::transport::Channel;
 use tonic_health::pb::health_client::HealthClient;
 
 pub const POSTGRES_URL_VAR: &str = "MODELREG_TEST_POSTGRES_URL";
+/// `s3://BUCKET` of an S3-protocol server, reached through the AWS_* variables; the bucket
+/// is created when missing and every test works under a prefix of its own.
+pub const S3_URL_VAR: &str = "MODELREG_TEST_S3_URL";
 /// Set by `.ci/run`: a test that would be skipped fails instead.
 pub const FORBID_SKIP_VAR: &str = "MODELREG_TEST_FORBID_SKIP";
 
@@ -43,6 +48,133 @@ macro_rules! on_every_backend {
     };
 }
 pub(crate) use on_every_backend;
+
+/// Runs each named `async fn(Backend, Objects)` on both databases and both object stores.
+macro_rules! on_every_store {
+    ($($test:ident),* $(,)?) => {
+        mod sqlite_file {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $test() {
+                    super::$test($crate::common::Backend::Sqlite, $crate::common::Objects::File).await;
+                }
+            )*
+        }
+        mod postgres_file {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $test() {
+                    if let Some(backend) = $crate::common::Backend::postgres(stringify!($test)) {
+                        super::$test(backend, $crate::common::Objects::File).await;
+                    }
+                }
+            )*
+        }
+        mod sqlite_s3 {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $test() {
+                    if let Some(objects) = $crate::common::Objects::s3(stringify!($test)).await {
+                        super::$test($crate::common::Backend::Sqlite, objects).await;
+                    }
+                }
+            )*
+        }
+        mod postgres_s3 {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $test() {
+                    if let Some(backend) = $crate::common::Backend::postgres(stringify!($test))
+                        && let Some(objects) = $crate::common::Objects::s3(stringify!($test)).await
+                    {
+                        super::$test(backend, objects).await;
+                    }
+                }
+            )*
+        }
+    };
+}
+pub(crate) use on_every_store;
+
+/// Where a test server keeps artifact bytes.
+#[derive(Clone, Debug)]
+pub enum Objects {
+    /// A fresh temporary folder.
+    File,
+    /// A fresh prefix in the bucket of `MODELREG_TEST_S3_URL`.
+    S3(String),
+}
+
+impl Objects {
+    /// The S3 store, or `None` (with a message) when its variable is not set.
+    pub async fn s3(test: &str) -> Option<Self> {
+        match std::env::var(S3_URL_VAR) {
+            Ok(url) if !url.is_empty() => {
+                create_bucket(&url).await;
+                Some(Self::S3(url))
+            }
+            _ => {
+                skip(test, &format!("{S3_URL_VAR} is not set"));
+                None
+            }
+        }
+    }
+}
+
+/// Creates the test bucket once per process (object_store has no call for that). An existing
+/// bucket is fine.
+async fn create_bucket(url: &str) {
+    static CREATED: std::sync::OnceLock<()> = std::sync::OnceLock::new();
+    if CREATED.get().is_some() {
+        return;
+    }
+    let bucket = url::Url::parse(url)
+        .expect("an s3:// URL")
+        .host_str()
+        .expect("a bucket")
+        .to_owned();
+    let (status, response) = s3_request("PUT", &format!("/{bucket}")).await;
+    assert!(
+        status == "200" || status == "409",
+        "creating bucket {bucket} failed: {response}"
+    );
+    let _ = CREATED.set(());
+}
+
+/// Keys of the multipart uploads begun and neither completed nor aborted under `prefix`:
+/// a listing of objects does not show them.
+pub async fn pending_multipart_uploads(bucket: &str, prefix: &str) -> Vec<String> {
+    let (status, response) = s3_request("GET", &format!("/{bucket}?uploads&prefix={prefix}")).await;
+    assert_eq!(status, "200", "ListMultipartUploads failed: {response}");
+    response
+        .split("<Key>")
+        .skip(1)
+        .filter_map(|rest| rest.split("</Key>").next())
+        .map(|key| format!("pending multipart upload {key}"))
+        .collect()
+}
+
+/// An unsigned path-style request to the S3 server of AWS_ENDPOINT, which local S3 servers
+/// accept. HTTP/1.0 keeps the answer unchunked. Returns the status and the whole answer.
+async fn s3_request(method: &str, path: &str) -> (String, String) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let endpoint = std::env::var("AWS_ENDPOINT").expect("AWS_ENDPOINT names the S3 server");
+    let endpoint = url::Url::parse(&endpoint).expect("AWS_ENDPOINT is a URL");
+    let host = format!(
+        "{}:{}",
+        endpoint.host_str().expect("a host"),
+        endpoint.port_or_known_default().expect("a port")
+    );
+    let mut connection = tokio::net::TcpStream::connect(&host)
+        .await
+        .unwrap_or_else(|err| panic!("cannot reach the S3 server at {host}: {err}"));
+    let request = format!("{method} {path} HTTP/1.0\r\nHost: {host}\r\nContent-Length: 0\r\n\r\n");
+    connection.write_all(request.as_bytes()).await.unwrap();
+    let mut response = String::new();
+    connection.read_to_string(&mut response).await.unwrap();
+    let status = response.split(' ').nth(1).unwrap_or_default().to_owned();
+    (status, response)
+}
 
 #[derive(Clone, Debug)]
 pub enum Backend {
@@ -181,8 +313,16 @@ pub struct TestServer {
     pub addr: SocketAddr,
     pub registration: ModelRegistrationServiceClient<Channel>,
     pub discovery: ModelDiscoveryServiceClient<Channel>,
+    pub artifacts: ModelArtifactServiceClient<Channel>,
     pub health: HealthClient<Channel>,
     pub database: TestDatabase,
+    /// The server's artifact store, opened a second time to look inside.
+    pub objects: ArtifactStore,
+    /// The folder of a `file://` artifact store.
+    pub artifact_folder: Option<std::path::PathBuf>,
+    /// The bucket and prefix of an `s3://` artifact store.
+    pub s3_location: Option<(String, String)>,
+    _artifact_dir: Option<tempfile::TempDir>,
     shutdown: Option<oneshot::Sender<()>>,
     server: Option<JoinHandle<()>>,
 }
@@ -193,12 +333,44 @@ impl TestServer {
     }
 
     pub async fn start_with(backend: Backend, configure: impl FnOnce(&mut ServeConfig)) -> Self {
+        Self::start_with_objects(backend, Objects::File, configure).await
+    }
+
+    pub async fn start_with_objects(
+        backend: Backend,
+        objects: Objects,
+        configure: impl FnOnce(&mut ServeConfig),
+    ) -> Self {
         if std::env::var_os("MODELREG_TEST_LOG").is_some() {
             modelreg::telemetry::init();
         }
         let database = TestDatabase::create(&backend).await;
         let mut config = ServeConfig::new("127.0.0.1:0".parse().unwrap(), database.url.clone());
+        let mut s3_location = None;
+        let (artifact_dir, artifact_folder) = match objects {
+            Objects::File => {
+                let dir = tempfile::tempdir().expect("temporary directory");
+                let folder = dir.path().join("artifacts");
+                config.artifacts.artifact_store =
+                    Some(url::Url::from_directory_path(&folder).unwrap().to_string());
+                (Some(dir), Some(folder))
+            }
+            Objects::S3(bucket) => {
+                let prefix = uuid::Uuid::new_v4().simple().to_string();
+                config.artifacts.artifact_store =
+                    Some(format!("{}/{prefix}", bucket.trim_end_matches('/')));
+                let bucket_name = url::Url::parse(&bucket)
+                    .unwrap()
+                    .host_str()
+                    .unwrap()
+                    .to_owned();
+                s3_location = Some((bucket_name, prefix));
+                (None, None)
+            }
+        };
         configure(&mut config);
+        let objects = ArtifactStore::open(&config.artifacts, &config.database.database_url)
+            .expect("open the artifact store");
         let app = Application::build(config).await.expect("the server starts");
         let addr = app.local_addr();
         let (shutdown, stop) = oneshot::channel();
@@ -219,8 +391,13 @@ impl TestServer {
             addr,
             registration: ModelRegistrationServiceClient::new(channel.clone()),
             discovery: ModelDiscoveryServiceClient::new(channel.clone()),
+            artifacts: ModelArtifactServiceClient::new(channel.clone()),
             health: HealthClient::new(channel),
             database,
+            objects,
+            artifact_folder,
+            s3_location,
+            _artifact_dir: artifact_dir,
             shutdown: Some(shutdown),
             server: Some(server),
         }

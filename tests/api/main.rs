@@ -2,6 +2,7 @@
 //! the generated clients. Every test runs on SQLite and, with MODELREG_TEST_POSTGRES_URL set,
 //! on PostgreSQL. One test binary keeps linking time down.
 
+mod artifacts;
 mod common;
 mod discovery;
 mod grpcurl;
