@@ -306,11 +306,8 @@ async fn artifact_versions_count_up_with_each_upload(backend: Backend, objects: 
             now.etag, previous.etag,
             "the etag changes with the artifact"
         );
-        let time = |t: &Option<prost_types::Timestamp>| {
-            let t = t.clone().unwrap();
-            (t.seconds, t.nanos)
-        };
-        assert!(time(&now.update_time) > time(&previous.update_time));
+        let time = |t: Option<prost_types::Timestamp>| t.map(|t| (t.seconds, t.nanos));
+        assert!(time(now.update_time) > time(previous.update_time));
         assert_eq!(now.create_time, previous.create_time);
         previous = now;
     }

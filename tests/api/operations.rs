@@ -1,5 +1,6 @@
 //! Running the service: health, an unreachable database, migrations, and the real binary
-//! (durability through kill -9, graceful SIGTERM, `modelreg migrate`).
+//! (durability of registrations and artifacts through kill -9, graceful SIGTERM,
+//! `modelreg migrate`).
 
 use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
@@ -8,7 +9,10 @@ use std::time::{Duration, Instant};
 
 use migration::{Migrator, MigratorTrait, SchemaManager};
 use modelreg::pb;
+use modelreg::pb::download_artifact_response::Payload as Download;
+use modelreg::pb::model_artifact_service_client::ModelArtifactServiceClient;
 use modelreg::pb::model_registration_service_client::ModelRegistrationServiceClient;
+use modelreg::pb::upload_artifact_request::Payload as Upload;
 use tonic::Code;
 use tonic_health::pb::{HealthCheckRequest, health_check_response::ServingStatus};
 
@@ -22,10 +26,11 @@ on_every_backend!(
     acknowledged_writes_survive_kill_9_and_sigterm_exits_cleanly,
 );
 
-const SERVICES: [&str; 3] = [
+const SERVICES: [&str; 4] = [
     "",
     "modelregistry.v1.ModelRegistrationService",
     "modelregistry.v1.ModelDiscoveryService",
+    "modelregistry.v1.ModelArtifactService",
 ];
 
 async fn health_reports_serving_for_every_service(backend: Backend) {
@@ -87,6 +92,7 @@ async fn reflection_v1_lists_the_public_services(backend: Backend) {
         names,
         [
             "grpc.health.v1.Health",
+            "modelregistry.v1.ModelArtifactService",
             "modelregistry.v1.ModelDiscoveryService",
             "modelregistry.v1.ModelRegistrationService",
         ]
@@ -155,6 +161,7 @@ async fn migrations_go_up_and_down(backend: Backend) {
     Migrator::up(&db, None).await.unwrap();
     assert!(has_table(&db, "model_related_information").await);
     assert!(has_table(&db, "target_environments").await);
+    assert!(has_table(&db, "model_artifacts").await);
     assert!(
         Migrator::get_pending_migrations(&db)
             .await
@@ -163,6 +170,7 @@ async fn migrations_go_up_and_down(backend: Backend) {
     );
 
     Migrator::down(&db, None).await.unwrap();
+    assert!(!has_table(&db, "model_artifacts").await);
     assert!(!has_table(&db, "model_related_information").await);
     assert!(!has_table(&db, "target_environments").await);
 
@@ -174,9 +182,11 @@ async fn migrations_go_up_and_down(backend: Backend) {
 /// Production runs several stateless replicas on one database; they may start at once.
 async fn replicas_starting_together_on_one_database_all_start(backend: Backend) {
     let database = TestDatabase::create(&backend).await;
+    let artifacts = tempfile::tempdir().unwrap();
     let starts = (0..4).map(|_| {
-        let config =
+        let mut config =
             modelreg::ServeConfig::new("127.0.0.1:0".parse().unwrap(), database.url.clone());
+        config.artifacts.artifact_store = Some(folder_url(artifacts.path()));
         modelreg::Application::build(config)
     });
 
@@ -201,6 +211,10 @@ async fn has_table(db: &sea_orm::DatabaseConnection, table: &str) -> bool {
     SchemaManager::new(db).has_table(table).await.unwrap()
 }
 
+fn folder_url(folder: &std::path::Path) -> String {
+    url::Url::from_directory_path(folder).unwrap().to_string()
+}
+
 /// The `modelreg` binary, serving on a free port of 127.0.0.1.
 struct ServerProcess {
     child: Child,
@@ -208,7 +222,7 @@ struct ServerProcess {
 }
 
 impl ServerProcess {
-    fn start(database_url: &str) -> Self {
+    fn start(database_url: &str, artifact_folder: &std::path::Path) -> Self {
         let mut child = Command::new(env!("CARGO_BIN_EXE_modelreg"))
             .args([
                 "serve",
@@ -216,6 +230,8 @@ impl ServerProcess {
                 "127.0.0.1:0",
                 "--database-url",
                 database_url,
+                "--artifact-store",
+                &folder_url(artifact_folder),
             ])
             .env("RUST_LOG", "info")
             .stdout(Stdio::null())
@@ -242,6 +258,12 @@ impl ServerProcess {
             .await
             .unwrap()
     }
+
+    async fn artifact_client(&self) -> ModelArtifactServiceClient<tonic::transport::Channel> {
+        ModelArtifactServiceClient::connect(format!("http://{}", self.addr))
+            .await
+            .unwrap()
+    }
 }
 
 impl Drop for ServerProcess {
@@ -259,7 +281,8 @@ async fn acknowledged_writes_survive_kill_9_and_sigterm_exits_cleanly(backend: B
         .unwrap();
     assert!(migrate.success(), "modelreg migrate exits 0");
 
-    let mut first = ServerProcess::start(&database.url);
+    let artifacts = tempfile::tempdir().unwrap();
+    let mut first = ServerProcess::start(&database.url, artifacts.path());
     let mut client = first.client().await;
     let mut registered = Vec::new();
     for i in 0..20 {
@@ -269,10 +292,60 @@ async fn acknowledged_writes_survive_kill_9_and_sigterm_exits_cleanly(backend: B
         };
         registered.push(client.register_model(request).await.unwrap().into_inner());
     }
+    let artifact: Vec<u8> = (0..3_000_000u32).map(|i| (i * 7 % 251) as u8).collect();
+    let header = pb::ArtifactHeader {
+        model_registration_id: registered[0].model_registration_id.clone(),
+        size_bytes: artifact.len() as u64,
+        ..Default::default()
+    };
+    let mut messages = vec![pb::UploadArtifactRequest {
+        payload: Some(Upload::Header(header)),
+    }];
+    messages.extend(
+        artifact
+            .chunks(65536)
+            .map(|chunk| pb::UploadArtifactRequest {
+                payload: Some(Upload::Chunk(chunk.to_vec().into())),
+            }),
+    );
+    let uploaded = first
+        .artifact_client()
+        .await
+        .upload_artifact(futures::stream::iter(messages))
+        .await
+        .expect("upload")
+        .into_inner();
+    registered[0] = client
+        .get_model_registration(pb::GetModelRegistrationRequest {
+            model_registration_id: uploaded.model_registration_id.clone(),
+        })
+        .await
+        .unwrap()
+        .into_inner();
     first.child.kill().unwrap(); // SIGKILL: no chance to flush anything.
     first.child.wait().unwrap();
 
-    let mut second = ServerProcess::start(&database.url);
+    let mut second = ServerProcess::start(&database.url, artifacts.path());
+    let mut downloads = second
+        .artifact_client()
+        .await
+        .download_artifact(pb::DownloadArtifactRequest {
+            model_registration_id: uploaded.model_registration_id.clone(),
+            ..Default::default()
+        })
+        .await
+        .expect("an acknowledged artifact survived kill -9")
+        .into_inner();
+    let mut downloaded = Vec::new();
+    while let Some(response) = downloads.message().await.unwrap() {
+        if let Some(Download::Chunk(chunk)) = response.payload {
+            downloaded.extend_from_slice(&chunk);
+        }
+    }
+    assert!(
+        downloaded == artifact,
+        "the artifact's bytes survived kill -9"
+    );
     let mut client = second.client().await;
     for expected in &registered {
         let read = client
