@@ -77,6 +77,18 @@ impl Error {
     }
 }
 
+/// Both results, or every field violation of both (AIP-193 lists them all at once).
+pub fn both<A, B>(a: Result<A>, b: Result<B>) -> Result<(A, B)> {
+    match (a, b) {
+        (Ok(a), Ok(b)) => Ok((a, b)),
+        (Err(Error::InvalidArgument(mut first)), Err(Error::InvalidArgument(second))) => {
+            first.extend(second);
+            Err(Error::InvalidArgument(first))
+        }
+        (Err(err), _) | (_, Err(err)) => Err(err),
+    }
+}
+
 impl From<object_store::Error> for Error {
     fn from(err: object_store::Error) -> Self {
         Self::ArtifactStore(err)

@@ -10,7 +10,7 @@ use super::page_token;
 use crate::artifact_store::ArtifactStore;
 use crate::convert::artifact_to_proto;
 use crate::domain::{DownloadSpec, ModelRef};
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, both};
 use crate::pb::{
     self, download_artifact_response::Payload, model_artifact_service_server::ModelArtifactService,
 };
@@ -108,12 +108,14 @@ impl ModelArtifactService for ArtifactService {
         request: Request<pb::ListArtifactsRequest>,
     ) -> Result<Response<pb::ListArtifactsResponse>, Status> {
         let request = request.into_inner();
-        let model = ModelRef::parse(
-            &request.model_registration_id,
-            request.model_id.as_ref(),
-            "",
+        let (model, limit) = both(
+            ModelRef::parse(
+                &request.model_registration_id,
+                request.model_id.as_ref(),
+                "",
+            ),
+            page_token::page_size(request.page_size),
         )?;
-        let limit = page_token::page_size(request.page_size)?;
         let model = self.store.resolve(&model).await?;
         let before = match request.page_token.as_str() {
             "" => None,

@@ -11,7 +11,7 @@ use uuid::Uuid;
 use super::Store;
 use super::entity::model_artifact as artifact;
 use super::entity::model_related_information as registration;
-use super::registrations::{new_etag, not_found, now, rollback};
+use super::registrations::{new_etag, not_found, now, settle};
 use crate::domain::ModelRef;
 use crate::error::{Error, Result};
 
@@ -108,16 +108,7 @@ impl Store {
             Ok((record, model))
         }
         .await;
-        match committed {
-            Ok(committed) => {
-                txn.commit().await?;
-                Ok(committed)
-            }
-            Err(err) => {
-                rollback(txn).await;
-                Err(err)
-            }
-        }
+        settle(txn, committed).await
     }
 
     /// One artifact of a registration: the given version, or the latest.

@@ -157,16 +157,7 @@ impl Store {
             })
         }
         .await;
-        match updated {
-            Ok(updated) => {
-                txn.commit().await?;
-                Ok(updated)
-            }
-            Err(err) => {
-                rollback(txn).await;
-                Err(err)
-            }
-        }
+        settle(txn, updated).await
     }
 
     /// Deletes a registration; the foreign keys' ON DELETE CASCADE removes its environments and
@@ -193,16 +184,7 @@ impl Store {
             Ok(keys)
         }
         .await;
-        match deleted {
-            Ok(keys) => {
-                txn.commit().await?;
-                Ok(keys)
-            }
-            Err(err) => {
-                rollback(txn).await;
-                Err(err)
-            }
-        }
+        settle(txn, deleted).await
     }
 
     async fn find_by_request_id(&self, request_id: &str) -> Result<Option<Registration>> {
@@ -217,9 +199,23 @@ impl Store {
     }
 }
 
+/// Commits the transaction when its work succeeded, and rolls it back when it failed.
+pub(super) async fn settle<T>(txn: DatabaseTransaction, outcome: Result<T>) -> Result<T> {
+    match outcome {
+        Ok(value) => {
+            txn.commit().await?;
+            Ok(value)
+        }
+        Err(err) => {
+            rollback(txn).await;
+            Err(err)
+        }
+    }
+}
+
 /// Ends a failed transaction. Its own failure is only logged: the error that made the
 /// transaction fail is the one to report (and the driver rolls back a dropped one anyway).
-pub(super) async fn rollback(txn: DatabaseTransaction) {
+async fn rollback(txn: DatabaseTransaction) {
     if let Err(err) = txn.rollback().await {
         tracing::warn!(error = %err, "rollback failed");
     }

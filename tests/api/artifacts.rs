@@ -536,6 +536,20 @@ async fn history_is_listed_newest_first_page_by_page(backend: Backend, objects: 
         .await
         .unwrap_err();
     assert_error(&err, Code::NotFound, "MODEL_REGISTRATION_NOT_FOUND");
+    let err = server
+        .artifacts
+        .clone()
+        .list_artifacts(pb::ListArtifactsRequest {
+            page_size: -1,
+            ..Default::default()
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(
+        violated_fields(&err),
+        ["model_registration_id", "page_size"],
+        "every violation at once"
+    );
 }
 
 async fn deleting_a_registration_removes_its_artifacts(backend: Backend, objects: Objects) {
