@@ -87,6 +87,11 @@ impl Application {
         })
     }
 
+    /// The store the server uses (tests read its statement log).
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
     /// The bound address; its port is the real one when port 0 was asked for.
     pub fn local_addr(&self) -> SocketAddr {
         self.local_addr

@@ -10,7 +10,9 @@ mod artifacts;
 mod discovery;
 pub mod entity;
 mod registrations;
+mod statements;
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use migration::{Migrator, MigratorTrait};
@@ -23,6 +25,7 @@ use sea_orm::{
 pub use artifacts::{ArtifactPage, NewArtifact, artifact_version};
 pub use discovery::{ListQuery, ModelKey, Page};
 pub use registrations::Registration;
+pub use statements::StatementLog;
 
 use crate::config::DatabaseConfig;
 
@@ -37,31 +40,43 @@ const MIGRATION_LOCK_KEY: i64 = 0x6d6f_6465_6c72_6567;
 pub struct Store {
     reader: DatabaseConnection,
     writer: DatabaseConnection,
+    statements: Arc<StatementLog>,
 }
 
 impl Store {
     pub async fn connect(config: &DatabaseConfig) -> Result<Self, DbErr> {
         let url = config.database_url.as_str();
-        if !url.starts_with("sqlite:") {
+        let (reader, writer) = if !url.starts_with("sqlite:") {
             let pool = Database::connect(options(url, config.database_max_connections)).await?;
-            return Ok(Self {
-                reader: pool.clone(),
-                writer: pool,
-            });
-        }
-        // An in-memory database exists once per connection: it can only have one.
-        if url.contains(":memory:") || url.contains("mode=memory") {
+            (pool.clone(), pool)
+        } else if url.contains(":memory:") || url.contains("mode=memory") {
+            // An in-memory database exists once per connection: it can only have one.
             let pool = Database::connect(sqlite_options(url, 1)).await?;
-            return Ok(Self {
-                reader: pool.clone(),
-                writer: pool,
-            });
+            (pool.clone(), pool)
+        } else {
+            // The writer connects first: with `mode=rwc` it creates the file and switches it
+            // to WAL.
+            let writer = Database::connect(sqlite_options(url, 1)).await?;
+            let reader =
+                Database::connect(sqlite_options(url, config.database_max_connections)).await?;
+            (reader, writer)
+        };
+        let statements = Arc::new(StatementLog::default());
+        let (mut reader, mut writer) = (reader, writer);
+        for connection in [&mut reader, &mut writer] {
+            let log = Arc::clone(&statements);
+            connection.set_metric_callback(move |info| log.record(&info.statement.sql));
         }
-        // The writer connects first: with `mode=rwc` it creates the file and switches it to WAL.
-        let writer = Database::connect(sqlite_options(url, 1)).await?;
-        let reader =
-            Database::connect(sqlite_options(url, config.database_max_connections)).await?;
-        Ok(Self { reader, writer })
+        Ok(Self {
+            reader,
+            writer,
+            statements,
+        })
+    }
+
+    /// The statements this store has issued.
+    pub fn statements(&self) -> &StatementLog {
+        &self.statements
     }
 
     /// Applies pending migrations, in one transaction that holds the database's write lock

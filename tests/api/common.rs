@@ -316,6 +316,8 @@ pub struct TestServer {
     pub artifacts: ModelArtifactServiceClient<Channel>,
     pub health: HealthClient<Channel>,
     pub database: TestDatabase,
+    /// The server's database store, to read its statement log.
+    pub store: modelreg::store::Store,
     /// The server's artifact store, opened a second time to look inside.
     pub objects: ArtifactStore,
     /// The folder of a `file://` artifact store.
@@ -373,6 +375,7 @@ impl TestServer {
             .expect("open the artifact store");
         let app = Application::build(config).await.expect("the server starts");
         let addr = app.local_addr();
+        let store = app.store().clone();
         let (shutdown, stop) = oneshot::channel();
         let server = tokio::spawn(async move {
             app.run_until(async {
@@ -394,6 +397,7 @@ impl TestServer {
             artifacts: ModelArtifactServiceClient::new(channel.clone()),
             health: HealthClient::new(channel),
             database,
+            store,
             objects,
             artifact_folder,
             s3_location,

@@ -7,5 +7,6 @@ mod common;
 mod discovery;
 mod grpcurl;
 mod operations;
+mod query_budgets;
 mod registration;
 mod update;
