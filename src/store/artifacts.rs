@@ -11,7 +11,7 @@ use uuid::Uuid;
 use super::Store;
 use super::entity::model_artifact as artifact;
 use super::entity::model_related_information as registration;
-use super::registrations::{new_etag, not_found, now, settle};
+use super::registrations::{lock_registration, new_etag, not_found, now, settle};
 use crate::domain::ModelRef;
 use crate::error::{Error, Result};
 
@@ -70,11 +70,7 @@ impl Store {
     ) -> Result<(artifact::Model, registration::Model)> {
         let txn = self.begin_write().await?;
         let committed = async {
-            let model = registration::Entity::find_by_id(new.registration_id)
-                .lock_exclusive()
-                .one(&txn)
-                .await?
-                .ok_or_else(|| not_found(new.registration_id))?;
+            let model = lock_registration(&txn, new.registration_id).await?;
             let last: Option<i64> = artifact::Entity::find()
                 .select_only()
                 .column(artifact::Column::Sequence)

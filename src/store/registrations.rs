@@ -111,11 +111,7 @@ impl Store {
     {
         let txn = self.begin_write().await?;
         let updated = async {
-            let model = registration::Entity::find_by_id(id)
-                .lock_exclusive()
-                .one(&txn)
-                .await?
-                .ok_or_else(|| not_found(id))?;
+            let model = lock_registration(&txn, id).await?;
             check_etag(&model, expected_etag)?;
             let target_environments = model
                 .find_related(environment::Entity)
@@ -167,11 +163,7 @@ impl Store {
     pub async fn delete(&self, id: Uuid, expected_etag: Option<&str>) -> Result<Vec<String>> {
         let txn = self.begin_write().await?;
         let deleted = async {
-            let model = registration::Entity::find_by_id(id)
-                .lock_exclusive()
-                .one(&txn)
-                .await?
-                .ok_or_else(|| not_found(id))?;
+            let model = lock_registration(&txn, id).await?;
             check_etag(&model, expected_etag)?;
             let keys: Vec<String> = artifact::Entity::find()
                 .select_only()
@@ -197,6 +189,19 @@ impl Store {
             None => None,
         })
     }
+}
+
+/// Reads a registration under a row lock, held until the transaction ends (on SQLite the write
+/// transaction already holds the database's write lock).
+pub(super) async fn lock_registration(
+    txn: &DatabaseTransaction,
+    id: Uuid,
+) -> Result<registration::Model> {
+    registration::Entity::find_by_id(id)
+        .lock_exclusive()
+        .one(txn)
+        .await?
+        .ok_or_else(|| not_found(id))
 }
 
 /// Commits the transaction when its work succeeded, and rolls it back when it failed.
