@@ -23,6 +23,8 @@ pub enum Command {
     Serve(ServeConfig),
     /// Apply pending migrations and exit.
     Migrate(DatabaseConfig),
+    /// Drive a running server with load and report throughput and latency per scenario.
+    Bench(crate::loadgen::BenchConfig),
 }
 
 #[derive(Debug, Clone, Args)]
@@ -36,6 +38,10 @@ pub struct ServeConfig {
 
     #[command(flatten)]
     pub artifacts: ArtifactConfig,
+
+    /// Address to serve Prometheus metrics on, at `/metrics` (plain HTTP); none by default.
+    #[arg(long, env = "MODELREG_METRICS_LISTEN")]
+    pub metrics_listen: Option<SocketAddr>,
 
     /// How often the health service checks that the database answers, e.g. "2s", "500ms".
     #[arg(long, env = "MODELREG_HEALTH_CHECK_INTERVAL", default_value = "2s", value_parser = humantime::parse_duration)]
@@ -91,6 +97,7 @@ impl ServeConfig {
                 database_max_connections: 16,
             },
             artifacts: ArtifactConfig::default(),
+            metrics_listen: None,
             health_check_interval: Duration::from_secs(2),
         }
     }

@@ -9,6 +9,8 @@ pub mod config;
 pub mod convert;
 pub mod domain;
 pub mod error;
+pub mod loadgen;
+pub mod metrics;
 pub mod pb;
 pub mod server;
 pub mod service;

@@ -11,6 +11,7 @@ async fn main() -> ExitCode {
     let result = match cli.command {
         Command::Serve(config) => serve(config).await,
         Command::Migrate(database) => migrate(database).await,
+        Command::Bench(config) => bench(config).await,
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -36,6 +37,15 @@ async fn migrate(database: modelreg::DatabaseConfig) -> Result<(), Box<dyn std::
     store.close().await?;
     tracing::info!("migrations applied");
     Ok(())
+}
+
+async fn bench(config: modelreg::loadgen::BenchConfig) -> Result<(), Box<dyn std::error::Error>> {
+    let report = modelreg::loadgen::run(&config).await?;
+    print!("{report}");
+    match report.errors() {
+        0 => Ok(()),
+        errors => Err(format!("{errors} requests failed").into()),
+    }
 }
 
 /// Completes on SIGTERM or Ctrl-C.

@@ -18,6 +18,7 @@ use tracing::{Span, field};
 
 use crate::artifact_store::ArtifactStore;
 use crate::config::ServeConfig;
+use crate::metrics::{MetricsEndpoint, RpcMetricsLayer, grpc_status};
 use crate::pb::{
     self, model_artifact_service_server::ModelArtifactServiceServer,
     model_discovery_service_server::ModelDiscoveryServiceServer,
@@ -45,6 +46,11 @@ pub enum ServerError {
         addr: SocketAddr,
         source: std::io::Error,
     },
+    #[error("cannot serve metrics on {addr}: {source}")]
+    Metrics {
+        addr: SocketAddr,
+        source: std::io::Error,
+    },
     #[error("gRPC reflection: {0}")]
     Reflection(#[from] tonic_reflection::server::Error),
     #[error("gRPC server: {0}")]
@@ -58,6 +64,7 @@ pub struct Application {
     artifacts: ArtifactStore,
     max_artifact_bytes: u64,
     health_check_interval: Duration,
+    metrics: Option<MetricsEndpoint>,
 }
 
 impl Application {
@@ -77,6 +84,14 @@ impl Application {
             addr: config.listen,
             source,
         })?;
+        let metrics = match config.metrics_listen {
+            Some(addr) => Some(
+                MetricsEndpoint::bind(addr)
+                    .await
+                    .map_err(|source| ServerError::Metrics { addr, source })?,
+            ),
+            None => None,
+        };
         Ok(Self {
             listener,
             local_addr,
@@ -84,6 +99,7 @@ impl Application {
             artifacts,
             max_artifact_bytes: config.artifacts.max_artifact_bytes.as_u64(),
             health_check_interval: config.health_check_interval,
+            metrics,
         })
     }
 
@@ -95,6 +111,11 @@ impl Application {
     /// The bound address; its port is the real one when port 0 was asked for.
     pub fn local_addr(&self) -> SocketAddr {
         self.local_addr
+    }
+
+    /// The bound address of `/metrics`, when metrics are served.
+    pub fn metrics_addr(&self) -> Option<SocketAddr> {
+        self.metrics.as_ref().map(MetricsEndpoint::local_addr)
     }
 
     /// Serves until `shutdown` completes, then stops accepting, lets in-flight calls finish
@@ -119,7 +140,22 @@ impl Application {
             monitor_stopped,
         ));
 
+        // The metrics endpoint stops with the gRPC server: when `shutdown` completes, or when
+        // the server fails and drops `stop_metrics`.
+        let (stop_metrics, metrics_stopped) = watch::channel(());
+        let metrics = self.metrics.map(|endpoint| {
+            let mut stopped = metrics_stopped;
+            tokio::spawn(endpoint.serve(self.store.clone(), async move {
+                let _ = stopped.changed().await;
+            }))
+        });
+        let shutdown = async move {
+            shutdown.await;
+            drop(stop_metrics);
+        };
+
         let result = Server::builder()
+            .layer(RpcMetricsLayer)
             .layer(
                 TraceLayer::new_for_grpc()
                     .make_span_with(rpc_span)
@@ -151,6 +187,13 @@ impl Application {
 
         drop(stop_monitor);
         let _ = monitor.await;
+        if let Some(metrics) = metrics {
+            match metrics.await {
+                Ok(Err(err)) => tracing::warn!(error = %err, "the metrics endpoint failed"),
+                Err(err) => tracing::warn!(error = %err, "the metrics endpoint panicked"),
+                Ok(Ok(())) => {}
+            }
+        }
         if let Err(err) = self.store.close().await {
             tracing::warn!(error = %err, "closing the database pool failed");
         }
@@ -238,12 +281,4 @@ fn record_end_of_stream(trailers: Option<&http::HeaderMap>, stream: Duration, sp
         span.record("stream_us", stream.as_micros() as u64);
         tracing::info!("rpc finished");
     }
-}
-
-fn grpc_status(headers: &http::HeaderMap) -> Option<tonic::Code> {
-    headers
-        .get("grpc-status")
-        .and_then(|value| value.to_str().ok())
-        .and_then(|value| value.parse::<i32>().ok())
-        .map(tonic::Code::from)
 }

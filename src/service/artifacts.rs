@@ -11,6 +11,7 @@ use crate::artifact_store::ArtifactStore;
 use crate::convert::artifact_to_proto;
 use crate::domain::{DownloadSpec, ModelRef};
 use crate::error::{Error, Result, both};
+use crate::metrics;
 use crate::pb::{
     self, download_artifact_response::Payload, model_artifact_service_server::ModelArtifactService,
 };
@@ -93,6 +94,7 @@ impl ModelArtifactService for ArtifactService {
             while let Some(chunk) = body.next().await {
                 let chunk: Bytes = chunk.map_err(|err| Status::from(read_error(err, &key)))?;
                 sent += chunk.len() as u64;
+                metrics::artifact_bytes_sent(chunk.len());
                 yield pb::DownloadArtifactResponse { payload: Some(Payload::Chunk(chunk)) };
             }
             // The store must have had every recorded byte.

@@ -10,6 +10,7 @@ use crate::artifact_store::{ArtifactStore, ObjectUpload};
 use crate::convert::artifact_to_proto;
 use crate::domain::UploadSpec;
 use crate::error::{Error, Result};
+use crate::metrics;
 use crate::pb::{self, upload_artifact_request::Payload};
 use crate::store::NewArtifact;
 
@@ -106,7 +107,9 @@ impl ArtifactService {
                     format!("declares {declared} bytes, but more were sent"),
                 ));
             }
+            let received = chunk.len();
             upload.write(chunk).await?;
+            metrics::artifact_bytes_received(received);
         }
         verify(upload, spec)
     }

@@ -9,6 +9,7 @@
 mod artifacts;
 mod discovery;
 pub mod entity;
+mod pools;
 mod registrations;
 mod statements;
 
@@ -24,6 +25,7 @@ use sea_orm::{
 
 pub use artifacts::{ArtifactPage, NewArtifact, artifact_version};
 pub use discovery::{ListQuery, ModelKey, Page};
+pub use pools::PoolStats;
 pub use registrations::Registration;
 pub use statements::StatementLog;
 
@@ -41,6 +43,8 @@ pub struct Store {
     reader: DatabaseConnection,
     writer: DatabaseConnection,
     statements: Arc<StatementLog>,
+    /// Transactions waiting for the writer connection (the pool, on PostgreSQL).
+    write_waiters: Arc<pools::Waiters>,
 }
 
 impl Store {
@@ -71,6 +75,7 @@ impl Store {
             reader,
             writer,
             statements,
+            write_waiters: Arc::default(),
         })
     }
 
@@ -114,6 +119,7 @@ impl Store {
     /// Starts a write transaction. On SQLite it takes the write lock at BEGIN (IMMEDIATE), so a
     /// transaction that reads before it writes cannot fail half-way on a lock upgrade.
     async fn begin_write(&self) -> Result<DatabaseTransaction, DbErr> {
+        let _waiting = self.write_waiters.wait();
         self.writer
             .begin_with_options(TransactionOptions {
                 sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),

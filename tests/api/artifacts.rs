@@ -39,7 +39,7 @@ const CHUNK: usize = 64 * 1024;
 
 /// Deterministic pseudo-random bytes (SHA-256 in counter mode): no pattern a store could
 /// compress away or a bug could reproduce by accident.
-fn random_bytes(len: usize, seed: u64) -> Vec<u8> {
+pub(crate) fn random_bytes(len: usize, seed: u64) -> Vec<u8> {
     let mut bytes = Vec::with_capacity(len + 32);
     let mut counter = 0u64;
     while bytes.len() < len {
@@ -104,13 +104,13 @@ async fn upload_with(
     upload_messages(server, messages).await
 }
 
-async fn upload(server: &TestServer, id: &str, content: &[u8]) -> pb::ArtifactInfo {
+pub(crate) async fn upload(server: &TestServer, id: &str, content: &[u8]) -> pb::ArtifactInfo {
     upload_with(server, header_for(id, content), content)
         .await
         .expect("the upload succeeds")
 }
 
-fn by_id(id: &str) -> pb::DownloadArtifactRequest {
+pub(crate) fn by_id(id: &str) -> pb::DownloadArtifactRequest {
     pb::DownloadArtifactRequest {
         model_registration_id: id.into(),
         ..Default::default()
@@ -118,7 +118,7 @@ fn by_id(id: &str) -> pb::DownloadArtifactRequest {
 }
 
 /// Downloads; returns the info, the bytes and the number of chunk messages.
-async fn download(
+pub(crate) async fn download(
     server: &TestServer,
     request: pb::DownloadArtifactRequest,
 ) -> Result<(pb::ArtifactInfo, Vec<u8>, usize), tonic::Status> {

@@ -311,6 +311,8 @@ impl Drop for TestDatabase {
 
 pub struct TestServer {
     pub addr: SocketAddr,
+    /// Where `/metrics` is served, when the test asked for it.
+    pub metrics_addr: Option<SocketAddr>,
     pub registration: ModelRegistrationServiceClient<Channel>,
     pub discovery: ModelDiscoveryServiceClient<Channel>,
     pub artifacts: ModelArtifactServiceClient<Channel>,
@@ -375,6 +377,7 @@ impl TestServer {
             .expect("open the artifact store");
         let app = Application::build(config).await.expect("the server starts");
         let addr = app.local_addr();
+        let metrics_addr = app.metrics_addr();
         let store = app.store().clone();
         let (shutdown, stop) = oneshot::channel();
         let server = tokio::spawn(async move {
@@ -392,6 +395,7 @@ impl TestServer {
             .expect("connect to the server");
         Self {
             addr,
+            metrics_addr,
             registration: ModelRegistrationServiceClient::new(channel.clone()),
             discovery: ModelDiscoveryServiceClient::new(channel.clone()),
             artifacts: ModelArtifactServiceClient::new(channel.clone()),

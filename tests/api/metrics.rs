@@ -1,0 +1,171 @@
+//! The Prometheus endpoint, scraped over HTTP as Prometheus does. Tests in this binary share one
+//! process and so one recorder: they check that counters moved by at least what this test did,
+//! never exact totals.
+
+use modelreg::pb;
+use tonic::Code;
+
+use crate::artifacts::{by_id, download, random_bytes, upload};
+use crate::common::{Backend, TestServer, model, on_every_backend};
+
+on_every_backend!(
+    scrapes_count_rpcs_by_method_and_code_and_time_them,
+    scrapes_show_calls_in_flight_and_count_abandoned_ones_as_cancelled,
+    scrapes_report_the_database_pools,
+);
+
+const REGISTER: &str = "/modelregistry.v1.ModelRegistrationService/RegisterModel";
+const GET: &str = "/modelregistry.v1.ModelRegistrationService/GetModelRegistration";
+const DOWNLOAD: &str = "/modelregistry.v1.ModelArtifactService/DownloadArtifact";
+
+async fn start(backend: Backend) -> TestServer {
+    TestServer::start_with(backend, |config| {
+        config.metrics_listen = Some("127.0.0.1:0".parse().unwrap());
+    })
+    .await
+}
+
+/// Fetches `/metrics` and checks that it is Prometheus' text format.
+async fn scrape(server: &TestServer) -> Scrape {
+    let addr = server.metrics_addr.expect("metrics are served");
+    let response = reqwest::get(format!("http://{addr}/metrics"))
+        .await
+        .expect("the metrics endpoint answers");
+    assert_eq!(response.status(), 200);
+    let content_type = response.headers()["content-type"].to_str().unwrap();
+    assert!(
+        content_type.starts_with("text/plain; version=0.0.4"),
+        "{content_type}"
+    );
+    Scrape(response.text().await.unwrap())
+}
+
+struct Scrape(String);
+
+impl Scrape {
+    /// The value of the sample of `name` whose labels include `labels`; 0 when there is none.
+    fn value(&self, name: &str, labels: &[(&str, &str)]) -> f64 {
+        self.0
+            .lines()
+            .filter(|line| !line.starts_with('#'))
+            .filter_map(|line| line.rsplit_once(' '))
+            .filter(|(series, _)| {
+                let (sample_name, sample_labels) = series.split_once('{').unwrap_or((series, ""));
+                sample_name == name
+                    && labels
+                        .iter()
+                        .all(|(k, v)| sample_labels.contains(&format!("{k}=\"{v}\"")))
+            })
+            .map(|(_, value)| value.parse::<f64>().expect("a sample value"))
+            .sum()
+    }
+}
+
+fn requests(scrape: &Scrape, method: &str, code: &str) -> f64 {
+    scrape.value(
+        "modelreg_rpc_requests_total",
+        &[("method", method), ("code", code)],
+    )
+}
+
+async fn scrapes_count_rpcs_by_method_and_code_and_time_them(backend: Backend) {
+    let server = start(backend).await;
+    let before = scrape(&server).await;
+
+    let id = server
+        .register(model("scraped", "1", 3))
+        .await
+        .unwrap()
+        .model_registration_id;
+    for _ in 0..2 {
+        server.get(&id).await.unwrap();
+    }
+    let missing = server.get(&uuid::Uuid::new_v4().to_string()).await;
+    assert_eq!(missing.unwrap_err().code(), Code::NotFound);
+    let content = random_bytes(100_000, 7);
+    upload(&server, &id, &content).await;
+    let (_, downloaded, _) = download(&server, by_id(&id)).await.unwrap();
+    assert_eq!(downloaded, content);
+
+    let after = scrape(&server).await;
+    let moved = |name: &str, labels: &[(&str, &str)]| {
+        after.value(name, labels) - before.value(name, labels)
+    };
+    assert!(requests(&after, REGISTER, "OK") - requests(&before, REGISTER, "OK") >= 1.0);
+    assert!(requests(&after, GET, "OK") - requests(&before, GET, "OK") >= 2.0);
+    assert!(requests(&after, GET, "NOT_FOUND") - requests(&before, GET, "NOT_FOUND") >= 1.0);
+    assert!(requests(&after, DOWNLOAD, "OK") - requests(&before, DOWNLOAD, "OK") >= 1.0);
+    // Every finished call is timed: three gets, in the histogram's count and its buckets.
+    let get = [("method", GET)];
+    assert!(moved("modelreg_rpc_duration_seconds_count", &get) >= 3.0);
+    let within_a_minute = [("method", GET), ("le", "60")];
+    assert!(moved("modelreg_rpc_duration_seconds_bucket", &within_a_minute) >= 3.0);
+    assert!(moved("modelreg_rpc_duration_seconds_sum", &get) > 0.0);
+    assert!(moved("modelreg_artifact_received_bytes_total", &[]) >= content.len() as f64);
+    assert!(moved("modelreg_artifact_sent_bytes_total", &[]) >= content.len() as f64);
+}
+
+async fn scrapes_show_calls_in_flight_and_count_abandoned_ones_as_cancelled(backend: Backend) {
+    let server = start(backend).await;
+    let id = server
+        .register(model("streamed", "1", 1))
+        .await
+        .unwrap()
+        .model_registration_id;
+    // Far more than the HTTP/2 windows hold, so the server cannot finish the stream unread.
+    let content = random_bytes(20 * 1024 * 1024, 8);
+    upload(&server, &id, &content).await;
+    let before = scrape(&server).await;
+
+    let mut stream = server
+        .artifacts
+        .clone()
+        .download_artifact(by_id(&id))
+        .await
+        .unwrap()
+        .into_inner();
+    stream.message().await.unwrap().expect("the info message");
+    let during = scrape(&server).await;
+    assert!(during.value("modelreg_rpc_in_flight", &[("method", DOWNLOAD)]) >= 1.0);
+
+    drop(stream);
+    // The server notices the reset when it next writes; give it a moment.
+    let mut cancelled = 0.0;
+    for _ in 0..50 {
+        let after = scrape(&server).await;
+        cancelled =
+            requests(&after, DOWNLOAD, "CANCELLED") - requests(&before, DOWNLOAD, "CANCELLED");
+        if cancelled >= 1.0 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert!(
+        cancelled >= 1.0,
+        "the abandoned download was not counted as CANCELLED"
+    );
+}
+
+async fn scrapes_report_the_database_pools(backend: Backend) {
+    let postgres = matches!(backend, Backend::Postgres(_));
+    let server = start(backend).await;
+    server.list(pb::ListModelsRequest::default()).await.unwrap();
+    let scrape = scrape(&server).await;
+    let pools: &[&str] = if postgres {
+        &["main"]
+    } else {
+        &["writer", "reader"]
+    };
+    for pool in pools {
+        let max = scrape.value("modelreg_db_pool_max_connections", &[("pool", pool)]);
+        assert!(max >= 1.0, "no size for pool {pool}:\n{}", scrape.0);
+        let open = scrape.value("modelreg_db_pool_connections", &[("pool", pool)]);
+        assert!(open >= 1.0, "no open connections in pool {pool}");
+        assert!(
+            scrape
+                .0
+                .contains(&format!("modelreg_db_pool_waiters{{pool=\"{pool}\"}}")),
+            "no waiters gauge for pool {pool}"
+        );
+    }
+}
