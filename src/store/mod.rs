@@ -35,6 +35,10 @@ use crate::config::DatabaseConfig;
 /// with UNAVAILABLE.
 const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(5);
 
+/// Rows a SQLite connection may hand over before it waits for the reader: a whole page of
+/// environments (1000 models × 3) fits.
+const ROW_BUFFER: usize = 4096;
+
 /// The PostgreSQL advisory lock that serializes migrations: "modelreg" in ASCII.
 const MIGRATION_LOCK_KEY: i64 = 0x6d6f_6465_6c72_6567;
 
@@ -151,6 +155,11 @@ fn sqlite_options(url: &str, max_connections: u32) -> ConnectOptions {
             .synchronous(SqliteSynchronous::Normal)
             .busy_timeout(ACQUIRE_TIMEOUT)
             .foreign_keys(true)
+            // sqlx runs each SQLite connection on a thread of its own that hands rows over a
+            // bounded channel (50 by default). A page of 1000 models has 3000 environment rows:
+            // a small buffer makes that thread and the reading task wake each other dozens of
+            // times per query.
+            .row_buffer_size(ROW_BUFFER)
     });
     options
 }
