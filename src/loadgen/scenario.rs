@@ -42,12 +42,14 @@ impl Scenario {
         Scenario::Mixed,
     ];
 
-    /// Whether the scenario reads the seeded models.
+    /// Whether the scenario picks seeded models by id. `list` walks whatever the server holds.
     pub fn needs_seed(self) -> bool {
-        matches!(
-            self,
-            Scenario::Get | Scenario::List(_) | Scenario::Update | Scenario::Mixed
-        )
+        matches!(self, Scenario::Get | Scenario::Update | Scenario::Mixed)
+    }
+
+    /// Whether the scenario reads models at all, and so wants the seeded set to be there.
+    pub fn reads(self) -> bool {
+        self.needs_seed() || matches!(self, Scenario::List(_))
     }
 }
 

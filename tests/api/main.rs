@@ -6,6 +6,7 @@ mod artifacts;
 mod common;
 mod discovery;
 mod grpcurl;
+mod loadgen;
 mod metrics;
 mod operations;
 mod query_budgets;

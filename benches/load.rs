@@ -1,0 +1,287 @@
+//! The issue-4 floors, measured: starts the release `modelreg` binary on SQLite and (with
+//! `MODELREG_BENCH_POSTGRES_URL`) on PostgreSQL, times its cold start on an existing database,
+//! runs every load scenario at concurrency 32 with `modelreg::loadgen` (the code behind
+//! `modelreg bench`), runs the list scenarios again with one client, and prints the figures
+//! with each floor checked.
+//!
+//! `cargo bench --bench load`. Settings, all optional:
+//! - `MODELREG_BENCH_POSTGRES_URL`: an administrative PostgreSQL URL; a database is created for
+//!   the run and dropped after it. Unset: PostgreSQL is skipped, and says so.
+//! - `MODELREG_BENCH_DURATION`: how long each scenario is measured (default "10s").
+//!
+//! The server logs as it does by default (one line per RPC) into a file in the run's temporary
+//! folder. Any failed request fails the benchmark; a missed floor is reported, not hidden.
+
+use std::net::{SocketAddr, TcpListener};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use modelreg::loadgen::{self, BenchConfig, Report, Scenario};
+use sea_orm::{ConnectionTrait, Database};
+use tonic::transport::Channel;
+use tonic_health::pb::health_check_response::ServingStatus;
+use tonic_health::pb::{HealthCheckRequest, health_client::HealthClient};
+
+const COLD_STARTS: usize = 5;
+
+struct Server {
+    child: Child,
+    addr: SocketAddr,
+}
+
+impl Server {
+    /// Starts the server and returns it once it reports SERVING, with the time that took.
+    async fn start(database_url: &str, folder: &Path) -> (Self, Duration) {
+        let addr = free_port();
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(folder.join("server.log"))
+            .expect("open the server log");
+        let artifacts = url::Url::from_directory_path(folder.join("artifacts")).unwrap();
+        let started = Instant::now();
+        let child = Command::new(env!("CARGO_BIN_EXE_modelreg"))
+            .args(["serve", "--listen", &addr.to_string()])
+            .args(["--database-url", database_url])
+            .args(["--artifact-store", artifacts.as_str()])
+            .stdout(Stdio::null())
+            .stderr(log)
+            .spawn()
+            .expect("start modelreg");
+        let mut server = Self { child, addr };
+        server.wait_until_serving().await;
+        (server, started.elapsed())
+    }
+
+    async fn wait_until_serving(&mut self) {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        let endpoint = Channel::from_shared(format!("http://{}", self.addr)).unwrap();
+        loop {
+            if let Some(status) = self.child.try_wait().expect("poll the server") {
+                panic!("modelreg exited with {status}; see server.log");
+            }
+            if let Ok(channel) = endpoint.connect().await {
+                let answer = HealthClient::new(channel)
+                    .check(HealthCheckRequest::default())
+                    .await;
+                if answer.is_ok_and(|a| a.into_inner().status == ServingStatus::Serving as i32) {
+                    return;
+                }
+            }
+            assert!(
+                Instant::now() < deadline,
+                "modelreg did not serve within 30 s"
+            );
+            tokio::time::sleep(Duration::from_millis(1)).await;
+        }
+    }
+
+    /// SIGTERM, then waits for the graceful exit.
+    fn stop(mut self) {
+        let _ = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status();
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn free_port() -> SocketAddr {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("a free port");
+    listener.local_addr().unwrap()
+}
+
+/// Floors of the issue, per backend.
+struct Floors {
+    register_ratio: f64,
+}
+
+struct Check {
+    what: String,
+    measured: String,
+    met: bool,
+}
+
+fn check(what: impl Into<String>, measured: String, met: bool) -> Check {
+    Check {
+        what: what.into(),
+        measured,
+        met,
+    }
+}
+
+async fn run_backend(name: &str, database_url: &str, folder: &Path, floors: Floors) -> bool {
+    println!("\n== {name} ==");
+    // The first start creates the schema; the timed ones open an existing database.
+    let (server, _) = Server::start(database_url, folder).await;
+    server.stop();
+    let mut cold = Vec::new();
+    for _ in 0..COLD_STARTS {
+        let (server, took) = Server::start(database_url, folder).await;
+        cold.push(took);
+        server.stop();
+    }
+    cold.sort();
+    let cold_median = cold[COLD_STARTS / 2];
+    println!(
+        "cold start to SERVING on an existing database ({COLD_STARTS} starts): median {:.1} ms, \
+         min {:.1} ms, max {:.1} ms",
+        ms(cold_median),
+        ms(cold[0]),
+        ms(cold[COLD_STARTS - 1])
+    );
+
+    let (server, _) = Server::start(database_url, folder).await;
+    let duration = std::env::var("MODELREG_BENCH_DURATION")
+        .ok()
+        .map(|text| humantime::parse_duration(&text).expect("MODELREG_BENCH_DURATION"))
+        .unwrap_or(Duration::from_secs(10));
+    let config = BenchConfig {
+        server: format!("http://{}", server.addr),
+        scenarios: Scenario::ALL.to_vec(),
+        concurrency: 32,
+        connections: 4,
+        duration,
+        requests: None,
+        warmup: Duration::from_secs(2),
+        seed: 1000,
+    };
+    let loaded = loadgen::run(&config).await.expect("the load run");
+    println!("concurrency 32, {} connections:", config.connections);
+    print!("{loaded}");
+    let single = BenchConfig {
+        scenarios: vec![Scenario::List(100), Scenario::List(1000)],
+        concurrency: 1,
+        connections: 1,
+        seed: 0,
+        ..config
+    };
+    let alone = loadgen::run(&single).await.expect("the single-client run");
+    println!("one client:");
+    print!("{alone}");
+    server.stop();
+
+    let ratio = |scenario| loaded.ratio_to_health(scenario).unwrap_or(0.0);
+    let p50 = |report: &Report, scenario| report.get(scenario).map(|m| m.p50()).unwrap_or_default();
+    let checks = [
+        check(
+            "get >= 25% of health",
+            percent(ratio(Scenario::Get)),
+            ratio(Scenario::Get) >= 0.25,
+        ),
+        check(
+            format!(
+                "register >= {:.0}% of health",
+                floors.register_ratio * 100.0
+            ),
+            percent(ratio(Scenario::Register)),
+            ratio(Scenario::Register) >= floors.register_ratio,
+        ),
+        check(
+            "list-100 p50 <= 2 ms (concurrency 32)",
+            format!("{:.2} ms", ms(p50(&loaded, Scenario::List(100)))),
+            p50(&loaded, Scenario::List(100)) <= Duration::from_millis(2),
+        ),
+        check(
+            "list-1000 p50 <= 20 ms (concurrency 32)",
+            format!("{:.2} ms", ms(p50(&loaded, Scenario::List(1000)))),
+            p50(&loaded, Scenario::List(1000)) <= Duration::from_millis(20),
+        ),
+        check(
+            "list-100 p50 <= 2 ms (one client)",
+            format!("{:.2} ms", ms(p50(&alone, Scenario::List(100)))),
+            p50(&alone, Scenario::List(100)) <= Duration::from_millis(2),
+        ),
+        check(
+            "list-1000 p50 <= 20 ms (one client)",
+            format!("{:.2} ms", ms(p50(&alone, Scenario::List(1000)))),
+            p50(&alone, Scenario::List(1000)) <= Duration::from_millis(20),
+        ),
+        check(
+            "cold start <= 200 ms (median)",
+            format!("{:.1} ms", ms(cold_median)),
+            cold_median <= Duration::from_millis(200),
+        ),
+    ];
+    println!("floors:");
+    for c in &checks {
+        let verdict = if c.met { "met" } else { "MISSED" };
+        println!("  {:<42} {:>10}  {verdict}", c.what, c.measured);
+    }
+    let errors = loaded.errors() + alone.errors();
+    if errors > 0 {
+        println!("  {errors} requests failed");
+    }
+    errors == 0
+}
+
+fn ms(duration: Duration) -> f64 {
+    duration.as_secs_f64() * 1000.0
+}
+
+fn percent(ratio: f64) -> String {
+    format!("{:.1}%", ratio * 100.0)
+}
+
+#[tokio::main]
+async fn main() {
+    println!(
+        "load benchmark on {} cores; client and server share them",
+        std::thread::available_parallelism().map_or(0, |n| n.get())
+    );
+    let folder = tempfile::tempdir().expect("temporary folder");
+    let sqlite_url = format!(
+        "sqlite://{}?mode=rwc",
+        folder.path().join("modelreg.db").display()
+    );
+    let mut ok = run_backend(
+        "SQLite",
+        &sqlite_url,
+        folder.path(),
+        Floors {
+            register_ratio: 0.03,
+        },
+    )
+    .await;
+
+    match std::env::var("MODELREG_BENCH_POSTGRES_URL") {
+        Ok(admin_url) => {
+            let name = format!("modelreg_bench_{}", uuid::Uuid::new_v4().simple());
+            let admin = Database::connect(&admin_url)
+                .await
+                .expect("connect to PostgreSQL");
+            admin
+                .execute_unprepared(&format!("CREATE DATABASE {name}"))
+                .await
+                .expect("create the benchmark database");
+            let mut url = url::Url::parse(&admin_url).expect("a PostgreSQL URL");
+            url.set_path(&name);
+            let folder = tempfile::tempdir().expect("temporary folder");
+            ok &= run_backend(
+                "PostgreSQL",
+                url.as_str(),
+                folder.path(),
+                Floors {
+                    register_ratio: 0.02,
+                },
+            )
+            .await;
+            admin
+                .execute_unprepared(&format!("DROP DATABASE {name} WITH (FORCE)"))
+                .await
+                .expect("drop the benchmark database");
+        }
+        Err(_) => println!("\nPostgreSQL: skipped, set MODELREG_BENCH_POSTGRES_URL to measure it"),
+    }
+    if !ok {
+        eprintln!("requests failed during the benchmark");
+        std::process::exit(1);
+    }
+}
