@@ -7,7 +7,8 @@ use modelreg::{Application, Cli, Command, telemetry};
 /// sqlx hands every SQLite row from a connection's own thread to the task that reads it, so
 /// memory is routinely freed on another thread than the one that allocated it. glibc's
 /// allocator serializes that on arena locks (a third of the CPU of a 1000-model page went
-/// there); mimalloc frees across threads without them.
+/// there); mimalloc frees across threads without them. Its `override` feature (Cargo.toml)
+/// routes SQLite's own C allocations through it as well.
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
