@@ -25,6 +25,15 @@ pub enum Command {
     Migrate(DatabaseConfig),
     /// Drive a running server with load and report throughput and latency per scenario.
     Bench(crate::loadgen::BenchConfig),
+    /// Register, show, change, delete and list models on a running server.
+    Models(crate::cli::ModelsArgs),
+    /// Upload, download and list a model's artifacts on a running server.
+    Artifacts(crate::cli::ArtifactsArgs),
+    /// Print a shell completion script: `modelreg completions bash > /etc/bash_completion.d/modelreg`.
+    Completions {
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
 }
 
 #[derive(Debug, Clone, Args)]

@@ -5,6 +5,7 @@
 //! through `convert`; every failure becomes a `Status` in one place, `error`.
 
 pub mod artifact_store;
+pub mod cli;
 pub mod config;
 pub mod convert;
 pub mod domain;

@@ -20,11 +20,29 @@ async fn main() -> ExitCode {
         Command::Serve(config) => serve(config).await,
         Command::Migrate(database) => migrate(database).await,
         Command::Bench(config) => bench(config).await,
+        Command::Models(args) => return client(modelreg::cli::run_models(args).await),
+        Command::Artifacts(args) => return client(modelreg::cli::run_artifacts(args).await),
+        Command::Completions { shell } => {
+            let mut command = <Cli as clap::CommandFactory>::command();
+            clap_complete::generate(shell, &mut command, "modelreg", &mut std::io::stdout());
+            return ExitCode::SUCCESS;
+        }
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
             tracing::error!("{err}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Client subcommands report on stderr without log decoration: the error line, then details.
+fn client(result: Result<(), modelreg::cli::CliError>) -> ExitCode {
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("{}", err.report());
             ExitCode::FAILURE
         }
     }

@@ -17,6 +17,7 @@ use tonic::codegen::http;
 use tower::{Layer, Service};
 
 use super::{RPC_DURATION, RPC_IN_FLIGHT, RPC_REQUESTS};
+use crate::error::code_name;
 
 #[derive(Clone, Copy, Debug, Default)]
 pub struct RpcMetricsLayer;
@@ -182,29 +183,6 @@ fn served_methods(descriptor_set: &[u8]) -> Vec<String> {
         }
     }
     paths
-}
-
-/// The canonical name of a status code, as gRPC's documentation spells it.
-fn code_name(code: Code) -> &'static str {
-    match code {
-        Code::Ok => "OK",
-        Code::Cancelled => "CANCELLED",
-        Code::Unknown => "UNKNOWN",
-        Code::InvalidArgument => "INVALID_ARGUMENT",
-        Code::DeadlineExceeded => "DEADLINE_EXCEEDED",
-        Code::NotFound => "NOT_FOUND",
-        Code::AlreadyExists => "ALREADY_EXISTS",
-        Code::PermissionDenied => "PERMISSION_DENIED",
-        Code::ResourceExhausted => "RESOURCE_EXHAUSTED",
-        Code::FailedPrecondition => "FAILED_PRECONDITION",
-        Code::Aborted => "ABORTED",
-        Code::OutOfRange => "OUT_OF_RANGE",
-        Code::Unimplemented => "UNIMPLEMENTED",
-        Code::Internal => "INTERNAL",
-        Code::Unavailable => "UNAVAILABLE",
-        Code::DataLoss => "DATA_LOSS",
-        Code::Unauthenticated => "UNAUTHENTICATED",
-    }
 }
 
 #[cfg(test)]

@@ -3,6 +3,7 @@
 //! on PostgreSQL. One test binary keeps linking time down.
 
 mod artifacts;
+mod cli;
 mod common;
 mod discovery;
 mod grpcurl;

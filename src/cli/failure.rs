@@ -1,0 +1,66 @@
+//! How the CLI fails: one line with the gRPC code and message, then each violated field of a
+//! `google.rpc.BadRequest` on a line of its own; a refused connection names the address tried
+//! and how to change it.
+
+use std::fmt;
+
+use tonic_types::StatusExt;
+
+use crate::error::code_name;
+
+#[derive(Debug, thiserror::Error)]
+pub enum CliError {
+    #[error("cannot connect to {server}: {source}")]
+    Connect {
+        server: String,
+        source: tonic::transport::Error,
+    },
+    #[error("{}", status_lines(.0))]
+    Rpc(#[from] tonic::Status),
+    #[error("{path}: {source}")]
+    Io {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error("{0}")]
+    Input(String),
+    #[error("{0}")]
+    Verification(String),
+}
+
+impl CliError {
+    /// What to print on stderr: the error, and for a refused connection how to point elsewhere.
+    pub fn report(&self) -> String {
+        match self {
+            CliError::Connect { server, source } => format!(
+                "error: cannot connect to {server}: {}\n\
+                 hint: start the server there, or name another one with --server URL or \
+                 MODELREG_SERVER=URL",
+                root_cause(source)
+            ),
+            other => format!("error: {other}"),
+        }
+    }
+}
+
+fn status_lines(status: &tonic::Status) -> String {
+    let mut text = format!("{}: {}", code_name(status.code()), status.message());
+    if let Some(bad_request) = status.get_details_bad_request() {
+        for violation in bad_request.field_violations {
+            text.push_str(&format!(
+                "\n  {}: {}",
+                violation.field, violation.description
+            ));
+        }
+    }
+    text
+}
+
+/// The innermost error: "Connection refused (os error 111)" rather than "transport error".
+fn root_cause<'a>(error: &'a (dyn std::error::Error + 'static)) -> impl fmt::Display + 'a {
+    let mut cause = error;
+    while let Some(source) = cause.source() {
+        cause = source;
+    }
+    cause
+}

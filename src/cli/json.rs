@@ -1,0 +1,48 @@
+//! Proto3 JSON for the CLI: messages are printed and read with the canonical JSON mapping
+//! (camelCase names out; camelCase or snake_case names in, as grpcurl accepts), driven by the
+//! descriptors compiled into the binary.
+
+use std::sync::OnceLock;
+
+use prost::Message;
+use prost_reflect::{DescriptorPool, DynamicMessage, MessageDescriptor, SerializeOptions};
+
+/// The registry's messages and what they import (google.protobuf.*).
+fn pool() -> &'static DescriptorPool {
+    static POOL: OnceLock<DescriptorPool> = OnceLock::new();
+    POOL.get_or_init(|| {
+        DescriptorPool::decode(crate::pb::FILE_DESCRIPTOR_SET)
+            .expect("the compiled-in descriptor set decodes")
+    })
+}
+
+fn descriptor(full_name: &str) -> MessageDescriptor {
+    pool()
+        .get_message_by_name(full_name)
+        .unwrap_or_else(|| panic!("{full_name} is not in the descriptor set"))
+}
+
+/// A message as pretty-printed proto3 JSON.
+pub fn to_json<M: Message>(message: &M, full_name: &str) -> String {
+    let dynamic = DynamicMessage::decode(descriptor(full_name), message.encode_to_vec().as_slice())
+        .expect("a message decodes with its own descriptor");
+    let mut out = serde_json::Serializer::pretty(Vec::new());
+    dynamic
+        .serialize_with_options(&mut out, &SerializeOptions::new())
+        .expect("serializing to memory cannot fail");
+    String::from_utf8(out.into_inner()).expect("JSON is UTF-8")
+}
+
+/// Parses proto3 JSON into a message; the error names what is wrong and where.
+pub fn from_json<M: Message + Default>(text: &str, full_name: &str) -> Result<M, String> {
+    let mut deserializer = serde_json::Deserializer::from_str(text);
+    let dynamic = DynamicMessage::deserialize(descriptor(full_name), &mut deserializer)
+        .map_err(|err| err.to_string())?;
+    deserializer.end().map_err(|err| err.to_string())?;
+    dynamic.transcode_to::<M>().map_err(|err| err.to_string())
+}
+
+pub const MODEL: &str = "modelregistry.v1.ModelRelatedInformation";
+pub const LIST_MODELS: &str = "modelregistry.v1.ListModelsResponse";
+pub const ARTIFACT: &str = "modelregistry.v1.ArtifactInfo";
+pub const LIST_ARTIFACTS: &str = "modelregistry.v1.ListArtifactsResponse";

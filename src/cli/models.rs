@@ -1,0 +1,183 @@
+//! `modelreg models …`: register, get, update, delete and list registrations.
+
+use std::path::PathBuf;
+
+use clap::Subcommand;
+use tonic::transport::Channel;
+
+use super::{CliError, ClientArgs, Output, json, read_input, table};
+use crate::pb::{
+    self, model_discovery_service_client::ModelDiscoveryServiceClient,
+    model_registration_service_client::ModelRegistrationServiceClient,
+};
+
+#[derive(Debug, Subcommand)]
+pub enum ModelsCommand {
+    /// Register a model from the R1AP JSON of a ModelRelatedInformation.
+    Register {
+        /// The JSON file; `-` reads stdin. camelCase and snake_case names are both accepted.
+        #[arg(short, long)]
+        file: PathBuf,
+        /// Idempotency key: a retry with the same id returns the first registration.
+        #[arg(long)]
+        request_id: Option<String>,
+    },
+    /// Show one registration.
+    Get {
+        /// The registration id.
+        id: String,
+    },
+    /// Change a registration from the JSON of a partial ModelRelatedInformation.
+    Update {
+        /// The registration id.
+        id: String,
+        /// The JSON file with the new values; `-` reads stdin.
+        #[arg(short, long)]
+        file: PathBuf,
+        /// Fields to replace, e.g. `description,model_information.target_environment`;
+        /// without a mask every field present in the file is applied.
+        #[arg(long, value_delimiter = ',')]
+        mask: Vec<String>,
+        /// Only update if the registration still has this etag.
+        #[arg(long)]
+        etag: Option<String>,
+    },
+    /// Delete a registration and its artifacts.
+    Delete {
+        /// The registration id.
+        id: String,
+        /// Only delete if the registration still has this etag.
+        #[arg(long)]
+        etag: Option<String>,
+    },
+    /// List registrations in (name, version) order.
+    List {
+        /// Only models of this name.
+        #[arg(long)]
+        name: Option<String>,
+        /// Only models of this version.
+        #[arg(long)]
+        version: Option<String>,
+        /// Models per page (the server's default is 50, its maximum 1000).
+        #[arg(long, default_value_t = 0)]
+        page_size: i32,
+        /// Follow page tokens and list every match.
+        #[arg(long)]
+        all: bool,
+    },
+}
+
+pub async fn run(
+    command: ModelsCommand,
+    channel: Channel,
+    client: &ClientArgs,
+) -> Result<(), CliError> {
+    let mut registration = ModelRegistrationServiceClient::new(channel.clone());
+    let print = |model: &pb::ModelRelatedInformation| match client.output {
+        Output::Json => println!("{}", json::to_json(model, json::MODEL)),
+        Output::Table => print!("{}", table::models(std::slice::from_ref(model))),
+    };
+    match command {
+        ModelsCommand::Register { file, request_id } => {
+            let model = parse_model(&file)?;
+            let registered = registration
+                .register_model(pb::RegisterModelRequest {
+                    model_related_information: Some(model),
+                    request_id: request_id.unwrap_or_default(),
+                })
+                .await?
+                .into_inner();
+            print(&registered);
+        }
+        ModelsCommand::Get { id } => {
+            let model = registration
+                .get_model_registration(pb::GetModelRegistrationRequest {
+                    model_registration_id: id,
+                })
+                .await?
+                .into_inner();
+            print(&model);
+        }
+        ModelsCommand::Update {
+            id,
+            file,
+            mask,
+            etag,
+        } => {
+            let mut model = parse_model(&file)?;
+            model.model_registration_id = id;
+            if let Some(etag) = etag {
+                model.etag = etag;
+            }
+            let updated = registration
+                .update_model_registration(pb::UpdateModelRegistrationRequest {
+                    model_related_information: Some(model),
+                    update_mask: (!mask.is_empty())
+                        .then_some(prost_types::FieldMask { paths: mask }),
+                })
+                .await?
+                .into_inner();
+            print(&updated);
+        }
+        ModelsCommand::Delete { id, etag } => {
+            registration
+                .delete_model_registration(pb::DeleteModelRegistrationRequest {
+                    model_registration_id: id.clone(),
+                    etag: etag.unwrap_or_default(),
+                })
+                .await?;
+            match client.output {
+                Output::Json => println!("{{}}"),
+                Output::Table => println!("deleted {id}"),
+            }
+        }
+        ModelsCommand::List {
+            name,
+            version,
+            page_size,
+            all,
+        } => {
+            let mut discovery = ModelDiscoveryServiceClient::new(channel);
+            let mut request = pb::ListModelsRequest {
+                model_name: name.unwrap_or_default(),
+                model_version: version.unwrap_or_default(),
+                page_size,
+                page_token: String::new(),
+            };
+            let mut listed = pb::ListModelsResponse::default();
+            loop {
+                let page = discovery.list_models(request.clone()).await?.into_inner();
+                listed.models.extend(page.models);
+                listed.next_page_token = page.next_page_token;
+                if !all || listed.next_page_token.is_empty() {
+                    break;
+                }
+                request.page_token = std::mem::take(&mut listed.next_page_token);
+            }
+            match client.output {
+                Output::Json => println!("{}", json::to_json(&listed, json::LIST_MODELS)),
+                Output::Table => {
+                    print!("{}", table::models(&listed.models));
+                    if !listed.next_page_token.is_empty() {
+                        eprintln!("more models follow: add --all to list them");
+                    }
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+fn parse_model(file: &std::path::Path) -> Result<pb::ModelRelatedInformation, CliError> {
+    let text = read_input(file)?;
+    json::from_json(&text, json::MODEL).map_err(|err| {
+        CliError::Input(format!(
+            "{} is not a ModelRelatedInformation in proto3 JSON: {err}",
+            if file.as_os_str() == "-" {
+                "stdin".to_owned()
+            } else {
+                file.display().to_string()
+            }
+        ))
+    })
+}
