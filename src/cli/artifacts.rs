@@ -3,6 +3,7 @@
 
 use std::io::{Read, Seek, Write};
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
 
 use bytes::Bytes;
 use clap::Subcommand;
@@ -175,14 +176,20 @@ async fn upload(
     let bar = progress(size, "uploading", quiet);
     let mut reader = std::fs::File::open(file).map_err(io_error)?;
     let sent = bar.clone();
+    let read_failure = Arc::new(Mutex::new(None));
+    let failed = Arc::clone(&read_failure);
     // The file is read as the transport asks for messages: one chunk in memory at a time.
     let messages = async_stream::stream! {
         yield pb::UploadArtifactRequest { payload: Some(Upload::Header(header)) };
         loop {
             let mut chunk = vec![0; CHUNK];
             let read = match reader.read(&mut chunk) {
-                Ok(0) | Err(_) => break,
+                Ok(0) => break,
                 Ok(read) => read,
+                Err(err) => {
+                    *failed.lock().unwrap_or_else(|e| e.into_inner()) = Some(err);
+                    break;
+                }
             };
             chunk.truncate(read);
             sent.inc(read as u64);
@@ -190,10 +197,17 @@ async fn upload(
         }
     };
     // A read error ends the stream early: the server then sees fewer bytes than declared and
-    // refuses the upload, so nothing half-written is recorded.
-    let info = artifacts.upload_artifact(messages).await?.into_inner();
+    // refuses the upload, so nothing half-written is recorded. The local error is the news.
+    let answer = artifacts.upload_artifact(messages).await;
     bar.finish_and_clear();
-    Ok(info)
+    if let Some(err) = read_failure
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .take()
+    {
+        return Err(io_error(err));
+    }
+    Ok(answer?.into_inner())
 }
 
 async fn download(
@@ -238,7 +252,11 @@ async fn download(
     };
     let bar = progress(info.size_bytes, "downloading", quiet);
     bar.set_position(offset);
-    while let Some(message) = stream.message().await? {
+    let interrupted = |status| CliError::Interrupted {
+        status,
+        partial: partial.display().to_string(),
+    };
+    while let Some(message) = stream.message().await.map_err(interrupted)? {
         if let Some(Download::Chunk(chunk)) = message.payload {
             file.write_all(&chunk).map_err(io_error)?;
             bar.inc(chunk.len() as u64);

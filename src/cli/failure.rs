@@ -26,6 +26,11 @@ pub enum CliError {
     Input(String),
     #[error("{0}")]
     Verification(String),
+    #[error("{}\nthe bytes received so far are kept in {partial}; --resume continues from them", status_lines(.status))]
+    Interrupted {
+        status: tonic::Status,
+        partial: String,
+    },
 }
 
 impl CliError {
