@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 use clap::Args;
 use hdrhistogram::Histogram;
 use indicatif::{ProgressBar, ProgressStyle};
-use tonic::transport::{Channel, Endpoint};
+use tonic::transport::Channel;
 
 pub use report::{Measurement, Report};
 pub use scenario::Scenario;
@@ -123,16 +123,12 @@ pub async fn run(config: &BenchConfig) -> Result<Report, LoadError> {
 }
 
 async fn connect(server: &str) -> Result<Channel, LoadError> {
-    let error = |source| LoadError::Connect {
-        server: server.to_owned(),
-        source,
-    };
-    Endpoint::from_shared(server.to_owned())
-        .map_err(error)?
-        .tcp_nodelay(true)
-        .connect()
+    crate::cli::open_channel(server)
         .await
-        .map_err(error)
+        .map_err(|source| LoadError::Connect {
+            server: server.to_owned(),
+            source,
+        })
 }
 
 /// Registers `count` models with all workers at once; returns their ids.
