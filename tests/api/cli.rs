@@ -119,6 +119,20 @@ async fn models_are_registered_read_updated_and_deleted(backend: Backend) {
     let second = parse_model(&stdout(&run(from_stdin).await));
     assert_eq!(second.model_id.unwrap().model_version, "2");
 
+    // --request-id makes a retry safe: the same registration comes back, not ALREADY_EXISTS.
+    let version_3 = R1AP_MODEL.replace("\"modelVersion\": \"1\"", "\"modelVersion\": \"3\"");
+    let with_request_id = || {
+        let mut command = modelreg(&server);
+        command
+            .args(["models", "register", "-f", "-", "--request-id", "retry-1", "-o", "json"])
+            .write_stdin(version_3.clone());
+        command
+    };
+    let first_try = parse_model(&stdout(&run(with_request_id()).await));
+    let retry = parse_model(&stdout(&run(with_request_id()).await));
+    assert_eq!(retry.model_registration_id, first_try.model_registration_id);
+    assert_eq!(first_try.model_id.unwrap().model_version, "3");
+
     // A table for people.
     let mut get = modelreg(&server);
     get.args(["models", "get", &id]);
