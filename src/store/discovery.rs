@@ -85,7 +85,11 @@ impl Store {
         }
         let environments = models
             .load_many(
-                environment::Entity::find().order_by_asc(environment::Column::Position),
+                // In index order (parent, position): the database reads the page's
+                // environments straight off the index instead of sorting them.
+                environment::Entity::find()
+                    .order_by_asc(environment::Column::ModelRelatedInformationId)
+                    .order_by_asc(environment::Column::Position),
                 &self.reader,
             )
             .await?;
