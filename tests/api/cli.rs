@@ -124,7 +124,16 @@ async fn models_are_registered_read_updated_and_deleted(backend: Backend) {
     let with_request_id = || {
         let mut command = modelreg(&server);
         command
-            .args(["models", "register", "-f", "-", "--request-id", "retry-1", "-o", "json"])
+            .args([
+                "models",
+                "register",
+                "-f",
+                "-",
+                "--request-id",
+                "retry-1",
+                "-o",
+                "json",
+            ])
             .write_stdin(version_3.clone());
         command
     };
