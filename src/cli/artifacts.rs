@@ -158,8 +158,9 @@ async fn upload(
     let sha256 = {
         let bar = progress(size, "hashing", quiet);
         let path = file.to_owned();
-        let hashed = tokio::task::spawn_blocking(move || sha256_of(&path, &bar));
-        hashed.await.expect("hashing panicked").map_err(io_error)?
+        let hashed = tokio::task::spawn_blocking(move || hash_file(&path, Sha256::new(), &bar));
+        let hasher = hashed.await.expect("hashing panicked").map_err(io_error)?;
+        hex::encode(hasher.finalize())
     };
     let (model_registration_id, model_id) = model.request_fields();
     let header = pb::ArtifactHeader {
@@ -231,6 +232,17 @@ async fn download(
         .open(&partial)
         .map_err(io_error)?;
     let offset = file.seek(std::io::SeekFrom::End(0)).map_err(io_error)?;
+    // The digest covers the whole file: a resumed prefix is hashed first, then each chunk as
+    // it is written, so the file is never read a second time.
+    let mut hasher = Sha256::new();
+    if offset > 0 {
+        let bar = progress(offset, "checking", quiet);
+        let path = partial.clone();
+        hasher = tokio::task::spawn_blocking(move || hash_file(&path, hasher, &bar))
+            .await
+            .expect("hashing panicked")
+            .map_err(io_error)?;
+    }
 
     let (model_registration_id, model_id) = model.request_fields();
     let mut stream = artifacts
@@ -256,23 +268,19 @@ async fn download(
         status,
         partial: partial.display().to_string(),
     };
+    let mut size = offset;
     while let Some(message) = stream.message().await.map_err(interrupted)? {
         if let Some(Download::Chunk(chunk)) = message.payload {
             file.write_all(&chunk).map_err(io_error)?;
+            hasher.update(&chunk);
+            size += chunk.len() as u64;
             bar.inc(chunk.len() as u64);
         }
     }
     file.sync_all().map_err(io_error)?;
     bar.finish_and_clear();
 
-    // The whole file is checked, the resumed prefix included.
-    let size = file.metadata().map_err(io_error)?.len();
-    let check = progress(size, "verifying", quiet);
-    let path = partial.clone();
-    let sha256 = tokio::task::spawn_blocking(move || sha256_of(&path, &check))
-        .await
-        .expect("hashing panicked")
-        .map_err(io_error)?;
+    let sha256 = hex::encode(hasher.finalize());
     if size != info.size_bytes || sha256 != info.sha256 {
         return Err(CliError::Verification(format!(
             "{} does not match artifact {}: {size} bytes with SHA-256 {sha256}, expected {} \
@@ -298,9 +306,9 @@ fn partial_path(dest: &Path) -> PathBuf {
     PathBuf::from(name)
 }
 
-fn sha256_of(path: &Path, bar: &ProgressBar) -> std::io::Result<String> {
+/// Feeds a whole file to `hasher`, advancing `bar`.
+fn hash_file(path: &Path, mut hasher: Sha256, bar: &ProgressBar) -> std::io::Result<Sha256> {
     let mut file = std::fs::File::open(path)?;
-    let mut hasher = Sha256::new();
     let mut buffer = vec![0; CHUNK];
     loop {
         let read = file.read(&mut buffer)?;
@@ -311,7 +319,7 @@ fn sha256_of(path: &Path, bar: &ProgressBar) -> std::io::Result<String> {
         bar.inc(read as u64);
     }
     bar.finish_and_clear();
-    Ok(hex::encode(hasher.finalize()))
+    Ok(hasher)
 }
 
 /// A byte progress bar on stderr (bytes, rate, ETA); indicatif hides it when stderr is not a
