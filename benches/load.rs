@@ -17,7 +17,7 @@ use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use modelreg::loadgen::{self, BenchConfig, Report, Scenario};
+use modelreg::client::bench::{self as loadgen, BenchConfig, Report, Scenario};
 use sea_orm::{ConnectionTrait, Database};
 use tonic::transport::Channel;
 use tonic_health::pb::health_check_response::ServingStatus;

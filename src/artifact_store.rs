@@ -144,16 +144,6 @@ impl ArtifactStore {
             }
         }
     }
-
-    /// Every key in the store, for tests and checks that nothing was left behind.
-    pub async fn list_keys(&self) -> object_store::Result<Vec<String>> {
-        let mut keys = Vec::new();
-        let mut listing = self.objects.list(None);
-        while let Some(meta) = listing.next().await {
-            keys.push(meta?.location.to_string());
-        }
-        Ok(keys)
-    }
 }
 
 /// `artifacts/` beside a SQLite file; otherwise in the working directory.
@@ -190,10 +180,6 @@ pub struct ObjectUpload {
 }
 
 impl ObjectUpload {
-    pub fn key(&self) -> &str {
-        &self.key
-    }
-
     /// Bytes written so far.
     pub fn size(&self) -> u64 {
         self.size

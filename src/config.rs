@@ -4,37 +4,9 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use bytesize::ByteSize;
-use clap::{Args, Parser, Subcommand};
+use std::sync::Arc;
 
-#[derive(Debug, Parser)]
-#[command(
-    name = "modelreg",
-    version,
-    about = "O-RAN AI/ML model registry over gRPC"
-)]
-pub struct Cli {
-    #[command(subcommand)]
-    pub command: Command,
-}
-
-#[derive(Debug, Subcommand)]
-pub enum Command {
-    /// Apply pending migrations, then serve gRPC until SIGTERM or Ctrl-C.
-    Serve(ServeConfig),
-    /// Apply pending migrations and exit.
-    Migrate(DatabaseConfig),
-    /// Drive a running server with load and report throughput and latency per scenario.
-    Bench(crate::loadgen::BenchConfig),
-    /// Register, show, change, delete and list models on a running server.
-    Models(crate::cli::ModelsArgs),
-    /// Upload, download and list a model's artifacts on a running server.
-    Artifacts(crate::cli::ArtifactsArgs),
-    /// Print a shell completion script: `modelreg completions bash > /etc/bash_completion.d/modelreg`.
-    Completions {
-        #[arg(value_enum)]
-        shell: clap_complete::Shell,
-    },
-}
+use clap::Args;
 
 #[derive(Debug, Clone, Args)]
 pub struct ServeConfig {
@@ -55,6 +27,31 @@ pub struct ServeConfig {
     /// How often the health service checks that the database answers, e.g. "2s", "500ms".
     #[arg(long, env = "MODELREG_HEALTH_CHECK_INTERVAL", default_value = "2s", value_parser = humantime::parse_duration)]
     pub health_check_interval: Duration,
+
+    /// Sees the SQL text of every statement the server issues. Never set from the command
+    /// line: tests install one to count statements; without one, nothing is recorded.
+    #[arg(skip)]
+    pub statement_observer: Option<StatementObserver>,
+}
+
+/// A callback for every SQL statement the store issues.
+#[derive(Clone)]
+pub struct StatementObserver(Arc<dyn Fn(&str) + Send + Sync>);
+
+impl StatementObserver {
+    pub fn new(observe: impl Fn(&str) + Send + Sync + 'static) -> Self {
+        Self(Arc::new(observe))
+    }
+
+    pub(crate) fn observe(&self, sql: &str) {
+        (self.0)(sql)
+    }
+}
+
+impl std::fmt::Debug for StatementObserver {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("StatementObserver")
+    }
 }
 
 #[derive(Clone, Args)]
@@ -108,6 +105,7 @@ impl ServeConfig {
             artifacts: ArtifactConfig::default(),
             metrics_listen: None,
             health_check_interval: Duration::from_secs(2),
+            statement_observer: None,
         }
     }
 }

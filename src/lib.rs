@@ -5,12 +5,11 @@
 //! through `convert`; every failure becomes a `Status` in one place, `error`.
 
 pub mod artifact_store;
-pub mod cli;
+pub mod client;
 pub mod config;
 pub mod convert;
 pub mod domain;
 pub mod error;
-pub mod loadgen;
 pub mod metrics;
 pub mod pb;
 pub mod server;
@@ -18,5 +17,6 @@ pub mod service;
 pub mod store;
 pub mod telemetry;
 
-pub use config::{ArtifactConfig, Cli, Command, DatabaseConfig, ServeConfig};
-pub use server::Application;
+pub use config::{ArtifactConfig, DatabaseConfig, ServeConfig, StatementObserver};
+pub use server::{Application, ServerError, migrate};
+pub use telemetry::init as init_logging;

@@ -1,8 +1,11 @@
+//! The `modelreg` binary: the server (`serve`, `migrate`) and its clients (`models`,
+//! `artifacts`, `bench`) behind one command line.
+
 use std::process::ExitCode;
 
-use clap::Parser;
-use modelreg::store::Store;
-use modelreg::{Application, Cli, Command, telemetry};
+use clap::{Parser, Subcommand};
+use modelreg::client::{bench, cli};
+use modelreg::{Application, DatabaseConfig, ServeConfig};
 
 /// sqlx hands every SQLite row from a connection's own thread to the task that reads it, so
 /// memory is routinely freed on another thread than the one that allocated it. glibc's
@@ -12,16 +15,46 @@ use modelreg::{Application, Cli, Command, telemetry};
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
+#[derive(Debug, Parser)]
+#[command(
+    name = "modelreg",
+    version,
+    about = "O-RAN AI/ML model registry over gRPC"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Apply pending migrations, then serve gRPC until SIGTERM or Ctrl-C.
+    Serve(ServeConfig),
+    /// Apply pending migrations and exit.
+    Migrate(DatabaseConfig),
+    /// Drive a running server with load and report throughput and latency per scenario.
+    Bench(bench::BenchConfig),
+    /// Register, show, change, delete and list models on a running server.
+    Models(cli::ModelsArgs),
+    /// Upload, download and list a model's artifacts on a running server.
+    Artifacts(cli::ArtifactsArgs),
+    /// Print a shell completion script: `modelreg completions bash > /etc/bash_completion.d/modelreg`.
+    Completions {
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+}
+
 #[tokio::main]
 async fn main() -> ExitCode {
-    let cli = Cli::parse();
-    telemetry::init();
-    let result = match cli.command {
+    let command = Cli::parse().command;
+    modelreg::init_logging();
+    let result = match command {
         Command::Serve(config) => serve(config).await,
         Command::Migrate(database) => migrate(database).await,
-        Command::Bench(config) => bench(config).await,
-        Command::Models(args) => return client(modelreg::cli::run_models(args).await),
-        Command::Artifacts(args) => return client(modelreg::cli::run_artifacts(args).await),
+        Command::Bench(config) => run_bench(config).await,
+        Command::Models(args) => return client(cli::run_models(args).await),
+        Command::Artifacts(args) => return client(cli::run_artifacts(args).await),
         Command::Completions { shell } => {
             let mut command = <Cli as clap::CommandFactory>::command();
             clap_complete::generate(shell, &mut command, "modelreg", &mut std::io::stdout());
@@ -38,7 +71,7 @@ async fn main() -> ExitCode {
 }
 
 /// Client subcommands report on stderr without log decoration: the error line, then details.
-fn client(result: Result<(), modelreg::cli::CliError>) -> ExitCode {
+fn client(result: Result<(), cli::CliError>) -> ExitCode {
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
@@ -48,7 +81,7 @@ fn client(result: Result<(), modelreg::cli::CliError>) -> ExitCode {
     }
 }
 
-async fn serve(config: modelreg::ServeConfig) -> Result<(), Box<dyn std::error::Error>> {
+async fn serve(config: ServeConfig) -> Result<(), Box<dyn std::error::Error>> {
     tracing::info!(?config, "starting");
     let app = Application::build(config).await?;
     tracing::info!(address = %app.local_addr(), "serving gRPC");
@@ -57,16 +90,14 @@ async fn serve(config: modelreg::ServeConfig) -> Result<(), Box<dyn std::error::
     Ok(())
 }
 
-async fn migrate(database: modelreg::DatabaseConfig) -> Result<(), Box<dyn std::error::Error>> {
-    let store = Store::connect(&database).await?;
-    store.migrate().await?;
-    store.close().await?;
+async fn migrate(database: DatabaseConfig) -> Result<(), Box<dyn std::error::Error>> {
+    modelreg::migrate(&database).await?;
     tracing::info!("migrations applied");
     Ok(())
 }
 
-async fn bench(config: modelreg::loadgen::BenchConfig) -> Result<(), Box<dyn std::error::Error>> {
-    let report = modelreg::loadgen::run(&config).await?;
+async fn run_bench(config: bench::BenchConfig) -> Result<(), Box<dyn std::error::Error>> {
+    let report = bench::run(&config).await?;
     print!("{report}");
     match report.errors() {
         0 => Ok(()),

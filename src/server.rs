@@ -17,7 +17,7 @@ use tower_http::trace::TraceLayer;
 use tracing::{Span, field};
 
 use crate::artifact_store::ArtifactStore;
-use crate::config::ServeConfig;
+use crate::config::{DatabaseConfig, ServeConfig};
 use crate::metrics::{MetricsEndpoint, RpcMetricsLayer, grpc_status};
 use crate::pb::{
     self, model_artifact_service_server::ModelArtifactServiceServer,
@@ -71,7 +71,7 @@ impl Application {
     pub async fn build(config: ServeConfig) -> Result<Self, ServerError> {
         let artifacts = ArtifactStore::open(&config.artifacts, &config.database.database_url)?;
         tracing::info!(location = %artifacts.location, "artifact store");
-        let store = Store::connect(&config.database).await?;
+        let store = Store::connect(&config.database, config.statement_observer.as_ref()).await?;
         store.migrate().await?;
         let listener =
             TcpListener::bind(config.listen)
@@ -101,11 +101,6 @@ impl Application {
             health_check_interval: config.health_check_interval,
             metrics,
         })
-    }
-
-    /// The store the server uses (tests read its statement log).
-    pub fn store(&self) -> &Store {
-        &self.store
     }
 
     /// The bound address; its port is the real one when port 0 was asked for.
@@ -199,6 +194,14 @@ impl Application {
         }
         result.map_err(Into::into)
     }
+}
+
+/// Applies pending migrations to the configured database, as `serve` does at start.
+pub async fn migrate(database: &DatabaseConfig) -> Result<(), ServerError> {
+    let store = Store::connect(database, None).await?;
+    store.migrate().await?;
+    store.close().await?;
+    Ok(())
 }
 
 fn reflection() -> tonic_reflection::server::Builder<'static> {

@@ -17,7 +17,7 @@ use tonic::codegen::http;
 use tower::{Layer, Service};
 
 use super::{RPC_DURATION, RPC_IN_FLIGHT, RPC_REQUESTS};
-use crate::error::code_name;
+use crate::pb::code_name;
 
 #[derive(Clone, Copy, Debug, Default)]
 pub struct RpcMetricsLayer;

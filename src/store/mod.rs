@@ -11,7 +11,6 @@ mod discovery;
 pub mod entity;
 mod pools;
 mod registrations;
-mod statements;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -27,9 +26,8 @@ pub use artifacts::{ArtifactPage, NewArtifact, artifact_version};
 pub use discovery::{ListQuery, ModelKey, Page};
 pub use pools::PoolStats;
 pub use registrations::Registration;
-pub use statements::StatementLog;
 
-use crate::config::DatabaseConfig;
+use crate::config::{DatabaseConfig, StatementObserver};
 
 /// How long a request waits for a pooled connection (or SQLite for a lock) before giving up
 /// with UNAVAILABLE.
@@ -49,13 +47,15 @@ const MIGRATION_LOCK_KEY: i64 = 0x6d6f_6465_6c72_6567;
 pub struct Store {
     reader: DatabaseConnection,
     writer: DatabaseConnection,
-    statements: Arc<StatementLog>,
     /// Transactions waiting for the writer connection (the pool, on PostgreSQL).
     write_waiters: Arc<pools::Waiters>,
 }
 
 impl Store {
-    pub async fn connect(config: &DatabaseConfig) -> Result<Self, DbErr> {
+    pub async fn connect(
+        config: &DatabaseConfig,
+        observer: Option<&StatementObserver>,
+    ) -> Result<Self, DbErr> {
         let url = config.database_url.as_str();
         let (reader, writer) = if !url.starts_with("sqlite:") {
             let pool = Database::connect(options(url, config.database_max_connections)).await?;
@@ -72,23 +72,19 @@ impl Store {
                 Database::connect(sqlite_options(url, config.database_max_connections)).await?;
             (reader, writer)
         };
-        let statements = Arc::new(StatementLog::default());
         let (mut reader, mut writer) = (reader, writer);
-        for connection in [&mut reader, &mut writer] {
-            let log = Arc::clone(&statements);
-            connection.set_metric_callback(move |info| log.record(&info.statement.sql));
+        if let Some(observer) = observer {
+            // Each handle keeps its own callback, also where both share one pool.
+            for connection in [&mut reader, &mut writer] {
+                let observer = observer.clone();
+                connection.set_metric_callback(move |info| observer.observe(&info.statement.sql));
+            }
         }
         Ok(Self {
             reader,
             writer,
-            statements,
             write_waiters: Arc::default(),
         })
-    }
-
-    /// The statements this store has issued.
-    pub fn statements(&self) -> &StatementLog {
-        &self.statements
     }
 
     /// Applies pending migrations, in one transaction that holds the database's write lock

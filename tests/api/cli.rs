@@ -4,7 +4,7 @@
 use std::path::Path;
 
 use assert_cmd::Command;
-use modelreg::cli::json;
+use modelreg::client::cli::json;
 use modelreg::pb;
 
 use crate::artifacts::random_bytes;

@@ -346,7 +346,7 @@ impl TestServer {
         configure: impl FnOnce(&mut ServeConfig),
     ) -> Self {
         if std::env::var_os("MODELREG_TEST_LOG").is_some() {
-            modelreg::telemetry::init();
+            modelreg::init_logging();
         }
         let database = TestDatabase::create(&backend).await;
         let mut config = ServeConfig::new("127.0.0.1:0".parse().unwrap(), database.url.clone());

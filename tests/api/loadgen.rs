@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use modelreg::loadgen::{self, BenchConfig, LoadError, Scenario};
+use modelreg::client::bench::{self as loadgen, BenchConfig, LoadError, Scenario};
 use modelreg::pb;
 
 use crate::common::{Backend, TestServer, on_every_backend};

@@ -6,7 +6,7 @@ use std::fmt;
 
 use tonic_types::StatusExt;
 
-use crate::error::code_name;
+use crate::pb::code_name;
 
 #[derive(Debug, thiserror::Error)]
 pub enum CliError {

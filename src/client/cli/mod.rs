@@ -9,7 +9,7 @@ mod models;
 mod table;
 
 use clap::{Args, ValueEnum};
-use tonic::transport::{Channel, Endpoint};
+use tonic::transport::Channel;
 
 pub use artifacts::ArtifactsCommand;
 pub use failure::CliError;
@@ -101,22 +101,12 @@ pub async fn run_artifacts(args: ArtifactsArgs) -> Result<(), CliError> {
 
 /// Connects at once, so that a wrong address is reported as such before any work starts.
 async fn connect(server: &str) -> Result<Channel, CliError> {
-    open_channel(server)
+    super::open_channel(server)
         .await
         .map_err(|source| CliError::Connect {
             server: server.to_owned(),
             source,
         })
-}
-
-/// One HTTP/2 connection to `server`, opened now (the CLI and the load generator share it).
-pub(crate) async fn open_channel(server: &str) -> Result<Channel, tonic::transport::Error> {
-    Endpoint::from_shared(server.to_owned())?
-        .connect_timeout(std::time::Duration::from_secs(5))
-        // Small RPCs must not wait for Nagle's algorithm.
-        .tcp_nodelay(true)
-        .connect()
-        .await
 }
 
 /// Reads a file, or stdin for `-`.

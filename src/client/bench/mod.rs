@@ -123,7 +123,7 @@ pub async fn run(config: &BenchConfig) -> Result<Report, LoadError> {
 }
 
 async fn connect(server: &str) -> Result<Channel, LoadError> {
-    crate::cli::open_channel(server)
+    super::open_channel(server)
         .await
         .map_err(|source| LoadError::Connect {
             server: server.to_owned(),
