@@ -120,7 +120,7 @@ impl std::fmt::Debug for DatabaseConfig {
     }
 }
 
-pub fn redact_password(url: &str) -> String {
+pub(crate) fn redact_password(url: &str) -> String {
     match url::Url::parse(url) {
         Ok(mut parsed) if parsed.password().is_some() => {
             let _ = parsed.set_password(Some("REDACTED"));

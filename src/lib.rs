@@ -1,22 +1,24 @@
 //! modelreg: an O-RAN AI/ML model registry (R1AP §10.1 registration, §10.2 discovery) over gRPC.
 //!
-//! Layers, outside in: `server` wires the gRPC services of `service`, which validate requests
-//! into `domain` types, call `store` (SeaORM, transactions, batched loads) and map answers back
-//! through `convert`; every failure becomes a `Status` in one place, `error`.
+//! Arrows point one way. Front-ends (`grpc`) turn requests into `domain` types and call the
+//! core, `registry`, which decides every operation and uses `store` (SeaORM, transactions) and
+//! `objects` (artifact bytes); both speak domain types, and rows never leave the store.
+//! `server` wires it all; `client` holds the command-line clients, which use only `pb`.
+#![warn(unreachable_pub)]
 
-pub mod artifact_store;
 pub mod client;
-pub mod config;
-pub mod convert;
-pub mod domain;
-pub mod error;
-pub mod metrics;
+mod config;
+mod domain;
+mod grpc;
+mod metrics;
+mod objects;
 pub mod pb;
-pub mod server;
-pub mod service;
-pub mod store;
-pub mod telemetry;
+mod registry;
+mod server;
+mod store;
+mod telemetry;
 
 pub use config::{ArtifactConfig, DatabaseConfig, ServeConfig, StatementObserver};
+pub use objects::OpenError as ArtifactStoreError;
 pub use server::{Application, ServerError, migrate};
 pub use telemetry::init as init_logging;

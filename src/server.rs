@@ -16,15 +16,16 @@ use tonic_health::server::HealthReporter;
 use tower_http::trace::TraceLayer;
 use tracing::{Span, field};
 
-use crate::artifact_store::ArtifactStore;
 use crate::config::{DatabaseConfig, ServeConfig};
+use crate::grpc::{ArtifactService, DiscoveryService, RegistrationService};
 use crate::metrics::{MetricsEndpoint, RpcMetricsLayer, grpc_status};
+use crate::objects::{Objects, OpenError};
 use crate::pb::{
     self, model_artifact_service_server::ModelArtifactServiceServer,
     model_discovery_service_server::ModelDiscoveryServiceServer,
     model_registration_service_server::ModelRegistrationServiceServer,
 };
-use crate::service::{ArtifactService, DiscoveryService, RegistrationService};
+use crate::registry::Registry;
 use crate::store::Store;
 
 /// Names of the services whose health is reported; "" is the server as a whole.
@@ -40,7 +41,7 @@ pub enum ServerError {
     #[error("cannot open the database: {0}")]
     Database(#[from] sea_orm::DbErr),
     #[error("cannot open the artifact store: {0}")]
-    ArtifactStore(#[from] crate::artifact_store::OpenError),
+    ArtifactStore(#[from] OpenError),
     #[error("cannot listen on {addr}: {source}")]
     Bind {
         addr: SocketAddr,
@@ -61,16 +62,15 @@ pub struct Application {
     listener: TcpListener,
     local_addr: SocketAddr,
     store: Store,
-    artifacts: ArtifactStore,
-    max_artifact_bytes: u64,
+    registry: Registry,
     health_check_interval: Duration,
     metrics: Option<MetricsEndpoint>,
 }
 
 impl Application {
     pub async fn build(config: ServeConfig) -> Result<Self, ServerError> {
-        let artifacts = ArtifactStore::open(&config.artifacts, &config.database.database_url)?;
-        tracing::info!(location = %artifacts.location, "artifact store");
+        let objects = Objects::open(&config.artifacts, &config.database.database_url)?;
+        tracing::info!(location = %objects.location, "artifact store");
         let store = Store::connect(&config.database, config.statement_observer.as_ref()).await?;
         store.migrate().await?;
         let listener =
@@ -95,9 +95,12 @@ impl Application {
         Ok(Self {
             listener,
             local_addr,
+            registry: Registry::new(
+                store.clone(),
+                objects,
+                config.artifacts.max_artifact_bytes.as_u64(),
+            ),
             store,
-            artifacts,
-            max_artifact_bytes: config.artifacts.max_artifact_bytes.as_u64(),
             health_check_interval: config.health_check_interval,
             metrics,
         })
@@ -163,15 +166,13 @@ impl Application {
             .add_service(reflection_v1)
             .add_service(reflection_v1alpha)
             .add_service(ModelRegistrationServiceServer::new(
-                RegistrationService::new(self.store.clone(), self.artifacts.clone()),
+                RegistrationService::new(self.registry.clone()),
             ))
             .add_service(ModelDiscoveryServiceServer::new(DiscoveryService::new(
-                self.store.clone(),
+                self.registry.clone(),
             )))
             .add_service(ModelArtifactServiceServer::new(ArtifactService::new(
-                self.store.clone(),
-                self.artifacts.clone(),
-                self.max_artifact_bytes,
+                self.registry,
             )))
             .serve_with_incoming_shutdown(
                 // Small RPC answers must not wait for Nagle's algorithm.

@@ -20,14 +20,14 @@ const UPKEEP_INTERVAL: Duration = Duration::from_secs(5);
 
 const CONTENT_TYPE: &str = "text/plain; version=0.0.4; charset=utf-8";
 
-pub struct MetricsEndpoint {
+pub(crate) struct MetricsEndpoint {
     listener: TcpListener,
     local_addr: SocketAddr,
 }
 
 impl MetricsEndpoint {
     /// Binds the endpoint's address (port 0 picks a free port) and installs the recorder.
-    pub async fn bind(addr: SocketAddr) -> std::io::Result<Self> {
+    pub(crate) async fn bind(addr: SocketAddr) -> std::io::Result<Self> {
         super::recorder();
         let listener = TcpListener::bind(addr).await?;
         let local_addr = listener.local_addr()?;
@@ -37,12 +37,12 @@ impl MetricsEndpoint {
         })
     }
 
-    pub fn local_addr(&self) -> SocketAddr {
+    pub(crate) fn local_addr(&self) -> SocketAddr {
         self.local_addr
     }
 
     /// Serves `/metrics` until `shutdown` completes.
-    pub async fn serve(
+    pub(crate) async fn serve(
         self,
         store: Store,
         shutdown: impl Future<Output = ()> + Send + 'static,

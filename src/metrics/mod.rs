@@ -12,18 +12,18 @@ use std::sync::OnceLock;
 use metrics::Unit;
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
 
-pub use endpoint::MetricsEndpoint;
-pub use rpc::RpcMetricsLayer;
+pub(crate) use endpoint::MetricsEndpoint;
+pub(crate) use rpc::RpcMetricsLayer;
 pub(crate) use rpc::grpc_status;
 
-pub const RPC_REQUESTS: &str = "modelreg_rpc_requests_total";
-pub const RPC_DURATION: &str = "modelreg_rpc_duration_seconds";
-pub const RPC_IN_FLIGHT: &str = "modelreg_rpc_in_flight";
-pub const DB_POOL_CONNECTIONS: &str = "modelreg_db_pool_connections";
-pub const DB_POOL_MAX_CONNECTIONS: &str = "modelreg_db_pool_max_connections";
-pub const DB_POOL_WAITERS: &str = "modelreg_db_pool_waiters";
-pub const ARTIFACT_RECEIVED_BYTES: &str = "modelreg_artifact_received_bytes_total";
-pub const ARTIFACT_SENT_BYTES: &str = "modelreg_artifact_sent_bytes_total";
+pub(crate) const RPC_REQUESTS: &str = "modelreg_rpc_requests_total";
+pub(crate) const RPC_DURATION: &str = "modelreg_rpc_duration_seconds";
+pub(crate) const RPC_IN_FLIGHT: &str = "modelreg_rpc_in_flight";
+pub(crate) const DB_POOL_CONNECTIONS: &str = "modelreg_db_pool_connections";
+pub(crate) const DB_POOL_MAX_CONNECTIONS: &str = "modelreg_db_pool_max_connections";
+pub(crate) const DB_POOL_WAITERS: &str = "modelreg_db_pool_waiters";
+pub(crate) const ARTIFACT_RECEIVED_BYTES: &str = "modelreg_artifact_received_bytes_total";
+pub(crate) const ARTIFACT_SENT_BYTES: &str = "modelreg_artifact_sent_bytes_total";
 
 /// Histogram buckets for RPC durations, in seconds: 50 µs to 60 s. Registry reads answer in
 /// tens to hundreds of microseconds; artifact streams can take minutes.
@@ -36,7 +36,7 @@ static HANDLE: OnceLock<PrometheusHandle> = OnceLock::new();
 
 /// Installs the Prometheus recorder on first use and returns a handle that renders it. One
 /// process has one recorder, so several servers in one process (tests) share it.
-pub fn recorder() -> &'static PrometheusHandle {
+pub(crate) fn recorder() -> &'static PrometheusHandle {
     HANDLE.get_or_init(|| {
         let recorder = PrometheusBuilder::new()
             .set_buckets_for_metric(Matcher::Full(RPC_DURATION.to_owned()), DURATION_BUCKETS)
@@ -87,11 +87,11 @@ fn describe() {
 }
 
 /// Counts artifact bytes received from clients.
-pub fn artifact_bytes_received(bytes: usize) {
+pub(crate) fn artifact_bytes_received(bytes: usize) {
     metrics::counter!(ARTIFACT_RECEIVED_BYTES).increment(bytes as u64);
 }
 
 /// Counts artifact bytes sent to clients.
-pub fn artifact_bytes_sent(bytes: usize) {
+pub(crate) fn artifact_bytes_sent(bytes: usize) {
     metrics::counter!(ARTIFACT_SENT_BYTES).increment(bytes as u64);
 }

@@ -20,7 +20,7 @@ use super::{RPC_DURATION, RPC_IN_FLIGHT, RPC_REQUESTS};
 use crate::pb::code_name;
 
 #[derive(Clone, Copy, Debug, Default)]
-pub struct RpcMetricsLayer;
+pub(crate) struct RpcMetricsLayer;
 
 impl<S> Layer<S> for RpcMetricsLayer {
     type Service = RpcMetrics<S>;
@@ -31,7 +31,7 @@ impl<S> Layer<S> for RpcMetricsLayer {
 }
 
 #[derive(Clone, Debug)]
-pub struct RpcMetrics<S> {
+pub(crate) struct RpcMetrics<S> {
     inner: S,
 }
 
@@ -66,7 +66,7 @@ where
 }
 
 /// A response body that finishes its call's record when the status trailer passes.
-pub struct MeteredBody<B> {
+pub(crate) struct MeteredBody<B> {
     inner: B,
     call: Call,
 }

@@ -8,43 +8,27 @@ use sea_orm::{
 
 use super::entity::model_related_information as registration;
 use super::entity::target_environment as environment;
-use super::{Registration, Store};
-use crate::error::Result;
-
-/// The keyset position of a model in discovery order.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct ModelKey {
-    pub model_name: String,
-    pub model_version: String,
-}
-
-#[derive(Clone, Debug, Default)]
-pub struct ListQuery {
-    pub model_name: Option<String>,
-    pub model_version: Option<String>,
-    /// Only models after this key are listed.
-    pub after: Option<ModelKey>,
-    pub limit: u64,
-}
-
-#[derive(Debug)]
-pub struct Page {
-    pub registrations: Vec<Registration>,
-    /// The key of the last listed model when more models follow it.
-    pub next: Option<ModelKey>,
-}
+use super::{Store, rows};
+use crate::domain::{ListQuery, ModelCursor, Page, Registration, Result};
 
 impl Store {
     /// One page of discovery: the parents, then all their environments in one query.
-    pub async fn list(&self, query: ListQuery) -> Result<Page> {
+    pub(crate) async fn list(&self, query: ListQuery) -> Result<Page<Registration, ModelCursor>> {
+        let ListQuery {
+            model_name,
+            model_version,
+            after,
+            page_size,
+        } = query;
+        let limit = page_size.get();
         let mut select = registration::Entity::find();
-        if let Some(name) = query.model_name {
+        if let Some(name) = model_name {
             select = select.filter(registration::Column::ModelName.eq(name));
         }
-        if let Some(version) = query.model_version {
+        if let Some(version) = model_version {
             select = select.filter(registration::Column::ModelVersion.eq(version));
         }
-        if let Some(after) = query.after {
+        if let Some(after) = after {
             select = select.filter(
                 Expr::tuple([
                     Expr::col(registration::Column::ModelName),
@@ -60,20 +44,20 @@ impl Store {
         let mut models = select
             .order_by_asc(registration::Column::ModelName)
             .order_by_asc(registration::Column::ModelVersion)
-            .limit(query.limit + 1)
+            .limit(limit + 1)
             .all(&self.reader)
             .await?;
-        let more = models.len() as u64 > query.limit;
-        models.truncate(query.limit as usize);
-        let next = more.then(|| models.last()).flatten().map(|last| ModelKey {
-            model_name: last.model_name.clone(),
-            model_version: last.model_version.clone(),
-        });
-        let registrations = self.attach_environments(models).await?;
-        Ok(Page {
-            registrations,
-            next,
-        })
+        let more = models.len() as u64 > limit;
+        models.truncate(limit as usize);
+        let next = more
+            .then(|| models.last())
+            .flatten()
+            .map(|last| ModelCursor {
+                model_name: last.model_name.clone(),
+                model_version: last.model_version.clone(),
+            });
+        let items = self.attach_environments(models).await?;
+        Ok(Page { items, next })
     }
 
     pub(super) async fn attach_environments(
@@ -96,10 +80,7 @@ impl Store {
         Ok(models
             .into_iter()
             .zip(environments)
-            .map(|(model, target_environments)| Registration {
-                model,
-                target_environments,
-            })
+            .map(|(model, environments)| rows::registration(model, environments))
             .collect())
     }
 }

@@ -8,9 +8,11 @@
 
 mod artifacts;
 mod discovery;
-pub mod entity;
+mod entity;
+mod failure;
 mod pools;
 mod registrations;
+mod rows;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -22,10 +24,8 @@ use sea_orm::{
     DbErr, SqliteTransactionMode, TransactionOptions, TransactionTrait,
 };
 
-pub use artifacts::{ArtifactPage, NewArtifact, artifact_version};
-pub use discovery::{ListQuery, ModelKey, Page};
-pub use pools::PoolStats;
-pub use registrations::Registration;
+pub(crate) use registrations::Inserted;
+pub(crate) use rows::now;
 
 use crate::config::{DatabaseConfig, StatementObserver};
 
@@ -44,7 +44,7 @@ const MMAP_BYTES: u64 = 1 << 30;
 const MIGRATION_LOCK_KEY: i64 = 0x6d6f_6465_6c72_6567;
 
 #[derive(Clone, Debug)]
-pub struct Store {
+pub(crate) struct Store {
     reader: DatabaseConnection,
     writer: DatabaseConnection,
     /// Transactions waiting for the writer connection (the pool, on PostgreSQL).
@@ -52,7 +52,7 @@ pub struct Store {
 }
 
 impl Store {
-    pub async fn connect(
+    pub(crate) async fn connect(
         config: &DatabaseConfig,
         observer: Option<&StatementObserver>,
     ) -> Result<Self, DbErr> {
@@ -90,7 +90,7 @@ impl Store {
     /// Applies pending migrations, in one transaction that holds the database's write lock
     /// (SQLite) or an advisory lock (PostgreSQL): replicas that start together take turns, and
     /// all but the first find nothing pending.
-    pub async fn migrate(&self) -> Result<(), DbErr> {
+    pub(crate) async fn migrate(&self) -> Result<(), DbErr> {
         let txn = self.begin_write().await?;
         if self.backend() == DbBackend::Postgres {
             txn.execute_unprepared(&format!(
@@ -104,18 +104,18 @@ impl Store {
 
     /// Checks that the database answers. Only the readers are asked: on SQLite the one writer
     /// connection may be busy with a queue of writes, which is load, not an outage.
-    pub async fn ping(&self) -> Result<(), DbErr> {
+    pub(crate) async fn ping(&self) -> Result<(), DbErr> {
         self.reader.ping().await
     }
 
-    pub async fn close(self) -> Result<(), DbErr> {
+    pub(crate) async fn close(self) -> Result<(), DbErr> {
         if self.backend() == DbBackend::Sqlite {
             self.reader.close().await?;
         }
         self.writer.close().await
     }
 
-    pub fn backend(&self) -> DbBackend {
+    pub(crate) fn backend(&self) -> DbBackend {
         self.writer.get_database_backend()
     }
 

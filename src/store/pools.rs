@@ -8,16 +8,16 @@ use sea_orm::{DatabaseConnection, DbBackend};
 use super::Store;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct PoolStats {
+pub(crate) struct PoolStats {
     /// "writer" and "reader" on SQLite; "main", the one pool, on PostgreSQL.
-    pub name: &'static str,
+    pub(crate) name: &'static str,
     /// Open connections.
-    pub size: u32,
-    pub idle: u32,
-    pub max: u32,
+    pub(crate) size: u32,
+    pub(crate) idle: u32,
+    pub(crate) max: u32,
     /// Transactions waiting for a connection of this pool. Single reads wait inside SeaORM
     /// and are not counted; a pool whose connections are all in use shows them.
-    pub waiters: u64,
+    pub(crate) waiters: u64,
 }
 
 /// A count of tasks waiting for a connection; `wait` returns a guard that counts one.
@@ -44,7 +44,7 @@ impl Drop for Waiting<'_> {
 }
 
 impl Store {
-    pub fn pool_stats(&self) -> Vec<PoolStats> {
+    pub(crate) fn pool_stats(&self) -> Vec<PoolStats> {
         let waiters = self.write_waiters.count();
         match self.backend() {
             DbBackend::Sqlite => vec![

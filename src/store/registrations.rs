@@ -1,193 +1,166 @@
 //! Registration writes (each one transaction) and reads of one registration.
 
-use chrono::{DateTime, SubsecRound, Utc};
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseTransaction,
     EntityTrait, IntoActiveModel, ModelTrait, QueryFilter, QueryOrder, QuerySelect, SqlErr,
 };
-use uuid::Uuid;
 
-use super::Store;
 use super::entity::model_artifact as artifact;
 use super::entity::model_related_information::{self as registration, DataTypes};
 use super::entity::target_environment as environment;
-use crate::convert::{self, Assigned};
-use crate::domain::ModelSpec;
-use crate::error::{Error, Result};
+use super::{Store, rows};
+use crate::domain::{Etag, ModelSpec, Registration, RegistrationId, RequestId, Result};
 
-/// Artifact version of a model that has no stored artifact yet.
-pub const INITIAL_ARTIFACT_VERSION: &str = "0.0.0";
-
-/// A registration with its target environments in list order.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Registration {
-    pub model: registration::Model,
-    pub target_environments: Vec<environment::Model>,
+/// What inserting a new registration came to.
+pub(crate) enum Inserted {
+    Created,
+    /// A unique key is taken: the name and version, or the request id.
+    Duplicate,
 }
 
 impl Store {
-    /// Inserts a registration and its environments in one transaction. With a `request_id`
-    /// that created a registration before, returns that registration instead (AIP-155).
-    pub async fn register(
+    /// Inserts a registration and its environments in one transaction.
+    pub(crate) async fn insert(
         &self,
-        spec: ModelSpec,
-        request_id: Option<String>,
-    ) -> Result<Registration> {
-        if let Some(request_id) = &request_id
-            && let Some(existing) = self.find_by_request_id(request_id).await?
-        {
-            return Ok(existing);
-        }
-        let name_and_version = (spec.model_name.clone(), spec.model_version.clone());
-        let new = convert::new_registration(
-            spec,
-            Assigned {
-                // Time-ordered ids keep the primary key index append-mostly.
-                id: Uuid::now_v7(),
-                artifact_version: INITIAL_ARTIFACT_VERSION.to_owned(),
-                request_id: request_id.clone(),
-                etag: new_etag(),
-                time: now(),
-            },
-        );
-
+        new: &Registration,
+        request_id: Option<&RequestId>,
+    ) -> Result<Inserted> {
+        let parent = rows::new_registration_row(new, request_id);
+        let environments = rows::environment_rows(new.id, new.spec.target_environments());
         let txn = self.begin_write().await?;
         let inserted = async {
-            registration::Entity::insert(new.model.clone().into_active_model())
+            registration::Entity::insert(parent.into_active_model())
                 .exec_without_returning(&txn)
                 .await?;
-            insert_environments(&txn, &new.target_environments).await
+            insert_environments(&txn, environments).await
         }
         .await;
         match inserted {
-            Ok(()) => txn.commit().await?,
+            Ok(()) => {
+                txn.commit().await?;
+                Ok(Inserted::Created)
+            }
             Err(err) if matches!(err.sql_err(), Some(SqlErr::UniqueConstraintViolation(_))) => {
                 rollback(txn).await;
-                // Either the name and version are taken, or a concurrent retry with the same
-                // request id won the race: then its registration is the answer.
-                if let Some(request_id) = &request_id
-                    && let Some(existing) = self.find_by_request_id(request_id).await?
-                {
-                    return Ok(existing);
-                }
-                let (name, version) = name_and_version;
-                return Err(Error::ModelAlreadyRegistered { name, version });
+                Ok(Inserted::Duplicate)
             }
             Err(err) => {
                 rollback(txn).await;
-                return Err(err.into());
+                Err(err.into())
             }
         }
-        Ok(new)
     }
 
     /// One registration with its environments, in one statement (a LEFT JOIN): a read is
     /// one round trip to the database, the cost that bounds GetModelRegistration.
-    pub async fn get(&self, id: Uuid) -> Result<Registration> {
-        let (model, target_environments) = registration::Entity::find_by_id(id)
+    pub(crate) async fn get(&self, id: RegistrationId) -> Result<Option<Registration>> {
+        let found = registration::Entity::find_by_id(id.uuid())
             .find_with_related(environment::Entity)
             .order_by_asc(environment::Column::Position)
             .all(&self.reader)
             .await?
-            .pop()
-            .ok_or_else(|| not_found(id))?;
-        Ok(Registration {
-            model,
-            target_environments,
+            .pop();
+        Ok(found.map(|(row, environments)| rows::registration(row, environments)))
+    }
+
+    /// The registration a retry with `request_id` created before.
+    pub(crate) async fn find_by_request_id(
+        &self,
+        request_id: &RequestId,
+    ) -> Result<Option<Registration>> {
+        let found = registration::Entity::find()
+            .filter(registration::Column::RequestId.eq(request_id.as_str()))
+            .one(&self.reader)
+            .await?;
+        Ok(match found {
+            Some(row) => self.attach_environments(vec![row]).await?.pop(),
+            None => None,
         })
     }
 
     /// Reads the registration under a row lock, lets `change` compute its new content, and
     /// writes it, all in one transaction: concurrent updates of one registration run one after
     /// the other, so the stored list of environments is always exactly one writer's list.
-    pub async fn update<F>(
+    /// `None` when there is no such registration.
+    pub(crate) async fn update(
         &self,
-        id: Uuid,
-        expected_etag: Option<&str>,
-        change: F,
-    ) -> Result<Registration>
-    where
-        F: FnOnce(&Registration) -> Result<ModelSpec>,
-    {
+        id: RegistrationId,
+        change: impl FnOnce(&Registration) -> Result<ModelSpec>,
+    ) -> Result<Option<Registration>> {
         let txn = self.begin_write().await?;
         let updated = async {
-            let model = lock_registration(&txn, id).await?;
-            check_etag(&model, expected_etag)?;
-            let target_environments = model
+            let Some(row) = lock_registration(&txn, id).await? else {
+                return Ok(None);
+            };
+            let stored_environments = row
                 .find_related(environment::Entity)
                 .order_by_asc(environment::Column::Position)
                 .all(&txn)
                 .await?;
-            let current = Registration {
-                model,
-                target_environments,
-            };
+            let current = rows::registration(row.clone(), stored_environments);
             let spec = change(&current)?;
 
-            let mut row = current.model.clone().into_active_model();
-            row.description = Set(spec.description);
-            row.model_location = Set(spec.model_location);
-            row.author = Set(spec.author);
-            row.owner = Set(spec.owner);
-            row.input_data_type = Set(DataTypes(spec.input_data_type));
-            row.output_data_type = Set(DataTypes(spec.output_data_type));
-            row.etag = Set(new_etag());
-            row.update_time = Set(now());
-            let model = row.update(&txn).await?;
+            let (etag, update_time) = (Etag::generate(), rows::now());
+            let mut active = row.into_active_model();
+            active.description = Set(spec.description().to_owned());
+            active.model_location = Set(spec.location().map(str::to_owned));
+            active.author = Set(spec.author().to_owned());
+            active.owner = Set(spec.owner().map(str::to_owned));
+            active.input_data_type = Set(DataTypes(spec.input_data_type().to_vec()));
+            active.output_data_type = Set(DataTypes(spec.output_data_type().to_vec()));
+            active.etag = Set(etag.as_str().to_owned());
+            active.update_time = Set(update_time);
+            active.update(&txn).await?;
 
-            let new_environments = convert::environment_rows(id, &spec.target_environments);
-            let target_environments =
-                if same_environments(&current.target_environments, &new_environments) {
-                    current.target_environments
-                } else {
-                    environment::Entity::delete_many()
-                        .filter(environment::Column::ModelRelatedInformationId.eq(id))
-                        .exec(&txn)
-                        .await?;
-                    insert_environments(&txn, &new_environments).await?;
-                    new_environments
-                };
-            Ok(Registration {
-                model,
-                target_environments,
-            })
+            if spec.target_environments() != current.spec.target_environments() {
+                environment::Entity::delete_many()
+                    .filter(environment::Column::ModelRelatedInformationId.eq(id.uuid()))
+                    .exec(&txn)
+                    .await?;
+                let environments = rows::environment_rows(id, spec.target_environments());
+                insert_environments(&txn, environments).await?;
+            }
+            Ok(Some(Registration {
+                spec,
+                etag,
+                update_time,
+                ..current
+            }))
         }
         .await;
         settle(txn, updated).await
     }
 
-    /// Deletes a registration; the foreign keys' ON DELETE CASCADE removes its environments and
-    /// artifact records with it. Returns the object keys of its artifacts, for the caller to
-    /// remove once the deletion is committed. The row is locked before the keys are read, so an
-    /// upload committing at the same moment cannot add a key that this list misses.
-    pub async fn delete(&self, id: Uuid, expected_etag: Option<&str>) -> Result<Vec<String>> {
+    /// Deletes a registration after `check` accepted its current etag; the foreign keys' ON
+    /// DELETE CASCADE removes its environments and artifact records with it. Returns the
+    /// object keys of its artifacts, for the caller to remove once the deletion is committed,
+    /// or `None` when there is no such registration. The row is locked before the keys are
+    /// read, so an upload committing at the same moment cannot add a key that this list misses.
+    pub(crate) async fn delete(
+        &self,
+        id: RegistrationId,
+        check: impl FnOnce(&Etag) -> Result<()>,
+    ) -> Result<Option<Vec<String>>> {
         let txn = self.begin_write().await?;
         let deleted = async {
-            let model = lock_registration(&txn, id).await?;
-            check_etag(&model, expected_etag)?;
+            let Some(row) = lock_registration(&txn, id).await? else {
+                return Ok(None);
+            };
+            check(&Etag::stored(row.etag))?;
             let keys: Vec<String> = artifact::Entity::find()
                 .select_only()
                 .column(artifact::Column::ObjectKey)
-                .filter(artifact::Column::ModelRelatedInformationId.eq(id))
+                .filter(artifact::Column::ModelRelatedInformationId.eq(id.uuid()))
                 .into_tuple()
                 .all(&txn)
                 .await?;
-            registration::Entity::delete_by_id(id).exec(&txn).await?;
-            Ok(keys)
+            registration::Entity::delete_by_id(id.uuid())
+                .exec(&txn)
+                .await?;
+            Ok(Some(keys))
         }
         .await;
         settle(txn, deleted).await
-    }
-
-    async fn find_by_request_id(&self, request_id: &str) -> Result<Option<Registration>> {
-        let found = registration::Entity::find()
-            .filter(registration::Column::RequestId.eq(request_id))
-            .one(&self.reader)
-            .await?;
-        Ok(match found {
-            Some(model) => self.attach_environments(vec![model]).await?.pop(),
-            None => None,
-        })
     }
 }
 
@@ -195,13 +168,12 @@ impl Store {
 /// transaction already holds the database's write lock).
 pub(super) async fn lock_registration(
     txn: &DatabaseTransaction,
-    id: Uuid,
-) -> Result<registration::Model> {
-    registration::Entity::find_by_id(id)
+    id: RegistrationId,
+) -> Result<Option<registration::Model>> {
+    Ok(registration::Entity::find_by_id(id.uuid())
         .lock_exclusive()
         .one(txn)
-        .await?
-        .ok_or_else(|| not_found(id))
+        .await?)
 }
 
 /// Commits the transaction when its work succeeded, and rolls it back when it failed.
@@ -229,44 +201,13 @@ async fn rollback(txn: DatabaseTransaction) {
 /// Inserts all environments of a registration in one statement.
 async fn insert_environments(
     db: &impl ConnectionTrait,
-    rows: &[environment::Model],
+    rows: Vec<environment::Model>,
 ) -> Result<(), sea_orm::DbErr> {
     if rows.is_empty() {
         return Ok(());
     }
-    environment::Entity::insert_many(rows.iter().cloned().map(IntoActiveModel::into_active_model))
+    environment::Entity::insert_many(rows.into_iter().map(IntoActiveModel::into_active_model))
         .exec_without_returning(db)
         .await?;
     Ok(())
-}
-
-fn same_environments(current: &[environment::Model], new: &[environment::Model]) -> bool {
-    current.len() == new.len()
-        && current.iter().zip(new).all(|(a, b)| {
-            (&a.platform_name, &a.environment_type, &a.dependency_list)
-                == (&b.platform_name, &b.environment_type, &b.dependency_list)
-        })
-}
-
-fn check_etag(model: &registration::Model, expected: Option<&str>) -> Result<()> {
-    match expected {
-        Some(given) if given != model.etag => Err(Error::EtagMismatch {
-            id: model.id.to_string(),
-            given: given.to_owned(),
-        }),
-        _ => Ok(()),
-    }
-}
-
-pub(super) fn not_found(id: Uuid) -> Error {
-    Error::RegistrationNotFound { id: id.to_string() }
-}
-
-pub(super) fn new_etag() -> String {
-    Uuid::new_v4().simple().to_string()
-}
-
-/// Both backends store microseconds; rounding first makes what we answer equal what we read.
-pub(super) fn now() -> DateTime<Utc> {
-    Utc::now().trunc_subsecs(6)
 }

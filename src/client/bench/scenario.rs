@@ -93,14 +93,14 @@ impl FromStr for Scenario {
 
 /// The generated clients, on one connection.
 #[derive(Clone)]
-pub struct Clients {
+pub(super) struct Clients {
     pub health: HealthClient<Channel>,
     pub registration: ModelRegistrationServiceClient<Channel>,
     pub discovery: ModelDiscoveryServiceClient<Channel>,
 }
 
 impl Clients {
-    pub fn new(channel: Channel) -> Self {
+    pub(super) fn new(channel: Channel) -> Self {
         Self {
             health: HealthClient::new(channel.clone()),
             registration: ModelRegistrationServiceClient::new(channel.clone()),
@@ -111,7 +111,7 @@ impl Clients {
 
 /// One worker's state: its clients, the seeded ids, its position in a list walk and a counter
 /// that makes the names it registers unique.
-pub struct Worker {
+pub(super) struct Worker {
     pub clients: Clients,
     pub seeded: Arc<Vec<String>>,
     /// Names this worker registers start with it.
@@ -122,7 +122,7 @@ pub struct Worker {
 }
 
 impl Worker {
-    pub fn new(clients: Clients, seeded: Arc<Vec<String>>, name_prefix: String) -> Self {
+    pub(super) fn new(clients: Clients, seeded: Arc<Vec<String>>, name_prefix: String) -> Self {
         Self {
             clients,
             seeded,
@@ -134,7 +134,7 @@ impl Worker {
     }
 
     /// Issues one request of the scenario.
-    pub async fn request(&mut self, scenario: Scenario) -> Result<(), tonic::Status> {
+    pub(super) async fn request(&mut self, scenario: Scenario) -> Result<(), tonic::Status> {
         match scenario {
             Scenario::Health => self.health().await,
             Scenario::Get => self.get().await,
@@ -200,7 +200,7 @@ impl Worker {
     }
 
     /// Registers a model of a name no one used before; returns its id.
-    pub async fn register(&mut self) -> Result<String, tonic::Status> {
+    pub(super) async fn register(&mut self) -> Result<String, tonic::Status> {
         self.registered += 1;
         let name = format!("{}-{}", self.name_prefix, self.registered);
         let request = pb::RegisterModelRequest {

@@ -60,7 +60,7 @@ pub enum ArtifactsCommand {
     },
 }
 
-pub async fn run(
+pub(super) async fn run(
     command: ArtifactsCommand,
     channel: Channel,
     client: &ClientArgs,

@@ -67,7 +67,7 @@ pub enum ModelsCommand {
     },
 }
 
-pub async fn run(
+pub(super) async fn run(
     command: ModelsCommand,
     channel: Channel,
     client: &ClientArgs,

@@ -25,7 +25,7 @@ fn render(header: &[&str], rows: Vec<Vec<String>>) -> String {
     out
 }
 
-pub fn models(models: &[pb::ModelRelatedInformation]) -> String {
+pub(super) fn models(models: &[pb::ModelRelatedInformation]) -> String {
     let rows = models
         .iter()
         .map(|model| {
@@ -52,7 +52,7 @@ pub fn models(models: &[pb::ModelRelatedInformation]) -> String {
     )
 }
 
-pub fn artifacts(artifacts: &[pb::ArtifactInfo]) -> String {
+pub(super) fn artifacts(artifacts: &[pb::ArtifactInfo]) -> String {
     let rows = artifacts
         .iter()
         .map(|artifact| {

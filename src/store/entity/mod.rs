@@ -1,5 +1,5 @@
 //! SeaORM entities, one file a table. The schema itself is owned by the `migration` crate.
 
-pub mod model_artifact;
-pub mod model_related_information;
-pub mod target_environment;
+pub(crate) mod model_artifact;
+pub(crate) mod model_related_information;
+pub(crate) mod target_environment;

@@ -1,10 +1,11 @@
-//! AIP-134 update semantics for ModelRelatedInformation: which fields of a patch replace the
-//! stored ones. The result is validated as a whole afterwards, like a registration.
+//! AIP-134 update semantics for ModelRelatedInformation: which fields of a request's resource
+//! replace the stored ones, as a domain `Patch`. The core applies it and validates the result
+//! as a whole, like a registration.
 
 use prost_types::FieldMask;
-use tonic_types::FieldViolation;
 
-use crate::error::{Error, Result};
+use super::convert;
+use crate::domain::{Change, FieldViolation, InformationDraft, MetadataDraft, ModelDraft, Patch};
 use crate::pb;
 
 /// Mask paths a client may name, relative to ModelRelatedInformation.
@@ -54,132 +55,145 @@ impl Path {
     }
 }
 
-/// Applies `patch` onto `stored` as `mask` says. Without a mask (or with an empty one) every
-/// populated field of the patch is applied, and empty strings and lists leave stored values
-/// alone. `model_id` may be sent, but must name the stored model.
-pub fn apply(
-    stored: &mut pb::ModelRelatedInformation,
-    patch: &pb::ModelRelatedInformation,
-    mask: Option<&FieldMask>,
-) -> Result<()> {
-    let mut violations = immutable_changes(stored, patch);
-    let paths = match mask.filter(|mask| !mask.paths.is_empty()) {
+/// The change an UpdateModelRegistration asks for. With a non-empty mask, each named field is
+/// replaced, even by an empty value. Without one, every populated field of the resource is
+/// applied, and empty strings and lists leave stored values alone. `model_id` may be sent,
+/// but must name the stored model.
+pub(super) fn patch(resource: pb::ModelRelatedInformation, mask: Option<FieldMask>) -> Patch {
+    let draft = convert::model_draft(resource);
+    let mut patch = Patch {
+        model_id: draft.model_id.clone(),
+        ..Patch::default()
+    };
+    match mask.filter(|mask| !mask.paths.is_empty()) {
         Some(mask) => {
-            let mut paths = Vec::new();
             for (index, path) in mask.paths.iter().enumerate() {
                 match Path::parse(path) {
-                    Ok(parsed) => paths.extend(parsed),
-                    Err(why) => violations.push(FieldViolation::new(
+                    Ok(paths) => patch
+                        .changes
+                        .extend(paths.into_iter().map(|path| replacement(&draft, path))),
+                    Err(why) => patch.rejected.push(FieldViolation::request(
                         format!("update_mask.paths[{index}]"),
                         format!("{path:?} {why}"),
                     )),
                 }
             }
-            Some(paths)
         }
-        None => None,
-    };
-    if !violations.is_empty() {
-        return Err(Error::InvalidArgument(violations));
+        None => patch.changes = populated(draft),
     }
-    match paths {
-        Some(paths) => paths
-            .into_iter()
-            .for_each(|path| replace(stored, patch, path)),
-        None => merge_populated(stored, patch),
-    }
-    Ok(())
+    patch
 }
 
-fn immutable_changes(
-    stored: &pb::ModelRelatedInformation,
-    patch: &pb::ModelRelatedInformation,
-) -> Vec<FieldViolation> {
-    let (Some(stored_id), Some(patch_id)) = (&stored.model_id, &patch.model_id) else {
-        return Vec::new();
-    };
-    let mut violations = Vec::new();
-    let field = "model_related_information.model_id";
-    if !patch_id.model_name.is_empty() && patch_id.model_name != stored_id.model_name {
-        violations.push(FieldViolation::new(
-            format!("{field}.model_name"),
-            format!(
-                "cannot change after registration (is {:?})",
-                stored_id.model_name
-            ),
-        ));
-    }
-    if !patch_id.model_version.is_empty() && patch_id.model_version != stored_id.model_version {
-        violations.push(FieldViolation::new(
-            format!("{field}.model_version"),
-            format!(
-                "cannot change after registration (is {:?})",
-                stored_id.model_version
-            ),
-        ));
-    }
-    violations
-}
-
-/// Replaces one masked field, even by an empty value.
-fn replace(
-    stored: &mut pb::ModelRelatedInformation,
-    patch: &pb::ModelRelatedInformation,
-    path: Path,
-) {
-    let patch_info = patch.model_information.clone().unwrap_or_default();
+/// The change a masked path makes: the field's value in the request, even an empty one.
+fn replacement(draft: &ModelDraft, path: Path) -> Change {
+    let information = draft.model_information.clone().unwrap_or_default();
+    let metadata = information.metadata.clone().unwrap_or_default();
     match path {
-        Path::Description => stored.description = patch.description.clone(),
-        Path::ModelLocation => stored.model_location = patch.model_location.clone(),
-        Path::ModelInformation => stored.model_information = patch.model_information.clone(),
-        path => {
-            let info = stored.model_information.get_or_insert_default();
-            match path {
-                Path::Metadata => info.metadata = patch_info.metadata,
-                Path::Author => {
-                    info.metadata.get_or_insert_default().author =
-                        patch_info.metadata.unwrap_or_default().author;
-                }
-                Path::Owner => {
-                    info.metadata.get_or_insert_default().owner =
-                        patch_info.metadata.unwrap_or_default().owner;
-                }
-                Path::InputDataType => info.input_data_type = patch_info.input_data_type,
-                Path::OutputDataType => info.output_data_type = patch_info.output_data_type,
-                Path::TargetEnvironment => info.target_environment = patch_info.target_environment,
-                Path::Description | Path::ModelLocation | Path::ModelInformation => unreachable!(),
-            }
+        Path::Description => Change::Description(draft.description.clone()),
+        Path::ModelLocation => Change::ModelLocation(draft.model_location.clone()),
+        Path::ModelInformation => Change::ModelInformation(draft.model_information.clone()),
+        Path::Metadata => Change::Metadata(information.metadata),
+        Path::Author => Change::Author(metadata.author),
+        Path::Owner => Change::Owner(metadata.owner),
+        Path::InputDataType => Change::InputDataType(information.input_data_type),
+        Path::OutputDataType => Change::OutputDataType(information.output_data_type),
+        Path::TargetEnvironment => Change::TargetEnvironment(information.target_environment),
+    }
+}
+
+/// The changes of every populated field.
+fn populated(draft: ModelDraft) -> Vec<Change> {
+    let ModelDraft {
+        model_id: _,
+        description,
+        model_location,
+        model_information,
+    } = draft;
+    let mut changes = Vec::new();
+    let mut change = |populated: bool, change: Change| {
+        if populated {
+            changes.push(change);
         }
-    }
-}
-
-/// Applies every populated field of the patch.
-fn merge_populated(stored: &mut pb::ModelRelatedInformation, patch: &pb::ModelRelatedInformation) {
-    set_if_populated(&mut stored.description, &patch.description);
-    set_if_populated(&mut stored.model_location, &patch.model_location);
-    let Some(patch_info) = &patch.model_information else {
-        return;
     };
-    let info = stored.model_information.get_or_insert_default();
-    if let Some(patch_metadata) = &patch_info.metadata {
-        let metadata = info.metadata.get_or_insert_default();
-        set_if_populated(&mut metadata.author, &patch_metadata.author);
-        set_if_populated(&mut metadata.owner, &patch_metadata.owner);
+    change(!description.is_empty(), Change::Description(description));
+    change(
+        !model_location.is_empty(),
+        Change::ModelLocation(model_location),
+    );
+    if let Some(InformationDraft {
+        metadata,
+        input_data_type,
+        output_data_type,
+        target_environment,
+    }) = model_information
+    {
+        if let Some(MetadataDraft { author, owner }) = metadata {
+            change(!author.is_empty(), Change::Author(author));
+            change(!owner.is_empty(), Change::Owner(owner));
+        }
+        change(
+            !input_data_type.is_empty(),
+            Change::InputDataType(input_data_type),
+        );
+        change(
+            !output_data_type.is_empty(),
+            Change::OutputDataType(output_data_type),
+        );
+        change(
+            !target_environment.is_empty(),
+            Change::TargetEnvironment(target_environment),
+        );
     }
-    set_if_populated(&mut info.input_data_type, &patch_info.input_data_type);
-    set_if_populated(&mut info.output_data_type, &patch_info.output_data_type);
-    set_if_populated(&mut info.target_environment, &patch_info.target_environment);
-}
-
-fn set_if_populated<T: Clone + Default + PartialEq>(stored: &mut T, patch: &T) {
-    if *patch != T::default() {
-        *stored = patch.clone();
-    }
+    changes
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::domain::{Error, FieldPath, ModelSpec};
+
+    /// Applies `resource` onto `stored` as `mask` says, without validating the result.
+    fn apply(
+        stored: &mut pb::ModelRelatedInformation,
+        resource: &pb::ModelRelatedInformation,
+        mask: Option<&FieldMask>,
+    ) -> Result<(), Error> {
+        let spec = ModelSpec::parse(convert::model_draft(stored.clone())).unwrap();
+        let draft = patch(resource.clone(), mask.cloned()).draft_from(&spec)?;
+        let artifact_version = stored.model_id.as_ref().unwrap().artifact_version.clone();
+        *stored = to_proto(draft, artifact_version);
+        Ok(())
+    }
+
+    fn to_proto(draft: ModelDraft, artifact_version: String) -> pb::ModelRelatedInformation {
+        pb::ModelRelatedInformation {
+            model_id: draft.model_id.map(|id| pb::ModelId {
+                model_name: id.model_name,
+                model_version: id.model_version,
+                artifact_version,
+            }),
+            description: draft.description,
+            model_location: draft.model_location,
+            model_information: draft.model_information.map(|info| pb::ModelInformation {
+                metadata: info.metadata.map(|m| pb::Metadata {
+                    author: m.author,
+                    owner: m.owner,
+                }),
+                input_data_type: info.input_data_type,
+                output_data_type: info.output_data_type,
+                target_environment: info
+                    .target_environment
+                    .into_iter()
+                    .map(|env| pb::TargetEnvironment {
+                        platform_name: env.platform_name,
+                        environment_type: env.environment_type,
+                        dependency_list: env.dependency_list,
+                    })
+                    .collect(),
+            }),
+            ..Default::default()
+        }
+    }
 
     fn env(name: &str) -> pb::TargetEnvironment {
         pb::TargetEnvironment {
@@ -340,7 +354,13 @@ mod tests {
         let Error::InvalidArgument(violations) = err else {
             panic!("{err:?}")
         };
-        let fields: Vec<_> = violations.iter().map(|v| v.field.as_str()).collect();
+        let fields: Vec<_> = violations
+            .into_iter()
+            .map(|v| match v.field {
+                FieldPath::Resource(path) => format!("model_related_information.{path}"),
+                FieldPath::Request(path) => path,
+            })
+            .collect();
         assert_eq!(
             fields,
             [

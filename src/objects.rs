@@ -20,6 +20,7 @@ use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
 use crate::config::ArtifactConfig;
+use crate::domain::{Error, RegistrationId, Result};
 
 /// Size of the parts uploaded to the store: S3's smallest part size.
 const MIN_PART_BYTES: usize = 5 * 1024 * 1024;
@@ -29,7 +30,7 @@ const MAX_PARTS: u64 = 10_000;
 /// three parts in memory.
 const PARTS_IN_FLIGHT: usize = 2;
 /// Size of the chunks a download is read (and sent) in.
-pub const DOWNLOAD_CHUNK_BYTES: usize = 256 * 1024;
+const DOWNLOAD_CHUNK_BYTES: usize = 256 * 1024;
 
 #[derive(Debug, thiserror::Error)]
 pub enum OpenError {
@@ -44,16 +45,16 @@ pub enum OpenError {
 }
 
 #[derive(Clone, Debug)]
-pub struct ArtifactStore {
+pub(crate) struct Objects {
     objects: Arc<dyn ObjectStore>,
     part_bytes: usize,
     /// The store's URL, for logs.
-    pub location: String,
+    pub(crate) location: String,
 }
 
-impl ArtifactStore {
+impl Objects {
     /// Opens the configured store, or the default one for this database.
-    pub fn open(config: &ArtifactConfig, database_url: &str) -> Result<Self, OpenError> {
+    pub(crate) fn open(config: &ArtifactConfig, database_url: &str) -> Result<Self, OpenError> {
         let location = match &config.artifact_store {
             Some(location) => location.clone(),
             None => default_location(database_url)?,
@@ -104,12 +105,12 @@ impl ArtifactStore {
     }
 
     /// The key of one artifact's bytes.
-    pub fn object_key(registration_id: Uuid, artifact_id: Uuid) -> String {
+    pub(crate) fn object_key(registration_id: RegistrationId, artifact_id: Uuid) -> String {
         format!("models/{registration_id}/artifacts/{artifact_id}")
     }
 
     /// Starts writing an object. Nothing is visible under `key` until `finish`.
-    pub async fn begin_upload(&self, key: &str) -> object_store::Result<ObjectUpload> {
+    pub(crate) async fn begin_upload(&self, key: &str) -> Result<ObjectUpload> {
         let upload = self.objects.put_multipart(&Path::from(key)).await?;
         Ok(ObjectUpload {
             key: key.to_owned(),
@@ -119,22 +120,31 @@ impl ArtifactStore {
         })
     }
 
-    /// Streams `range` of an object in chunks of `DOWNLOAD_CHUNK_BYTES`.
-    pub async fn read(
+    /// Streams `range` of an object in chunks of `DOWNLOAD_CHUNK_BYTES`. The object of a
+    /// recorded artifact must exist: a missing one has lost data.
+    pub(crate) async fn read(
         &self,
         key: &str,
         range: Range<u64>,
-    ) -> object_store::Result<BoxStream<'static, object_store::Result<Bytes>>> {
+    ) -> Result<BoxStream<'static, Result<Bytes>>> {
         let options = GetOptions {
             range: Some(GetRange::Bounded(range)),
             ..Default::default()
         };
-        let found = self.objects.get_opts(&Path::from(key), options).await?;
-        Ok(found.into_stream())
+        let found = self
+            .objects
+            .get_opts(&Path::from(key), options)
+            .await
+            .map_err(|err| read_error(err, key))?;
+        let key = key.to_owned();
+        Ok(found
+            .into_stream()
+            .map(move |chunk| chunk.map_err(|err| read_error(err, &key)))
+            .boxed())
     }
 
     /// Removes objects; one that cannot be removed is logged with its key and left behind.
-    pub async fn delete(&self, keys: Vec<String>) {
+    pub(crate) async fn delete(&self, keys: Vec<String>) {
         let paths = futures::stream::iter(keys.into_iter().map(|key| Ok(Path::from(key)))).boxed();
         let mut deleted = self.objects.delete_stream(paths);
         while let Some(result) = deleted.next().await {
@@ -172,7 +182,7 @@ fn default_location(database_url: &str) -> Result<String, OpenError> {
 }
 
 /// An object being written. Computes the size and SHA-256 of what passes through.
-pub struct ObjectUpload {
+pub(crate) struct ObjectUpload {
     key: String,
     writer: WriteMultipart,
     hasher: Sha256,
@@ -181,13 +191,13 @@ pub struct ObjectUpload {
 
 impl ObjectUpload {
     /// Bytes written so far.
-    pub fn size(&self) -> u64 {
+    pub(crate) fn size(&self) -> u64 {
         self.size
     }
 
     /// Appends bytes; waits while too many parts are still being stored (back pressure onto
     /// the client's stream).
-    pub async fn write(&mut self, chunk: Bytes) -> object_store::Result<()> {
+    pub(crate) async fn write(&mut self, chunk: Bytes) -> Result<()> {
         self.hasher.update(&chunk);
         self.size += chunk.len() as u64;
         self.writer.wait_for_capacity(PARTS_IN_FLIGHT).await?;
@@ -196,20 +206,37 @@ impl ObjectUpload {
     }
 
     /// The SHA-256 of everything written so far.
-    pub fn sha256(&self) -> [u8; 32] {
+    pub(crate) fn sha256(&self) -> [u8; 32] {
         self.hasher.clone().finalize().into()
     }
 
     /// Publishes the object under its key.
-    pub async fn finish(self) -> object_store::Result<()> {
-        self.writer.finish().await.map(|_| ())
+    pub(crate) async fn finish(self) -> Result<()> {
+        self.writer.finish().await?;
+        Ok(())
     }
 
     /// Discards everything written; a failure is logged with the key.
-    pub async fn abort(self) {
+    pub(crate) async fn abort(self) {
         let key = self.key;
         if let Err(err) = self.writer.abort().await {
             tracing::error!(%key, error = %err, "cannot discard a partial artifact upload");
         }
+    }
+}
+
+impl From<object_store::Error> for Error {
+    fn from(err: object_store::Error) -> Self {
+        Error::ArtifactStoreUnavailable(err.into())
+    }
+}
+
+/// A recorded artifact whose object is gone has lost data; other failures are the store's.
+fn read_error(err: object_store::Error, key: &str) -> Error {
+    match err {
+        object_store::Error::NotFound { .. } => Error::ArtifactDataLoss {
+            key: key.to_owned(),
+        },
+        err => err.into(),
     }
 }

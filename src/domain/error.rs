@@ -1,0 +1,129 @@
+//! The one error type of the registry: each variant says what went wrong, not which protocol
+//! code it becomes. Front-ends map it exhaustively (gRPC in `grpc::status`), using `reason` and
+//! `metadata` for the machine-readable part of their answers.
+
+use super::check::FieldViolation;
+
+/// A failure's cause as the logs need it; never shown to clients.
+pub(crate) type Cause = Box<dyn std::error::Error + Send + Sync>;
+
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum Error {
+    /// The request is malformed; lists every violated field.
+    #[error("invalid request ({} violations)", .0.len())]
+    InvalidArgument(Vec<FieldViolation>),
+
+    #[error("model registration {id} not found")]
+    RegistrationNotFound { id: String },
+
+    #[error("model {name:?} version {version:?} is already registered")]
+    ModelAlreadyRegistered { name: String, version: String },
+
+    /// The client's etag no longer matches the stored one (AIP-154).
+    #[error(
+        "etag {given:?} does not match the current etag of model registration {id}; read it again and retry"
+    )]
+    EtagMismatch { id: String, given: String },
+
+    #[error("model {name:?} version {version:?} is not registered")]
+    ModelNotFound { name: String, version: String },
+
+    /// No artifact of that version, or (without a version) no artifact at all.
+    #[error("{}", match .version {
+        Some(version) => format!("model registration {id} has no artifact version {version:?}"),
+        None => format!("model registration {id} has no artifact yet"),
+    })]
+    ArtifactNotFound { id: String, version: Option<String> },
+
+    #[error("artifacts are limited to {limit} bytes")]
+    ArtifactTooLarge { limit: u64 },
+
+    #[error("offset {offset} is beyond the artifact's {size} bytes")]
+    OffsetOutOfRange { offset: u64, size: u64 },
+
+    /// The client's stream failed or was cancelled before the upload completed.
+    #[error("upload cancelled: {0}")]
+    UploadCancelled(String),
+
+    /// The object store does not answer, or refused an operation; a retry can succeed.
+    #[error("artifact store unavailable")]
+    ArtifactStoreUnavailable(#[source] Cause),
+
+    /// The bytes of a recorded artifact are missing or shorter than recorded.
+    #[error("the stored bytes of this artifact are missing or incomplete")]
+    ArtifactDataLoss { key: String },
+
+    /// The database gave up on a transaction because of a concurrent one; a retry can succeed.
+    #[error("concurrent modification; retry")]
+    Contention(#[source] Cause),
+
+    /// The database cannot be reached or is overloaded; a retry can succeed.
+    #[error("database unavailable")]
+    DatabaseUnavailable(#[source] Cause),
+
+    /// A bug or an unexpected failure. Its cause is logged, never sent.
+    #[error("internal error")]
+    Internal(#[source] Cause),
+}
+
+pub(crate) type Result<T, E = Error> = std::result::Result<T, E>;
+
+impl Error {
+    pub(crate) fn invalid_request(field: impl Into<String>, why: impl Into<String>) -> Self {
+        Self::InvalidArgument(vec![FieldViolation::request(field, why)])
+    }
+
+    /// The machine-readable name of the failure (`google.rpc.ErrorInfo.reason`, or the type of
+    /// a problem document).
+    pub(crate) fn reason(&self) -> &'static str {
+        match self {
+            Error::InvalidArgument(_) => "INVALID_ARGUMENT",
+            Error::RegistrationNotFound { .. } => "MODEL_REGISTRATION_NOT_FOUND",
+            Error::ModelAlreadyRegistered { .. } => "MODEL_ALREADY_REGISTERED",
+            Error::EtagMismatch { .. } => "ETAG_MISMATCH",
+            Error::ModelNotFound { .. } => "MODEL_NOT_FOUND",
+            Error::ArtifactNotFound { .. } => "ARTIFACT_NOT_FOUND",
+            Error::ArtifactTooLarge { .. } => "ARTIFACT_TOO_LARGE",
+            Error::OffsetOutOfRange { .. } => "OFFSET_OUT_OF_RANGE",
+            Error::UploadCancelled(_) => "UPLOAD_CANCELLED",
+            Error::ArtifactStoreUnavailable(_) => "ARTIFACT_STORE_UNAVAILABLE",
+            Error::ArtifactDataLoss { .. } => "ARTIFACT_DATA_LOSS",
+            Error::Contention(_) => "CONCURRENT_MODIFICATION",
+            Error::DatabaseUnavailable(_) => "DATABASE_UNAVAILABLE",
+            Error::Internal(_) => "INTERNAL",
+        }
+    }
+
+    /// What a client needs to act on the failure, as key-value pairs.
+    pub(crate) fn metadata(&self) -> Vec<(&'static str, String)> {
+        match self {
+            Error::InvalidArgument(violations) => {
+                vec![("violations", violations.len().to_string())]
+            }
+            Error::RegistrationNotFound { id } | Error::EtagMismatch { id, .. } => {
+                vec![("model_registration_id", id.clone())]
+            }
+            Error::ModelAlreadyRegistered { name, version }
+            | Error::ModelNotFound { name, version } => vec![
+                ("model_name", name.clone()),
+                ("model_version", version.clone()),
+            ],
+            Error::ArtifactNotFound { id, version } => {
+                let mut metadata = vec![("model_registration_id", id.clone())];
+                metadata.extend(version.clone().map(|v| ("artifact_version", v)));
+                metadata
+            }
+            Error::ArtifactTooLarge { limit } => vec![("max_artifact_bytes", limit.to_string())],
+            Error::OffsetOutOfRange { offset, size } => vec![
+                ("offset", offset.to_string()),
+                ("size_bytes", size.to_string()),
+            ],
+            Error::UploadCancelled(_)
+            | Error::ArtifactStoreUnavailable(_)
+            | Error::ArtifactDataLoss { .. }
+            | Error::Contention(_)
+            | Error::DatabaseUnavailable(_)
+            | Error::Internal(_) => Vec::new(),
+        }
+    }
+}

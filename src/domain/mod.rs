@@ -1,0 +1,39 @@
+//! The registry's vocabulary: types that cannot be invalid once parsed, and the one error type.
+//! Front-ends fill drafts (`ModelDraft`, `UploadDraft`) from their protocol; parsing them
+//! reports every violation at once, with the path of each violated field.
+
+mod artifact;
+mod check;
+mod draft;
+mod error;
+mod model;
+mod names;
+mod paging;
+mod patch;
+#[cfg(test)]
+mod tests;
+
+pub(crate) use artifact::{
+    Artifact, DownloadSpec, ModelIdentity, ModelRef, NewArtifact, UploadDraft, UploadSpec,
+};
+pub(crate) use check::{Checker, FieldPath, FieldViolation, both};
+pub(crate) use draft::{
+    EnvironmentDraft, InformationDraft, MetadataDraft, ModelDraft, ModelIdDraft,
+};
+pub(crate) use error::{Error, Result};
+pub(crate) use model::{ModelSpec, Registration, StoredSpec, TargetEnvironment};
+pub(crate) use names::{ArtifactVersion, Etag, ModelName, ModelVersion, RegistrationId, RequestId};
+pub(crate) use paging::{ArtifactCursor, ListQuery, ModelCursor, Page, PageSize};
+pub(crate) use patch::{Change, Patch};
+
+/// Size bounds of the registry (documented in the proto).
+pub(crate) mod limits {
+    pub(crate) const NAME_CHARS: usize = 255;
+    pub(crate) const DESCRIPTION_CHARS: usize = 10_000;
+    pub(crate) const LOCATION_CHARS: usize = 2_048;
+    pub(crate) const DATA_TYPES: usize = 100;
+    pub(crate) const TARGET_ENVIRONMENTS: usize = 100;
+    pub(crate) const DEPENDENCY_LIST_CHARS: usize = 4_096;
+    pub(crate) const REQUEST_ID_CHARS: usize = 255;
+    pub(crate) const ARTIFACT_VERSION_CHARS: usize = 64;
+}

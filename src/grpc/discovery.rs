@@ -1,0 +1,58 @@
+//! ModelDiscoveryService: find registered models by name and version, page by page.
+
+use tonic::{Request, Response, Status};
+
+use super::{convert, page_token};
+use crate::domain::{ListQuery, PageSize};
+use crate::pb::{self, model_discovery_service_server::ModelDiscoveryService};
+use crate::registry::Registry;
+
+pub(crate) struct DiscoveryService {
+    registry: Registry,
+}
+
+impl DiscoveryService {
+    pub(crate) fn new(registry: Registry) -> Self {
+        Self { registry }
+    }
+}
+
+#[tonic::async_trait]
+impl ModelDiscoveryService for DiscoveryService {
+    async fn list_models(
+        &self,
+        request: Request<pb::ListModelsRequest>,
+    ) -> Result<Response<pb::ListModelsResponse>, Status> {
+        let pb::ListModelsRequest {
+            model_name,
+            model_version,
+            page_size,
+            page_token,
+        } = request.into_inner();
+        let page_size = PageSize::parse(page_size)?;
+        let after = match page_token.as_str() {
+            "" => None,
+            token => Some(page_token::decode(token, &model_name, &model_version)?),
+        };
+        let page = self
+            .registry
+            .list(ListQuery {
+                model_name: non_empty(&model_name),
+                model_version: non_empty(&model_version),
+                after,
+                page_size,
+            })
+            .await?;
+        Ok(Response::new(pb::ListModelsResponse {
+            models: page.items.iter().map(convert::registration).collect(),
+            next_page_token: page
+                .next
+                .map(|after| page_token::encode(&model_name, &model_version, after))
+                .unwrap_or_default(),
+        }))
+    }
+}
+
+fn non_empty(text: &str) -> Option<String> {
+    (!text.is_empty()).then(|| text.to_owned())
+}

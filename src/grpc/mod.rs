@@ -1,0 +1,15 @@
+//! The gRPC front-end: thin handlers that turn requests into domain types (parsing reports
+//! every violation), call the registry, and turn answers and errors back into proto messages
+//! and `Status`.
+
+mod artifacts;
+mod convert;
+mod discovery;
+mod page_token;
+mod registration;
+mod status;
+mod update_mask;
+
+pub(crate) use artifacts::ArtifactService;
+pub(crate) use discovery::DiscoveryService;
+pub(crate) use registration::RegistrationService;

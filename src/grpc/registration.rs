@@ -1,0 +1,96 @@
+//! ModelRegistrationService: register, get, update and delete registrations.
+
+use tonic::{Request, Response, Status};
+
+use super::{convert, update_mask};
+use crate::domain::{Checker, Error, Etag, ModelSpec, RegistrationId, RequestId};
+use crate::pb::{self, model_registration_service_server::ModelRegistrationService};
+use crate::registry::Registry;
+
+const RESOURCE: &str = "model_related_information";
+
+pub(crate) struct RegistrationService {
+    registry: Registry,
+}
+
+impl RegistrationService {
+    pub(crate) fn new(registry: Registry) -> Self {
+        Self { registry }
+    }
+}
+
+#[tonic::async_trait]
+impl ModelRegistrationService for RegistrationService {
+    async fn register_model(
+        &self,
+        request: Request<pb::RegisterModelRequest>,
+    ) -> Result<Response<pb::ModelRelatedInformation>, Status> {
+        let pb::RegisterModelRequest {
+            model_related_information,
+            request_id,
+        } = request.into_inner();
+        let spec = ModelSpec::parse(convert::model_draft(required(model_related_information)?))?;
+        let mut check = Checker::request();
+        let request_id = RequestId::parse(&mut check, "request_id", request_id);
+        let request_id = check.finish(request_id)?;
+        let registration = self.registry.register(spec, request_id).await?;
+        Ok(Response::new(convert::registration(&registration)))
+    }
+
+    async fn get_model_registration(
+        &self,
+        request: Request<pb::GetModelRegistrationRequest>,
+    ) -> Result<Response<pb::ModelRelatedInformation>, Status> {
+        let pb::GetModelRegistrationRequest {
+            model_registration_id,
+        } = request.into_inner();
+        let id = parse_id("model_registration_id", &model_registration_id)?;
+        let registration = self.registry.get(id).await?;
+        Ok(Response::new(convert::registration(&registration)))
+    }
+
+    async fn update_model_registration(
+        &self,
+        request: Request<pb::UpdateModelRegistrationRequest>,
+    ) -> Result<Response<pb::ModelRelatedInformation>, Status> {
+        let pb::UpdateModelRegistrationRequest {
+            model_related_information,
+            update_mask,
+        } = request.into_inner();
+        let mut resource = required(model_related_information)?;
+        let id = parse_id(
+            &format!("{RESOURCE}.model_registration_id"),
+            &resource.model_registration_id,
+        )?;
+        let etag = Etag::given(std::mem::take(&mut resource.etag));
+        let patch = update_mask::patch(resource, update_mask);
+        let registration = self.registry.update(id, etag, patch).await?;
+        Ok(Response::new(convert::registration(&registration)))
+    }
+
+    async fn delete_model_registration(
+        &self,
+        request: Request<pb::DeleteModelRegistrationRequest>,
+    ) -> Result<Response<()>, Status> {
+        let pb::DeleteModelRegistrationRequest {
+            model_registration_id,
+            etag,
+        } = request.into_inner();
+        let id = parse_id("model_registration_id", &model_registration_id)?;
+        self.registry.delete(id, Etag::given(etag)).await?;
+        Ok(Response::new(()))
+    }
+}
+
+fn required(
+    resource: Option<pb::ModelRelatedInformation>,
+) -> Result<pb::ModelRelatedInformation, Error> {
+    resource.ok_or_else(|| Error::invalid_request(RESOURCE, "is required"))
+}
+
+/// A registration id a client sent in `field`.
+pub(super) fn parse_id(field: &str, text: &str) -> Result<RegistrationId, Error> {
+    let mut check = Checker::request();
+    let id = RegistrationId::parse(&mut check, field, text);
+    check.finish(id)
+}

@@ -1,0 +1,140 @@
+//! The one mapping from the registry's errors to gRPC `Status`: canonical codes, and AIP-193
+//! details (every answer carries a `google.rpc.ErrorInfo`, INVALID_ARGUMENT a
+//! `google.rpc.BadRequest`). Failures a client cannot act on are logged here, once.
+
+use std::collections::HashMap;
+
+use tonic::{Code, Status};
+use tonic_types::{ErrorDetails, StatusExt};
+
+use crate::domain::{Error, FieldPath, FieldViolation};
+
+/// The `ErrorInfo.domain` of every error this service returns.
+const ERROR_DOMAIN: &str = "modelregistry";
+
+/// The request field that carries the model resource in RegisterModel and
+/// UpdateModelRegistration: resource paths are reported under it.
+const RESOURCE_FIELD: &str = "model_related_information";
+
+impl From<Error> for Status {
+    fn from(err: Error) -> Self {
+        let reason = err.reason();
+        let metadata: HashMap<String, String> = err
+            .metadata()
+            .into_iter()
+            .map(|(key, value)| (key.to_owned(), value))
+            .collect();
+        let (code, message, mut details) = match err {
+            Error::InvalidArgument(violations) => {
+                let violations: Vec<_> = violations.into_iter().map(field_violation).collect();
+                let message = format!("invalid request: {}", summarize(&violations));
+                (
+                    Code::InvalidArgument,
+                    message,
+                    ErrorDetails::with_bad_request(violations),
+                )
+            }
+            ref err @ (Error::RegistrationNotFound { .. }
+            | Error::ModelNotFound { .. }
+            | Error::ArtifactNotFound { .. }) => plain(Code::NotFound, err),
+            ref err @ Error::ModelAlreadyRegistered { .. } => plain(Code::AlreadyExists, err),
+            ref err @ Error::EtagMismatch { .. } => plain(Code::Aborted, err),
+            ref err @ Error::ArtifactTooLarge { .. } => plain(Code::ResourceExhausted, err),
+            ref err @ Error::OffsetOutOfRange { .. } => plain(Code::OutOfRange, err),
+            ref err @ Error::UploadCancelled(_) => plain(Code::Cancelled, err),
+            Error::ArtifactStoreUnavailable(ref cause) => {
+                tracing::error!(error = %cause, "artifact store failure");
+                plain(Code::Unavailable, &err)
+            }
+            Error::ArtifactDataLoss { ref key } => {
+                tracing::error!(%key, "recorded artifact bytes are missing from the store");
+                plain(Code::DataLoss, &err)
+            }
+            Error::Contention(ref cause) => {
+                tracing::warn!(error = %cause, "transaction aborted by a concurrent one");
+                plain(Code::Aborted, &err)
+            }
+            Error::DatabaseUnavailable(ref cause) => {
+                tracing::warn!(error = %cause, "database unavailable");
+                plain(Code::Unavailable, &err)
+            }
+            Error::Internal(ref cause) => {
+                // The cause may hold SQL or driver text: it goes to the log (inside the RPC's
+                // span), never to the client.
+                tracing::error!(error = %cause, debug = ?cause, "internal error");
+                plain(Code::Internal, &err)
+            }
+        };
+        details.set_error_info(reason, ERROR_DOMAIN, metadata);
+        Status::with_error_details(code, message, details)
+    }
+}
+
+fn plain(code: Code, err: &Error) -> (Code, String, ErrorDetails) {
+    (code, err.to_string(), ErrorDetails::new())
+}
+
+fn field_violation(violation: FieldViolation) -> tonic_types::FieldViolation {
+    let field = match violation.field {
+        FieldPath::Resource(path) => format!("{RESOURCE_FIELD}.{path}"),
+        FieldPath::Request(path) => path,
+    };
+    tonic_types::FieldViolation::new(field, violation.description)
+}
+
+fn summarize(violations: &[tonic_types::FieldViolation]) -> String {
+    violations
+        .iter()
+        .map(|v| format!("{}: {}", v.field, v.description))
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn invalid_argument_lists_every_violation() {
+        let status = Status::from(Error::InvalidArgument(vec![
+            FieldViolation::resource("a.b", "is required"),
+            FieldViolation::request("c[1]", "is too long"),
+        ]));
+        assert_eq!(status.code(), Code::InvalidArgument);
+        let details = status.get_error_details();
+        let fields: Vec<_> = details
+            .bad_request()
+            .expect("bad request details")
+            .field_violations
+            .iter()
+            .map(|v| v.field.as_str())
+            .collect();
+        assert_eq!(fields, ["model_related_information.a.b", "c[1]"]);
+        let info = details.error_info().expect("error info");
+        assert_eq!(info.domain, ERROR_DOMAIN);
+        assert_eq!(info.reason, "INVALID_ARGUMENT");
+    }
+
+    #[test]
+    fn internal_errors_hide_their_cause() {
+        let status = Status::from(Error::Internal(
+            "SELECT secret FROM model_related_information".into(),
+        ));
+        assert_eq!(status.code(), Code::Internal);
+        assert!(!status.message().contains("SELECT"), "{}", status.message());
+        assert_eq!(
+            status.get_error_details().error_info().unwrap().reason,
+            "INTERNAL"
+        );
+    }
+
+    #[test]
+    fn an_unreachable_database_is_unavailable() {
+        let status = Status::from(Error::DatabaseUnavailable("refused".into()));
+        assert_eq!(status.code(), Code::Unavailable);
+        assert_eq!(
+            status.get_error_details().error_info().unwrap().reason,
+            "DATABASE_UNAVAILABLE"
+        );
+    }
+}

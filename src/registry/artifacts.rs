@@ -1,0 +1,263 @@
+//! Artifacts: upload, download and list a model's stored bytes. An upload streams into the
+//! object store while its size and SHA-256 are computed; the record is committed only after the
+//! object is complete and verified, and every failure removes what was stored.
+
+use bytes::Bytes;
+use futures::stream::BoxStream;
+use futures::{Stream, StreamExt};
+use uuid::Uuid;
+
+use super::Registry;
+use super::models::not_found;
+use crate::domain::{
+    Artifact, ArtifactCursor, DownloadSpec, Error, FieldViolation, ModelIdentity, ModelRef,
+    NewArtifact, Page, PageSize, Result, UploadSpec,
+};
+use crate::objects::{ObjectUpload, Objects};
+
+/// An artifact with the model it belongs to.
+#[derive(Clone, Debug)]
+pub(crate) struct StoredArtifact {
+    pub(crate) model: ModelIdentity,
+    pub(crate) artifact: Artifact,
+}
+
+/// A download: what is sent, then its bytes from the requested offset. The byte stream ends
+/// with an error if the store has fewer bytes than recorded.
+pub(crate) struct Download {
+    pub(crate) info: StoredArtifact,
+    pub(crate) bytes: BoxStream<'static, Result<Bytes>>,
+}
+
+impl Registry {
+    /// Stores the bytes of `chunks` as the next artifact version of the model `spec` names.
+    ///
+    /// The work runs in a task of its own: when a front-end stops waiting (its client went
+    /// away), the task still sees the stream fail and removes what it stored.
+    pub(crate) async fn upload(
+        &self,
+        spec: UploadSpec,
+        chunks: impl Stream<Item = Result<Bytes>> + Send + 'static,
+    ) -> Result<StoredArtifact> {
+        let registry = self.clone();
+        tokio::spawn(async move { registry.receive(spec, chunks).await })
+            .await
+            .map_err(|err| Error::Internal(err.into()))?
+    }
+
+    async fn receive(
+        self,
+        spec: UploadSpec,
+        chunks: impl Stream<Item = Result<Bytes>>,
+    ) -> Result<StoredArtifact> {
+        if let Some(declared) = spec.size_bytes
+            && declared > self.max_artifact_bytes
+        {
+            return Err(self.too_large());
+        }
+        let model = self.resolve(&spec.model).await?;
+        let artifact_id = Uuid::now_v7();
+        let key = Objects::object_key(model.id, artifact_id);
+        let mut upload = self.objects.begin_upload(&key).await?;
+        let sha256 = match self.receive_bytes(chunks, &mut upload, &spec).await {
+            Ok(sha256) => sha256,
+            Err(err) => {
+                upload.abort().await;
+                return Err(err);
+            }
+        };
+        let size_bytes = upload.size();
+        if let Err(err) = upload.finish().await {
+            // A failed completion may still have left an object behind.
+            self.objects.delete(vec![key]).await;
+            return Err(err);
+        }
+        let new = NewArtifact {
+            id: artifact_id,
+            registration_id: model.id,
+            object_key: key.clone(),
+            size_bytes,
+            sha256,
+            filename: spec.filename,
+            content_type: spec.content_type,
+        };
+        match self.store.commit_artifact(new).await {
+            Ok(Some((artifact, model))) => {
+                tracing::info!(
+                    model_registration_id = %model.id,
+                    artifact_version = artifact.version.as_str(),
+                    size_bytes,
+                    "artifact stored"
+                );
+                Ok(StoredArtifact { model, artifact })
+            }
+            // Deregistered while the bytes were arriving.
+            Ok(None) => {
+                self.objects.delete(vec![key]).await;
+                Err(not_found(model.id))
+            }
+            Err(err) => {
+                self.objects.delete(vec![key]).await;
+                Err(err)
+            }
+        }
+    }
+
+    /// Streams every chunk into `upload`, stopping at the first violation; returns the
+    /// verified SHA-256 in lowercase hex.
+    async fn receive_bytes(
+        &self,
+        chunks: impl Stream<Item = Result<Bytes>>,
+        upload: &mut ObjectUpload,
+        spec: &UploadSpec,
+    ) -> Result<String> {
+        let mut chunks = std::pin::pin!(chunks);
+        while let Some(chunk) = chunks.next().await {
+            let chunk = chunk?;
+            let size = upload.size() + chunk.len() as u64;
+            // Stop as soon as a limit is crossed, not at the end of the stream.
+            if size > self.max_artifact_bytes {
+                return Err(self.too_large());
+            }
+            if let Some(declared) = spec.size_bytes
+                && size > declared
+            {
+                return Err(Error::invalid_request(
+                    "header.size_bytes",
+                    format!("declares {declared} bytes, but more were sent"),
+                ));
+            }
+            upload.write(chunk).await?;
+        }
+        verify(upload, spec)
+    }
+
+    fn too_large(&self) -> Error {
+        Error::ArtifactTooLarge {
+            limit: self.max_artifact_bytes,
+        }
+    }
+
+    /// An artifact of a model (the latest without a version) and its bytes from an offset.
+    pub(crate) async fn download(&self, spec: DownloadSpec) -> Result<Download> {
+        let model = self.resolve(&spec.model).await?;
+        let artifact = self
+            .store
+            .find_artifact(model.id, spec.artifact_version.as_ref())
+            .await?
+            .ok_or_else(|| Error::ArtifactNotFound {
+                id: model.id.to_string(),
+                version: spec.artifact_version.map(|v| v.into_string()),
+            })?;
+        let size = artifact.size_bytes;
+        if spec.offset > size {
+            return Err(Error::OffsetOutOfRange {
+                offset: spec.offset,
+                size,
+            });
+        }
+        // Opened before answering, so a missing object is an error, not a broken stream.
+        let body = if spec.offset < size {
+            self.objects
+                .read(&artifact.object_key, spec.offset..size)
+                .await?
+        } else {
+            futures::stream::empty().boxed()
+        };
+        let bytes = complete(body, size - spec.offset, artifact.object_key.clone());
+        Ok(Download {
+            info: StoredArtifact { model, artifact },
+            bytes,
+        })
+    }
+
+    /// A page of a model's artifacts, newest first.
+    pub(crate) async fn list_artifacts(
+        &self,
+        model: ModelRef,
+        after: Option<ArtifactCursor>,
+        page_size: PageSize,
+    ) -> Result<(ModelIdentity, Page<Artifact, ArtifactCursor>)> {
+        let model = self.resolve(&model).await?;
+        if let Some(cursor) = after
+            && cursor.model != model.id
+        {
+            return Err(Error::invalid_request(
+                "page_token",
+                "was issued for another model; send the model of the first request",
+            ));
+        }
+        let before = after.map(|cursor| cursor.before_sequence);
+        let page = self
+            .store
+            .list_artifacts(model.id, before, page_size)
+            .await?;
+        Ok((model, page))
+    }
+
+    async fn resolve(&self, model: &ModelRef) -> Result<ModelIdentity> {
+        self.store.resolve(model).await?.ok_or_else(|| match model {
+            ModelRef::Id(id) => not_found(*id),
+            ModelRef::NameVersion(name, version) => Error::ModelNotFound {
+                name: name.to_string(),
+                version: version.to_string(),
+            },
+        })
+    }
+}
+
+/// `body`, failing at its end if it held fewer than `expected` bytes: the store must have had
+/// every recorded byte.
+fn complete(
+    body: BoxStream<'static, Result<Bytes>>,
+    expected: u64,
+    key: String,
+) -> BoxStream<'static, Result<Bytes>> {
+    async_stream::try_stream! {
+        let mut body = body;
+        let mut sent = 0;
+        while let Some(chunk) = body.next().await {
+            let chunk = chunk?;
+            sent += chunk.len() as u64;
+            yield chunk;
+        }
+        if sent != expected {
+            Err(Error::ArtifactDataLoss { key })?;
+        }
+    }
+    .boxed()
+}
+
+/// Checks what arrived against what the header declared; reports every difference.
+fn verify(upload: &ObjectUpload, spec: &UploadSpec) -> Result<String> {
+    let size = upload.size();
+    let sha256 = hex::encode(upload.sha256());
+    let mut violations = Vec::new();
+    if size == 0 {
+        violations.push(FieldViolation::request(
+            "chunk",
+            "the artifact is empty; send at least one byte",
+        ));
+    }
+    if let Some(declared) = spec.size_bytes
+        && declared != size
+    {
+        violations.push(FieldViolation::request(
+            "header.size_bytes",
+            format!("declares {declared} bytes, but {size} were sent"),
+        ));
+    }
+    if let Some(declared) = &spec.sha256
+        && *declared != sha256
+    {
+        violations.push(FieldViolation::request(
+            "header.sha256",
+            format!("does not match the SHA-256 of the bytes received ({sha256})"),
+        ));
+    }
+    if violations.is_empty() {
+        Ok(sha256)
+    } else {
+        Err(Error::InvalidArgument(violations))
+    }
+}

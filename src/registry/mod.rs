@@ -1,0 +1,29 @@
+//! The core: every operation of the registry, the one place that decides what an operation
+//! does. Operations take and return domain types; front-ends (gRPC today) translate their
+//! protocol to these calls and back, and nothing else.
+
+mod artifacts;
+mod models;
+
+pub(crate) use artifacts::StoredArtifact;
+
+use crate::objects::Objects;
+use crate::store::Store;
+
+#[derive(Clone, Debug)]
+pub(crate) struct Registry {
+    store: Store,
+    objects: Objects,
+    /// The largest artifact accepted, in bytes.
+    max_artifact_bytes: u64,
+}
+
+impl Registry {
+    pub(crate) fn new(store: Store, objects: Objects, max_artifact_bytes: u64) -> Self {
+        Self {
+            store,
+            objects,
+            max_artifact_bytes,
+        }
+    }
+}

@@ -1,0 +1,93 @@
+//! Database failures as the registry's errors: what a client may retry (unreachable, contention)
+//! apart from bugs. The driver's text goes to the logs only, as the error's cause.
+
+use sea_orm::{DbErr, RuntimeErr, sqlx};
+
+use crate::domain::Error;
+
+impl From<DbErr> for Error {
+    fn from(err: DbErr) -> Self {
+        match classify(&err) {
+            DbFailure::Unreachable => Self::DatabaseUnavailable(err.into()),
+            DbFailure::Contention => Self::Contention(err.into()),
+            DbFailure::Other => Self::Internal(err.into()),
+        }
+    }
+}
+
+enum DbFailure {
+    Unreachable,
+    Contention,
+    Other,
+}
+
+fn classify(err: &DbErr) -> DbFailure {
+    let sqlx_err = match err {
+        DbErr::ConnectionAcquire(_) | DbErr::Conn(_) => return DbFailure::Unreachable,
+        DbErr::Exec(RuntimeErr::SqlxError(e)) | DbErr::Query(RuntimeErr::SqlxError(e)) => e,
+        _ => return DbFailure::Other,
+    };
+    match sqlx_err.as_ref() {
+        sqlx::Error::Io(_)
+        | sqlx::Error::Tls(_)
+        | sqlx::Error::Protocol(_)
+        | sqlx::Error::PoolTimedOut
+        | sqlx::Error::PoolClosed
+        | sqlx::Error::WorkerCrashed => DbFailure::Unreachable,
+        sqlx::Error::Database(db) => match db.code().as_deref() {
+            // PostgreSQL: serialization failure, deadlock.
+            Some("40001" | "40P01") => DbFailure::Contention,
+            // SQLite: SQLITE_BUSY, SQLITE_LOCKED (and their extended codes).
+            Some(code) if is_sqlite_busy(code) => DbFailure::Contention,
+            // PostgreSQL: connection exceptions (08…), shutdown / cannot connect now (57P…),
+            // too many connections, database does not exist.
+            Some(code) if code.starts_with("08") || code.starts_with("57P") => {
+                DbFailure::Unreachable
+            }
+            Some("53300" | "3D000") => DbFailure::Unreachable,
+            _ => DbFailure::Other,
+        },
+        _ => DbFailure::Other,
+    }
+}
+
+/// SQLite reports numeric (extended) result codes, PostgreSQL five-character SQLSTATEs.
+fn is_sqlite_busy(code: &str) -> bool {
+    code.len() < 5
+        && code
+            .parse::<i32>()
+            .is_ok_and(|code| matches!(code & 0xff, 5 | 6))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn connection_failures_are_unavailable() {
+        let err: Error = DbErr::Conn(RuntimeErr::Internal("refused".into())).into();
+        assert!(matches!(err, Error::DatabaseUnavailable(_)), "{err:?}");
+        let timed_out = DbErr::Query(RuntimeErr::SqlxError(std::sync::Arc::new(
+            sqlx::Error::PoolTimedOut,
+        )));
+        assert!(matches!(
+            Error::from(timed_out),
+            Error::DatabaseUnavailable(_)
+        ));
+    }
+
+    #[test]
+    fn other_failures_are_internal() {
+        let err: Error = DbErr::Custom("SELECT secret FROM t".into()).into();
+        assert!(matches!(err, Error::Internal(_)), "{err:?}");
+    }
+
+    #[test]
+    fn sqlite_busy_codes_are_recognised() {
+        assert!(is_sqlite_busy("5"));
+        assert!(is_sqlite_busy("517")); // SQLITE_BUSY_SNAPSHOT
+        assert!(is_sqlite_busy("6"));
+        assert!(!is_sqlite_busy("19")); // SQLITE_CONSTRAINT
+        assert!(!is_sqlite_busy("23505"));
+    }
+}

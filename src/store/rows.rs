@@ -1,0 +1,146 @@
+//! Stored rows ⇄ domain types. Rows are made and read here and nowhere above the store.
+
+use chrono::{DateTime, Utc};
+use uuid::Uuid;
+
+use super::entity::model_artifact as artifact;
+use super::entity::model_related_information::{self as registration, DataTypes};
+use super::entity::target_environment as environment;
+use crate::domain::{
+    Artifact, ArtifactVersion, Etag, ModelIdentity, ModelName, ModelSpec, ModelVersion,
+    Registration, RegistrationId, RequestId, StoredSpec, TargetEnvironment,
+};
+
+/// The parent row of a new registration.
+pub(super) fn new_registration_row(
+    registration: &Registration,
+    request_id: Option<&RequestId>,
+) -> registration::Model {
+    let spec = &registration.spec;
+    registration::Model {
+        id: registration.id.uuid(),
+        model_name: spec.name().as_str().to_owned(),
+        model_version: spec.version().as_str().to_owned(),
+        artifact_version: registration.artifact_version.as_str().to_owned(),
+        description: spec.description().to_owned(),
+        model_location: spec.location().map(str::to_owned),
+        author: spec.author().to_owned(),
+        owner: spec.owner().map(str::to_owned),
+        input_data_type: DataTypes(spec.input_data_type().to_vec()),
+        output_data_type: DataTypes(spec.output_data_type().to_vec()),
+        request_id: request_id.map(|id| id.as_str().to_owned()),
+        etag: registration.etag.as_str().to_owned(),
+        create_time: registration.create_time,
+        update_time: registration.update_time,
+    }
+}
+
+/// The rows of a registration's environments, positioned in list order.
+pub(super) fn environment_rows(
+    parent: RegistrationId,
+    environments: &[TargetEnvironment],
+) -> Vec<environment::Model> {
+    environments
+        .iter()
+        .zip(0..)
+        .map(|(env, position)| environment::Model {
+            id: Uuid::now_v7(),
+            model_related_information_id: parent.uuid(),
+            position,
+            platform_name: env.platform_name().to_owned(),
+            environment_type: env.environment_type().to_owned(),
+            dependency_list: env.dependency_list().to_owned(),
+        })
+        .collect()
+}
+
+/// A registration from its parent row and its environment rows in list order.
+pub(super) fn registration(
+    row: registration::Model,
+    environments: Vec<environment::Model>,
+) -> Registration {
+    let registration::Model {
+        id,
+        model_name,
+        model_version,
+        artifact_version,
+        description,
+        model_location,
+        author,
+        owner,
+        input_data_type,
+        output_data_type,
+        request_id: _,
+        etag,
+        create_time,
+        update_time,
+    } = row;
+    let spec = ModelSpec::stored(StoredSpec {
+        name: ModelName::stored(model_name),
+        version: ModelVersion::stored(model_version),
+        description,
+        location: model_location,
+        author,
+        owner,
+        input_data_type: input_data_type.0,
+        output_data_type: output_data_type.0,
+        target_environments: environments
+            .into_iter()
+            .map(|env| {
+                TargetEnvironment::stored(
+                    env.platform_name,
+                    env.environment_type,
+                    env.dependency_list,
+                )
+            })
+            .collect(),
+    });
+    Registration {
+        id: RegistrationId::from_uuid(id),
+        spec,
+        artifact_version: ArtifactVersion::stored(artifact_version),
+        etag: Etag::stored(etag),
+        create_time,
+        update_time,
+    }
+}
+
+pub(super) fn identity(row: &registration::Model) -> ModelIdentity {
+    ModelIdentity {
+        id: RegistrationId::from_uuid(row.id),
+        name: ModelName::stored(row.model_name.clone()),
+        version: ModelVersion::stored(row.model_version.clone()),
+    }
+}
+
+pub(super) fn artifact(row: artifact::Model) -> Artifact {
+    let artifact::Model {
+        id: _,
+        model_related_information_id: _,
+        sequence,
+        artifact_version,
+        object_key,
+        size_bytes,
+        sha256,
+        filename,
+        content_type,
+        create_time,
+    } = row;
+    Artifact {
+        sequence,
+        version: ArtifactVersion::stored(artifact_version),
+        object_key,
+        // Written from a u64 that fits in i64 (see `store::artifacts`).
+        size_bytes: size_bytes as u64,
+        sha256,
+        filename,
+        content_type,
+        create_time,
+    }
+}
+
+/// Both backends store microseconds; rounding first makes what we answer equal what we read.
+pub(crate) fn now() -> DateTime<Utc> {
+    use chrono::SubsecRound;
+    Utc::now().trunc_subsecs(6)
+}
