@@ -21,7 +21,7 @@ pub(crate) use draft::{
     EnvironmentDraft, InformationDraft, MetadataDraft, ModelDraft, ModelIdDraft,
 };
 pub(crate) use error::{Error, Result};
-pub(crate) use model::{ModelSpec, Registration, StoredSpec, TargetEnvironment};
+pub(crate) use model::{ModelFields, ModelSpec, Registration, TargetEnvironment};
 pub(crate) use names::{ArtifactVersion, Etag, ModelName, ModelVersion, RegistrationId, RequestId};
 pub(crate) use paging::{ArtifactCursor, ListQuery, ModelCursor, Page, PageSize};
 pub(crate) use patch::{Change, Patch};

@@ -2,6 +2,8 @@
 //! with the path of each field inside the resource (`model_information.target_environment[1]…`).
 //! A `Registration` is a model as the registry holds it, with what the server assigned.
 
+use std::ops::Deref;
+
 use chrono::{DateTime, Utc};
 
 use super::check::Checker;
@@ -10,30 +12,10 @@ use super::error::Result;
 use super::limits;
 use super::names::{ArtifactVersion, Etag, ModelName, ModelVersion, RegistrationId};
 
-/// The identifying and mutable content of a registration, valid by construction.
+/// The identifying and mutable content of a registration. Any value of it can be written;
+/// only a `ModelSpec` holds one that is known to be valid.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub(crate) struct ModelSpec {
-    name: ModelName,
-    version: ModelVersion,
-    description: String,
-    location: Option<String>,
-    author: String,
-    owner: Option<String>,
-    input_data_type: Vec<String>,
-    output_data_type: Vec<String>,
-    target_environments: Vec<TargetEnvironment>,
-}
-
-/// A platform a model can run on; every field is required.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub(crate) struct TargetEnvironment {
-    platform_name: String,
-    environment_type: String,
-    dependency_list: String,
-}
-
-/// The parts of a model the store wrote after parsing them, read back.
-pub(crate) struct StoredSpec {
+pub(crate) struct ModelFields {
     pub(crate) name: ModelName,
     pub(crate) version: ModelVersion,
     pub(crate) description: String,
@@ -43,6 +25,27 @@ pub(crate) struct StoredSpec {
     pub(crate) input_data_type: Vec<String>,
     pub(crate) output_data_type: Vec<String>,
     pub(crate) target_environments: Vec<TargetEnvironment>,
+}
+
+/// A platform a model can run on.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct TargetEnvironment {
+    pub(crate) platform_name: String,
+    pub(crate) environment_type: String,
+    pub(crate) dependency_list: String,
+}
+
+/// Valid model content, read through `Deref`: made by `parse`, which checks every rule, or by
+/// `stored` for content the store wrote after parsing it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct ModelSpec(ModelFields);
+
+impl Deref for ModelSpec {
+    type Target = ModelFields;
+
+    fn deref(&self) -> &ModelFields {
+        &self.0
+    }
 }
 
 impl ModelSpec {
@@ -119,7 +122,7 @@ impl ModelSpec {
             }
         }
         let spec = match (name, version) {
-            (Some(name), Some(version)) => Some(Self {
+            (Some(name), Some(version)) => Some(Self(ModelFields {
                 name,
                 version,
                 description,
@@ -129,37 +132,16 @@ impl ModelSpec {
                 input_data_type: inputs,
                 output_data_type: outputs,
                 target_environments: environments,
-            }),
+            })),
             _ => None,
         };
         check.finish(spec)
     }
 
-    /// A model the store wrote after parsing it, read back without validating it again (reads
-    /// are the hot path).
-    pub(crate) fn stored(parts: StoredSpec) -> Self {
-        let StoredSpec {
-            name,
-            version,
-            description,
-            location,
-            author,
-            owner,
-            input_data_type,
-            output_data_type,
-            target_environments,
-        } = parts;
-        Self {
-            name,
-            version,
-            description,
-            location,
-            author,
-            owner,
-            input_data_type,
-            output_data_type,
-            target_environments,
-        }
+    /// Content the store wrote after parsing it, read back without validating it again
+    /// (reads are the hot path).
+    pub(crate) fn stored(fields: ModelFields) -> Self {
+        Self(fields)
     }
 
     /// The model as a draft again, to apply changes to and parse anew.
@@ -189,59 +171,6 @@ impl ModelSpec {
                     .collect(),
             }),
         }
-    }
-
-    pub(crate) fn name(&self) -> &ModelName {
-        &self.name
-    }
-    pub(crate) fn version(&self) -> &ModelVersion {
-        &self.version
-    }
-    pub(crate) fn description(&self) -> &str {
-        &self.description
-    }
-    pub(crate) fn location(&self) -> Option<&str> {
-        self.location.as_deref()
-    }
-    pub(crate) fn author(&self) -> &str {
-        &self.author
-    }
-    pub(crate) fn owner(&self) -> Option<&str> {
-        self.owner.as_deref()
-    }
-    pub(crate) fn input_data_type(&self) -> &[String] {
-        &self.input_data_type
-    }
-    pub(crate) fn output_data_type(&self) -> &[String] {
-        &self.output_data_type
-    }
-    pub(crate) fn target_environments(&self) -> &[TargetEnvironment] {
-        &self.target_environments
-    }
-}
-
-impl TargetEnvironment {
-    /// An environment the store wrote after parsing it, read back.
-    pub(crate) fn stored(
-        platform_name: String,
-        environment_type: String,
-        dependency_list: String,
-    ) -> Self {
-        Self {
-            platform_name,
-            environment_type,
-            dependency_list,
-        }
-    }
-
-    pub(crate) fn platform_name(&self) -> &str {
-        &self.platform_name
-    }
-    pub(crate) fn environment_type(&self) -> &str {
-        &self.environment_type
-    }
-    pub(crate) fn dependency_list(&self) -> &str {
-        &self.dependency_list
     }
 }
 

@@ -63,26 +63,23 @@ fn renames(current: &ModelSpec, model_id: Option<&ModelIdDraft>) -> Vec<FieldVio
     else {
         return Vec::new();
     };
-    let mut violations = Vec::new();
-    if !model_name.is_empty() && model_name != current.name().as_str() {
-        violations.push(FieldViolation::resource(
-            "model_id.model_name",
-            format!(
-                "cannot change after registration (is {:?})",
-                current.name().as_str()
-            ),
-        ));
-    }
-    if !model_version.is_empty() && model_version != current.version().as_str() {
-        violations.push(FieldViolation::resource(
+    [
+        ("model_id.model_name", model_name, current.name.as_str()),
+        (
             "model_id.model_version",
-            format!(
-                "cannot change after registration (is {:?})",
-                current.version().as_str()
-            ),
-        ));
-    }
-    violations
+            model_version,
+            current.version.as_str(),
+        ),
+    ]
+    .into_iter()
+    .filter(|(_, given, stored)| !given.is_empty() && given != stored)
+    .map(|(field, _, stored)| {
+        FieldViolation::resource(
+            field,
+            format!("cannot change after registration (is {stored:?})"),
+        )
+    })
+    .collect()
 }
 
 fn apply(draft: &mut ModelDraft, change: Change) {

@@ -49,10 +49,10 @@ fn names(name: &str, version: &str) -> Option<ModelIdDraft> {
 #[test]
 fn a_valid_model_parses_and_keeps_commas() {
     let spec = ModelSpec::parse(valid()).unwrap();
-    assert_eq!(spec.input_data_type(), ["pdcpBytesDl,pdcpBytesUl"]);
-    assert_eq!(spec.owner(), None);
-    assert_eq!(spec.location(), Some("s3://models/qoe.zip"));
-    assert_eq!(spec.target_environments()[0].dependency_list(), "a,b,c");
+    assert_eq!(spec.input_data_type, ["pdcpBytesDl,pdcpBytesUl"]);
+    assert_eq!(spec.owner.as_deref(), None);
+    assert_eq!(spec.location.as_deref(), Some("s3://models/qoe.zip"));
+    assert_eq!(spec.target_environments[0].dependency_list, "a,b,c");
 }
 
 #[test]
@@ -139,10 +139,10 @@ fn a_patch_replaces_what_it_names_and_is_validated_whole() {
         ..Default::default()
     };
     let updated = patch.apply_to(&current).unwrap();
-    assert_eq!(updated.description(), "new");
-    assert_eq!(updated.owner(), Some("team"));
-    assert_eq!(updated.author(), "alice");
-    assert!(updated.target_environments().is_empty());
+    assert_eq!(updated.description, "new");
+    assert_eq!(updated.owner.as_deref(), Some("team"));
+    assert_eq!(updated.author, "alice");
+    assert!(updated.target_environments.is_empty());
 
     let invalid = Patch {
         changes: vec![Change::Metadata(None)],

@@ -110,29 +110,29 @@ pub(super) fn registration(registration: &Registration) -> pb::ModelRelatedInfor
     pb::ModelRelatedInformation {
         model_registration_id: id.to_string(),
         model_id: Some(pb::ModelId {
-            model_name: spec.name().to_string(),
-            model_version: spec.version().to_string(),
+            model_name: spec.name.to_string(),
+            model_version: spec.version.to_string(),
             artifact_version: artifact_version.as_str().to_owned(),
         }),
-        description: spec.description().to_owned(),
+        description: spec.description.to_owned(),
         model_information: Some(pb::ModelInformation {
             metadata: Some(pb::Metadata {
-                author: spec.author().to_owned(),
-                owner: spec.owner().unwrap_or_default().to_owned(),
+                author: spec.author.to_owned(),
+                owner: spec.owner.as_deref().unwrap_or_default().to_owned(),
             }),
-            input_data_type: spec.input_data_type().to_vec(),
-            output_data_type: spec.output_data_type().to_vec(),
+            input_data_type: spec.input_data_type.to_vec(),
+            output_data_type: spec.output_data_type.to_vec(),
             target_environment: spec
-                .target_environments()
+                .target_environments
                 .iter()
                 .map(|env| pb::TargetEnvironment {
-                    platform_name: env.platform_name().to_owned(),
-                    environment_type: env.environment_type().to_owned(),
-                    dependency_list: env.dependency_list().to_owned(),
+                    platform_name: env.platform_name.to_owned(),
+                    environment_type: env.environment_type.to_owned(),
+                    dependency_list: env.dependency_list.to_owned(),
                 })
                 .collect(),
         }),
-        model_location: spec.location().unwrap_or_default().to_owned(),
+        model_location: spec.location.as_deref().unwrap_or_default().to_owned(),
         create_time: Some(timestamp(*create_time)),
         update_time: Some(timestamp(*update_time)),
         etag: etag.as_str().to_owned(),

@@ -34,8 +34,8 @@ impl Registry {
             Inserted::Duplicate => match self.earlier_registration(request_id.as_ref()).await? {
                 Some(earlier) => Ok(earlier),
                 None => Err(Error::ModelAlreadyRegistered {
-                    name: new.spec.name().to_string(),
-                    version: new.spec.version().to_string(),
+                    name: new.spec.name.to_string(),
+                    version: new.spec.version.to_string(),
                 }),
             },
         }

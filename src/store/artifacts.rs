@@ -112,20 +112,15 @@ impl Store {
             select = select.filter(artifact::Column::Sequence.lt(before));
         }
         // One extra row tells whether another page follows.
-        let mut artifacts = select
+        let artifacts = select
             .order_by_desc(artifact::Column::Sequence)
             .limit(limit + 1)
             .all(&self.reader)
             .await?;
-        let more = artifacts.len() as u64 > limit;
-        artifacts.truncate(limit as usize);
-        let next = more
-            .then(|| artifacts.last())
-            .flatten()
-            .map(|last| ArtifactCursor {
-                model: registration_id,
-                before_sequence: last.sequence,
-            });
+        let (artifacts, next) = super::split_page(artifacts, limit, |last| ArtifactCursor {
+            model: registration_id,
+            before_sequence: last.sequence,
+        });
         Ok(Page {
             items: artifacts.into_iter().map(rows::artifact).collect(),
             next,

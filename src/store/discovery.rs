@@ -41,21 +41,16 @@ impl Store {
             );
         }
         // One extra row tells whether another page follows.
-        let mut models = select
+        let models = select
             .order_by_asc(registration::Column::ModelName)
             .order_by_asc(registration::Column::ModelVersion)
             .limit(limit + 1)
             .all(&self.reader)
             .await?;
-        let more = models.len() as u64 > limit;
-        models.truncate(limit as usize);
-        let next = more
-            .then(|| models.last())
-            .flatten()
-            .map(|last| ModelCursor {
-                model_name: last.model_name.clone(),
-                model_version: last.model_version.clone(),
-            });
+        let (models, next) = super::split_page(models, limit, |last| ModelCursor {
+            model_name: last.model_name.clone(),
+            model_version: last.model_version.clone(),
+        });
         let items = self.attach_environments(models).await?;
         Ok(Page { items, next })
     }

@@ -132,6 +132,19 @@ impl Store {
     }
 }
 
+/// Splits rows read with a limit of `limit + 1`: the page, and where the next one starts when
+/// the extra row says that one follows.
+fn split_page<R, C>(
+    mut rows: Vec<R>,
+    limit: u64,
+    cursor: impl FnOnce(&R) -> C,
+) -> (Vec<R>, Option<C>) {
+    let more = rows.len() as u64 > limit;
+    rows.truncate(limit as usize);
+    let next = if more { rows.last().map(cursor) } else { None };
+    (rows, next)
+}
+
 fn options(url: &str, max_connections: u32) -> ConnectOptions {
     let mut options = ConnectOptions::new(url);
     options

@@ -26,7 +26,7 @@ impl Store {
         request_id: Option<&RequestId>,
     ) -> Result<Inserted> {
         let parent = rows::new_registration_row(new, request_id);
-        let environments = rows::environment_rows(new.id, new.spec.target_environments());
+        let environments = rows::environment_rows(new.id, &new.spec.target_environments);
         let txn = self.begin_write().await?;
         let inserted = async {
             registration::Entity::insert(parent.into_active_model())
@@ -102,22 +102,22 @@ impl Store {
 
             let (etag, update_time) = (Etag::generate(), rows::now());
             let mut active = row.into_active_model();
-            active.description = Set(spec.description().to_owned());
-            active.model_location = Set(spec.location().map(str::to_owned));
-            active.author = Set(spec.author().to_owned());
-            active.owner = Set(spec.owner().map(str::to_owned));
-            active.input_data_type = Set(DataTypes(spec.input_data_type().to_vec()));
-            active.output_data_type = Set(DataTypes(spec.output_data_type().to_vec()));
+            active.description = Set(spec.description.to_owned());
+            active.model_location = Set(spec.location.as_deref().map(str::to_owned));
+            active.author = Set(spec.author.to_owned());
+            active.owner = Set(spec.owner.as_deref().map(str::to_owned));
+            active.input_data_type = Set(DataTypes(spec.input_data_type.to_vec()));
+            active.output_data_type = Set(DataTypes(spec.output_data_type.to_vec()));
             active.etag = Set(etag.as_str().to_owned());
             active.update_time = Set(update_time);
             active.update(&txn).await?;
 
-            if spec.target_environments() != current.spec.target_environments() {
+            if spec.target_environments != current.spec.target_environments {
                 environment::Entity::delete_many()
                     .filter(environment::Column::ModelRelatedInformationId.eq(id.uuid()))
                     .exec(&txn)
                     .await?;
-                let environments = rows::environment_rows(id, spec.target_environments());
+                let environments = rows::environment_rows(id, &spec.target_environments);
                 insert_environments(&txn, environments).await?;
             }
             Ok(Some(Registration {

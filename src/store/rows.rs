@@ -7,8 +7,8 @@ use super::entity::model_artifact as artifact;
 use super::entity::model_related_information::{self as registration, DataTypes};
 use super::entity::target_environment as environment;
 use crate::domain::{
-    Artifact, ArtifactVersion, Etag, ModelIdentity, ModelName, ModelSpec, ModelVersion,
-    Registration, RegistrationId, RequestId, StoredSpec, TargetEnvironment,
+    Artifact, ArtifactVersion, Etag, ModelFields, ModelIdentity, ModelName, ModelSpec,
+    ModelVersion, Registration, RegistrationId, RequestId, TargetEnvironment,
 };
 
 /// The parent row of a new registration.
@@ -19,15 +19,15 @@ pub(super) fn new_registration_row(
     let spec = &registration.spec;
     registration::Model {
         id: registration.id.uuid(),
-        model_name: spec.name().as_str().to_owned(),
-        model_version: spec.version().as_str().to_owned(),
+        model_name: spec.name.as_str().to_owned(),
+        model_version: spec.version.as_str().to_owned(),
         artifact_version: registration.artifact_version.as_str().to_owned(),
-        description: spec.description().to_owned(),
-        model_location: spec.location().map(str::to_owned),
-        author: spec.author().to_owned(),
-        owner: spec.owner().map(str::to_owned),
-        input_data_type: DataTypes(spec.input_data_type().to_vec()),
-        output_data_type: DataTypes(spec.output_data_type().to_vec()),
+        description: spec.description.to_owned(),
+        model_location: spec.location.as_deref().map(str::to_owned),
+        author: spec.author.to_owned(),
+        owner: spec.owner.as_deref().map(str::to_owned),
+        input_data_type: DataTypes(spec.input_data_type.to_vec()),
+        output_data_type: DataTypes(spec.output_data_type.to_vec()),
         request_id: request_id.map(|id| id.as_str().to_owned()),
         etag: registration.etag.as_str().to_owned(),
         create_time: registration.create_time,
@@ -47,9 +47,9 @@ pub(super) fn environment_rows(
             id: Uuid::now_v7(),
             model_related_information_id: parent.uuid(),
             position,
-            platform_name: env.platform_name().to_owned(),
-            environment_type: env.environment_type().to_owned(),
-            dependency_list: env.dependency_list().to_owned(),
+            platform_name: env.platform_name.to_owned(),
+            environment_type: env.environment_type.to_owned(),
+            dependency_list: env.dependency_list.to_owned(),
         })
         .collect()
 }
@@ -75,7 +75,7 @@ pub(super) fn registration(
         create_time,
         update_time,
     } = row;
-    let spec = ModelSpec::stored(StoredSpec {
+    let spec = ModelSpec::stored(ModelFields {
         name: ModelName::stored(model_name),
         version: ModelVersion::stored(model_version),
         description,
@@ -86,12 +86,10 @@ pub(super) fn registration(
         output_data_type: output_data_type.0,
         target_environments: environments
             .into_iter()
-            .map(|env| {
-                TargetEnvironment::stored(
-                    env.platform_name,
-                    env.environment_type,
-                    env.dependency_list,
-                )
+            .map(|env| TargetEnvironment {
+                platform_name: env.platform_name,
+                environment_type: env.environment_type,
+                dependency_list: env.dependency_list,
             })
             .collect(),
     });

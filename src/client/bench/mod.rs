@@ -12,7 +12,6 @@ use std::time::{Duration, Instant};
 use clap::Args;
 use hdrhistogram::Histogram;
 use indicatif::{ProgressBar, ProgressStyle};
-use tonic::transport::Channel;
 
 pub use report::{Measurement, Report};
 pub use scenario::Scenario;
@@ -66,11 +65,8 @@ pub struct BenchConfig {
 
 #[derive(Debug, thiserror::Error)]
 pub enum LoadError {
-    #[error("cannot connect to {server}: {source} (set --server or MODELREG_SERVER)")]
-    Connect {
-        server: String,
-        source: tonic::transport::Error,
-    },
+    #[error("{0} (set --server or MODELREG_SERVER)")]
+    Connect(#[from] super::ConnectError),
     #[error("seeding failed: {0}")]
     Seed(tonic::Status),
     #[error("{0} must be at least 1")]
@@ -91,7 +87,7 @@ pub async fn run(config: &BenchConfig) -> Result<Report, LoadError> {
 
     let mut channels = Vec::with_capacity(config.connections);
     for _ in 0..config.connections {
-        channels.push(connect(&config.server).await?);
+        channels.push(super::open_channel(&config.server).await?);
     }
     // Names are unique to this run, so runs can share a database.
     let run_id = &uuid::Uuid::new_v4().simple().to_string()[..8];
@@ -120,15 +116,6 @@ pub async fn run(config: &BenchConfig) -> Result<Report, LoadError> {
         report.measurements.push(measurement);
     }
     Ok(report)
-}
-
-async fn connect(server: &str) -> Result<Channel, LoadError> {
-    super::open_channel(server)
-        .await
-        .map_err(|source| LoadError::Connect {
-            server: server.to_owned(),
-            source,
-        })
 }
 
 /// Registers `count` models with all workers at once; returns their ids.

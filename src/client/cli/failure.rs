@@ -10,11 +10,8 @@ use crate::pb::code_name;
 
 #[derive(Debug, thiserror::Error)]
 pub enum CliError {
-    #[error("cannot connect to {server}: {source}")]
-    Connect {
-        server: String,
-        source: tonic::transport::Error,
-    },
+    #[error(transparent)]
+    Connect(#[from] crate::client::ConnectError),
     #[error("{}", status_lines(.0))]
     Rpc(#[from] tonic::Status),
     #[error("{path}: {source}")]
@@ -37,7 +34,7 @@ impl CliError {
     /// What to print on stderr: the error, and for a refused connection how to point elsewhere.
     pub fn report(&self) -> String {
         match self {
-            CliError::Connect { server, source } => format!(
+            CliError::Connect(crate::client::ConnectError { server, source }) => format!(
                 "error: cannot connect to {server}: {}\n\
                  hint: start the server there, or name another one with --server URL or \
                  MODELREG_SERVER=URL",

@@ -9,7 +9,6 @@ mod models;
 mod table;
 
 use clap::{Args, ValueEnum};
-use tonic::transport::Channel;
 
 pub use artifacts::ArtifactsCommand;
 pub use failure::CliError;
@@ -90,23 +89,13 @@ impl ModelArgs {
 }
 
 pub async fn run_models(args: ModelsArgs) -> Result<(), CliError> {
-    let channel = connect(&args.client.server).await?;
+    let channel = super::open_channel(&args.client.server).await?;
     models::run(args.command, channel, &args.client).await
 }
 
 pub async fn run_artifacts(args: ArtifactsArgs) -> Result<(), CliError> {
-    let channel = connect(&args.client.server).await?;
+    let channel = super::open_channel(&args.client.server).await?;
     artifacts::run(args.command, channel, &args.client).await
-}
-
-/// Connects at once, so that a wrong address is reported as such before any work starts.
-async fn connect(server: &str) -> Result<Channel, CliError> {
-    super::open_channel(server)
-        .await
-        .map_err(|source| CliError::Connect {
-            server: server.to_owned(),
-            source,
-        })
 }
 
 /// Reads a file, or stdin for `-`.
