@@ -225,9 +225,23 @@ impl ObjectUpload {
     }
 }
 
+/// Object store failures by what can be done about them: refusals that only a change of
+/// configuration fixes, and transient ones (network, server errors) that a retry may get past.
 impl From<object_store::Error> for Error {
     fn from(err: object_store::Error) -> Self {
-        Error::ArtifactStoreUnavailable(err.into())
+        use object_store::Error as E;
+        match err {
+            E::PermissionDenied { .. }
+            | E::Unauthenticated { .. }
+            | E::UnknownConfigurationKey { .. }
+            | E::NotSupported { .. }
+            | E::NotImplemented { .. }
+            | E::InvalidPath { .. } => Error::ArtifactStoreMisconfigured(err.into()),
+            E::Generic { .. } | E::JoinError { .. } => Error::ArtifactStoreUnavailable(err.into()),
+            // Keys are made of fresh ids and written once: a conflict or a missing object
+            // where one must exist is not the client's doing.
+            _ => Error::Internal(err.into()),
+        }
     }
 }
 

@@ -98,6 +98,20 @@ impl Checker {
     }
 }
 
+/// How much of a client's input an answer repeats, in characters.
+const ECHO_CHARS: usize = 64;
+
+/// A client's input as an answer may repeat it: quoted, and cut to 64 characters, so that no
+/// input can make an answer larger than a client accepts.
+pub(crate) fn echo(text: &str) -> String {
+    if text.chars().count() <= ECHO_CHARS {
+        format!("{text:?}")
+    } else {
+        let start: String = text.chars().take(ECHO_CHARS).collect();
+        format!("{start:?}…")
+    }
+}
+
 /// Both results, or every field violation of both.
 pub(crate) fn both<A, B>(a: Result<A, Error>, b: Result<B, Error>) -> Result<(A, B), Error> {
     match (a, b) {
@@ -107,5 +121,19 @@ pub(crate) fn both<A, B>(a: Result<A, Error>, b: Result<B, Error>) -> Result<(A,
             Err(Error::InvalidArgument(first))
         }
         (Err(err), _) | (_, Err(err)) => Err(err),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn echoes_are_quoted_and_cut() {
+        assert_eq!(echo("abc"), "\"abc\"");
+        let long = "x".repeat(20_000);
+        let echoed = echo(&long);
+        assert!(echoed.chars().count() <= ECHO_CHARS + 3, "{echoed}");
+        assert!(echoed.ends_with('…'));
     }
 }

@@ -41,13 +41,25 @@ pub(crate) enum Error {
     #[error("offset {offset} is beyond the artifact's {size} bytes")]
     OffsetOutOfRange { offset: u64, size: u64 },
 
-    /// The client's stream failed or was cancelled before the upload completed.
-    #[error("upload cancelled: {0}")]
-    UploadCancelled(String),
+    /// The client's upload stream failed before the upload completed; nothing was kept.
+    #[error("{}: {message}", match .failure {
+        StreamFailure::Cancelled => "upload cancelled",
+        StreamFailure::MessageTooLarge => "upload message too large",
+        StreamFailure::Malformed => "malformed upload message",
+    })]
+    UploadStream {
+        failure: StreamFailure,
+        message: String,
+    },
 
     /// The object store does not answer, or refused an operation; a retry can succeed.
     #[error("artifact store unavailable")]
     ArtifactStoreUnavailable(#[source] Cause),
+
+    /// The object store refuses the server's requests (credentials, permissions, bucket, or
+    /// an unsupported operation): an operator must fix its configuration; retrying won't help.
+    #[error("the artifact store is misconfigured")]
+    ArtifactStoreMisconfigured(#[source] Cause),
 
     /// The bytes of a recorded artifact are missing or shorter than recorded.
     #[error("the stored bytes of this artifact are missing or incomplete")]
@@ -64,6 +76,17 @@ pub(crate) enum Error {
     /// A bug or an unexpected failure. Its cause is logged, never sent.
     #[error("internal error")]
     Internal(#[source] Cause),
+}
+
+/// How a client's stream of messages failed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum StreamFailure {
+    /// The client cancelled, or the connection was lost.
+    Cancelled,
+    /// A message was larger than the server accepts.
+    MessageTooLarge,
+    /// A message did not decode, or the stream broke the protocol.
+    Malformed,
 }
 
 pub(crate) type Result<T, E = Error> = std::result::Result<T, E>;
@@ -85,8 +108,13 @@ impl Error {
             Error::ArtifactNotFound { .. } => "ARTIFACT_NOT_FOUND",
             Error::ArtifactTooLarge { .. } => "ARTIFACT_TOO_LARGE",
             Error::OffsetOutOfRange { .. } => "OFFSET_OUT_OF_RANGE",
-            Error::UploadCancelled(_) => "UPLOAD_CANCELLED",
+            Error::UploadStream { failure, .. } => match failure {
+                StreamFailure::Cancelled => "UPLOAD_CANCELLED",
+                StreamFailure::MessageTooLarge => "MESSAGE_TOO_LARGE",
+                StreamFailure::Malformed => "MALFORMED_MESSAGE",
+            },
             Error::ArtifactStoreUnavailable(_) => "ARTIFACT_STORE_UNAVAILABLE",
+            Error::ArtifactStoreMisconfigured(_) => "ARTIFACT_STORE_MISCONFIGURED",
             Error::ArtifactDataLoss { .. } => "ARTIFACT_DATA_LOSS",
             Error::Contention(_) => "CONCURRENT_MODIFICATION",
             Error::DatabaseUnavailable(_) => "DATABASE_UNAVAILABLE",
@@ -118,8 +146,9 @@ impl Error {
                 ("offset", offset.to_string()),
                 ("size_bytes", size.to_string()),
             ],
-            Error::UploadCancelled(_)
+            Error::UploadStream { .. }
             | Error::ArtifactStoreUnavailable(_)
+            | Error::ArtifactStoreMisconfigured(_)
             | Error::ArtifactDataLoss { .. }
             | Error::Contention(_)
             | Error::DatabaseUnavailable(_)

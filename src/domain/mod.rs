@@ -16,11 +16,11 @@ mod tests;
 pub(crate) use artifact::{
     Artifact, DownloadSpec, ModelIdentity, ModelRef, NewArtifact, UploadDraft, UploadSpec,
 };
-pub(crate) use check::{Checker, FieldPath, FieldViolation, both};
+pub(crate) use check::{Checker, FieldPath, FieldViolation, both, echo};
 pub(crate) use draft::{
     EnvironmentDraft, InformationDraft, MetadataDraft, ModelDraft, ModelIdDraft,
 };
-pub(crate) use error::{Error, Result};
+pub(crate) use error::{Error, Result, StreamFailure};
 pub(crate) use model::{ModelFields, ModelSpec, Registration, TargetEnvironment};
 pub(crate) use names::{ArtifactVersion, Etag, ModelName, ModelVersion, RegistrationId, RequestId};
 pub(crate) use paging::{ArtifactCursor, ListQuery, ModelCursor, Page, PageSize};
@@ -36,4 +36,11 @@ pub(crate) mod limits {
     pub(crate) const DEPENDENCY_LIST_CHARS: usize = 4_096;
     pub(crate) const REQUEST_ID_CHARS: usize = 255;
     pub(crate) const ARTIFACT_VERSION_CHARS: usize = 64;
+    /// Etags the server makes have 32 characters.
+    pub(crate) const ETAG_CHARS: usize = 128;
+    /// The tokens the server makes hold at most four names of 255 characters.
+    pub(crate) const PAGE_TOKEN_CHARS: usize = 4_096;
+    /// There are ten paths that can be named.
+    pub(crate) const MASK_PATHS: usize = 32;
+    pub(crate) const MASK_PATH_CHARS: usize = 128;
 }

@@ -5,7 +5,7 @@ use std::fmt;
 
 use uuid::Uuid;
 
-use super::check::Checker;
+use super::check::{Checker, echo};
 use super::limits;
 
 /// The server-assigned id of a registration.
@@ -32,7 +32,7 @@ impl RegistrationId {
         match Uuid::parse_str(text) {
             Ok(id) => Some(Self(id)),
             Err(_) => {
-                check.violation(field, format!("{text:?} is not a UUID"));
+                check.violation(field, format!("{} is not a UUID", echo(text)));
                 None
             }
         }
@@ -112,9 +112,12 @@ impl Etag {
         Self(Uuid::new_v4().simple().to_string())
     }
 
-    /// An etag as a client or the database gives it; an empty one means "none given".
-    pub(crate) fn given(text: String) -> Option<Self> {
-        (!text.is_empty()).then_some(Self(text))
+    /// An etag a client sent in `field`; `None` inside for an empty (absent) one.
+    pub(crate) fn parse(check: &mut Checker, field: &str, text: String) -> Option<Option<Self>> {
+        if !check.max_chars(field, &text, limits::ETAG_CHARS) {
+            return None;
+        }
+        Some((!text.is_empty()).then_some(Self(text)))
     }
 
     pub(crate) fn stored(text: String) -> Self {

@@ -2,6 +2,7 @@
 
 use super::check::Checker;
 use super::error::Result;
+use super::limits;
 use super::names::RegistrationId;
 
 const DEFAULT_PAGE_SIZE: u64 = 50;
@@ -15,7 +16,12 @@ impl PageSize {
     /// 0 means the default (50), too large is coerced to 1000, negative is an error.
     pub(crate) fn parse(requested: i32) -> Result<Self> {
         let mut check = Checker::request();
-        let size = match u64::try_from(requested) {
+        let size = Self::check(&mut check, requested);
+        check.finish(size)
+    }
+
+    fn check(check: &mut Checker, requested: i32) -> Option<Self> {
+        match u64::try_from(requested) {
             Err(_) => {
                 check.violation(
                     "page_size",
@@ -25,8 +31,7 @@ impl PageSize {
             }
             Ok(0) => Some(Self(DEFAULT_PAGE_SIZE)),
             Ok(size) => Some(Self(size.min(MAX_PAGE_SIZE))),
-        };
-        check.finish(size)
+        }
     }
 
     pub(crate) fn get(self) -> u64 {
@@ -55,6 +60,33 @@ pub(crate) struct ListQuery {
     pub(crate) model_version: Option<String>,
     pub(crate) after: Option<ModelCursor>,
     pub(crate) page_size: PageSize,
+}
+
+impl ListQuery {
+    /// A discovery request: empty filters match every model; filters longer than any name
+    /// are rejected rather than searched for.
+    pub(crate) fn parse(
+        model_name: &str,
+        model_version: &str,
+        page_size: i32,
+        after: Option<ModelCursor>,
+    ) -> Result<Self> {
+        let mut check = Checker::request();
+        check.max_chars("model_name", model_name, limits::NAME_CHARS);
+        check.max_chars("model_version", model_version, limits::NAME_CHARS);
+        let page_size = PageSize::check(&mut check, page_size);
+        let query = page_size.map(|page_size| Self {
+            model_name: non_empty(model_name),
+            model_version: non_empty(model_version),
+            after,
+            page_size,
+        });
+        check.finish(query)
+    }
+}
+
+fn non_empty(text: &str) -> Option<String> {
+    (!text.is_empty()).then(|| text.to_owned())
 }
 
 #[derive(Debug)]

@@ -5,10 +5,10 @@
 use bytes::Bytes;
 use futures::stream::BoxStream;
 use futures::{Stream, StreamExt};
-use tonic::{Request, Response, Status, Streaming};
+use tonic::{Code, Request, Response, Status, Streaming};
 
 use super::{convert, page_token};
-use crate::domain::{DownloadSpec, Error, ModelRef, PageSize, UploadSpec, both};
+use crate::domain::{DownloadSpec, Error, ModelRef, PageSize, StreamFailure, UploadSpec, both};
 use crate::metrics;
 use crate::pb::{
     self, download_artifact_response, model_artifact_service_server::ModelArtifactService,
@@ -118,7 +118,7 @@ impl ModelArtifactService for ArtifactService {
 }
 
 async fn read_header(requests: &mut Uploads) -> Result<UploadSpec, Error> {
-    match requests.message().await.map_err(cancelled)? {
+    match requests.message().await.map_err(stream_failure)? {
         Some(pb::UploadArtifactRequest {
             payload: Some(upload_artifact_request::Payload::Header(header)),
         }) => UploadSpec::parse(convert::upload_draft(header)),
@@ -140,7 +140,7 @@ fn chunks(requests: Uploads) -> impl Stream<Item = Result<Bytes, Error>> + Send 
         let mut requests = requests?;
         let chunk = match requests.message().await {
             Ok(None) => return None,
-            Err(status) => Err(cancelled(status)),
+            Err(status) => Err(stream_failure(status)),
             Ok(Some(pb::UploadArtifactRequest { payload })) => match payload {
                 Some(upload_artifact_request::Payload::Chunk(chunk)) => {
                     metrics::artifact_bytes_received(chunk.len());
@@ -162,6 +162,16 @@ fn chunks(requests: Uploads) -> impl Stream<Item = Result<Bytes, Error>> + Send 
     })
 }
 
-fn cancelled(status: Status) -> Error {
-    Error::UploadCancelled(status.message().to_owned())
+/// A failed client stream, classified by tonic's code: its decoder answers OUT_OF_RANGE for a
+/// message over the size limit and INTERNAL for one that does not decode.
+fn stream_failure(status: Status) -> Error {
+    let failure = match status.code() {
+        Code::OutOfRange | Code::ResourceExhausted => StreamFailure::MessageTooLarge,
+        Code::Internal => StreamFailure::Malformed,
+        _ => StreamFailure::Cancelled,
+    };
+    Error::UploadStream {
+        failure,
+        message: status.message().to_owned(),
+    }
 }

@@ -3,7 +3,7 @@
 use tonic::{Request, Response, Status};
 
 use super::{convert, page_token};
-use crate::domain::{ListQuery, PageSize};
+use crate::domain::ListQuery;
 use crate::pb::{self, model_discovery_service_server::ModelDiscoveryService};
 use crate::registry::Registry;
 
@@ -29,20 +29,12 @@ impl ModelDiscoveryService for DiscoveryService {
             page_size,
             page_token,
         } = request.into_inner();
-        let page_size = PageSize::parse(page_size)?;
         let after = match page_token.as_str() {
             "" => None,
             token => Some(page_token::decode(token, &model_name, &model_version)?),
         };
-        let page = self
-            .registry
-            .list(ListQuery {
-                model_name: non_empty(&model_name),
-                model_version: non_empty(&model_version),
-                after,
-                page_size,
-            })
-            .await?;
+        let query = ListQuery::parse(&model_name, &model_version, page_size, after)?;
+        let page = self.registry.list(query).await?;
         Ok(Response::new(pb::ListModelsResponse {
             models: page.items.iter().map(convert::registration).collect(),
             next_page_token: page
@@ -51,8 +43,4 @@ impl ModelDiscoveryService for DiscoveryService {
                 .unwrap_or_default(),
         }))
     }
-}
-
-fn non_empty(text: &str) -> Option<String> {
-    (!text.is_empty()).then(|| text.to_owned())
 }

@@ -9,7 +9,7 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use crate::domain::{ArtifactCursor, Error, ModelCursor, RegistrationId, Result};
+use crate::domain::{ArtifactCursor, Error, ModelCursor, RegistrationId, Result, limits};
 
 const FIELD: &str = "page_token";
 
@@ -35,6 +35,15 @@ fn seal(token: &impl Serialize) -> String {
 }
 
 fn open<T: DeserializeOwned>(text: &str) -> Result<T> {
+    if text.len() > limits::PAGE_TOKEN_CHARS {
+        return Err(Error::invalid_request(
+            FIELD,
+            format!(
+                "must be at most {} characters; send a token this service issued",
+                limits::PAGE_TOKEN_CHARS
+            ),
+        ));
+    }
     URL_SAFE_NO_PAD
         .decode(text)
         .ok()

@@ -58,11 +58,11 @@ impl ModelRegistrationService for RegistrationService {
             update_mask,
         } = request.into_inner();
         let mut resource = required(model_related_information)?;
-        let id = parse_id(
-            &format!("{RESOURCE}.model_registration_id"),
+        let (id, etag) = parse_id_and_etag(
+            &format!("{RESOURCE}."),
             &resource.model_registration_id,
+            std::mem::take(&mut resource.etag),
         )?;
-        let etag = Etag::given(std::mem::take(&mut resource.etag));
         let patch = update_mask::patch(resource, update_mask);
         let registration = self.registry.update(id, etag, patch).await?;
         Ok(Response::new(convert::registration(&registration)))
@@ -76,8 +76,8 @@ impl ModelRegistrationService for RegistrationService {
             model_registration_id,
             etag,
         } = request.into_inner();
-        let id = parse_id("model_registration_id", &model_registration_id)?;
-        self.registry.delete(id, Etag::given(etag)).await?;
+        let (id, etag) = parse_id_and_etag("", &model_registration_id, etag)?;
+        self.registry.delete(id, etag).await?;
         Ok(Response::new(()))
     }
 }
@@ -86,6 +86,18 @@ fn required(
     resource: Option<pb::ModelRelatedInformation>,
 ) -> Result<pb::ModelRelatedInformation, Error> {
     resource.ok_or_else(|| Error::invalid_request(RESOURCE, "is required"))
+}
+
+/// The registration id and the optional etag of a request, both under `prefix`.
+fn parse_id_and_etag(
+    prefix: &str,
+    id: &str,
+    etag: String,
+) -> Result<(RegistrationId, Option<Etag>), Error> {
+    let mut check = Checker::request();
+    let id = RegistrationId::parse(&mut check, &format!("{prefix}model_registration_id"), id);
+    let etag = Etag::parse(&mut check, &format!("{prefix}etag"), etag);
+    check.finish(id.zip(etag))
 }
 
 /// A registration id a client sent in `field`.

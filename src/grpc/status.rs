@@ -7,10 +7,19 @@ use std::collections::HashMap;
 use tonic::{Code, Status};
 use tonic_types::{ErrorDetails, StatusExt};
 
-use crate::domain::{Error, FieldPath, FieldViolation};
+use crate::domain::{Error, FieldPath, FieldViolation, StreamFailure};
 
 /// The `ErrorInfo.domain` of every error this service returns.
 const ERROR_DOMAIN: &str = "modelregistry";
+
+/// At most this many field violations are listed in a BadRequest…
+const MAX_VIOLATIONS: usize = 20;
+/// …taking at most this many bytes of field paths and descriptions, so that any answer stays
+/// well under the 8 KiB of metadata that gRPC clients accept by default (the details travel
+/// base64-encoded, beside the message).
+const VIOLATION_BYTES: usize = 4096;
+/// Violations summarized in the message; the details list the rest.
+const SUMMARIZED_VIOLATIONS: usize = 3;
 
 /// The request field that carries the model resource in RegisterModel and
 /// UpdateModelRegistration: resource paths are reported under it.
@@ -26,12 +35,13 @@ impl From<Error> for Status {
             .collect();
         let (code, message, mut details) = match err {
             Error::InvalidArgument(violations) => {
-                let violations: Vec<_> = violations.into_iter().map(field_violation).collect();
-                let message = format!("invalid request: {}", summarize(&violations));
+                let total = violations.len();
+                let listed = bounded(violations.into_iter().map(field_violation));
+                let message = summarize(&listed, total);
                 (
                     Code::InvalidArgument,
                     message,
-                    ErrorDetails::with_bad_request(violations),
+                    ErrorDetails::with_bad_request(listed),
                 )
             }
             ref err @ (Error::RegistrationNotFound { .. }
@@ -41,10 +51,19 @@ impl From<Error> for Status {
             ref err @ Error::EtagMismatch { .. } => plain(Code::Aborted, err),
             ref err @ Error::ArtifactTooLarge { .. } => plain(Code::ResourceExhausted, err),
             ref err @ Error::OffsetOutOfRange { .. } => plain(Code::OutOfRange, err),
-            ref err @ Error::UploadCancelled(_) => plain(Code::Cancelled, err),
+            ref err @ Error::UploadStream { failure, .. } => match failure {
+                StreamFailure::Cancelled => plain(Code::Cancelled, err),
+                StreamFailure::MessageTooLarge => plain(Code::ResourceExhausted, err),
+                // gRPC's status table: a request that does not decode is INTERNAL.
+                StreamFailure::Malformed => plain(Code::Internal, err),
+            },
             Error::ArtifactStoreUnavailable(ref cause) => {
                 tracing::error!(error = %cause, "artifact store failure");
                 plain(Code::Unavailable, &err)
+            }
+            Error::ArtifactStoreMisconfigured(ref cause) => {
+                tracing::error!(error = %cause, "the artifact store refuses the server's requests");
+                plain(Code::Internal, &err)
             }
             Error::ArtifactDataLoss { ref key } => {
                 tracing::error!(%key, "recorded artifact bytes are missing from the store");
@@ -82,12 +101,40 @@ fn field_violation(violation: FieldViolation) -> tonic_types::FieldViolation {
     tonic_types::FieldViolation::new(field, violation.description)
 }
 
-fn summarize(violations: &[tonic_types::FieldViolation]) -> String {
+/// The first violations, as many as fit the bounds.
+fn bounded(
+    violations: impl Iterator<Item = tonic_types::FieldViolation>,
+) -> Vec<tonic_types::FieldViolation> {
+    let mut bytes = 0;
     violations
-        .iter()
+        .take(MAX_VIOLATIONS)
+        .take_while(|v| {
+            bytes += v.field.len() + v.description.len();
+            bytes <= VIOLATION_BYTES
+        })
+        .collect()
+}
+
+/// "invalid request: a: is required; b: …; and 7 more (see the BadRequest details)".
+fn summarize(listed: &[tonic_types::FieldViolation], total: usize) -> String {
+    let mut message = String::from("invalid request: ");
+    let shown = listed.iter().take(SUMMARIZED_VIOLATIONS);
+    let parts: Vec<_> = shown
         .map(|v| format!("{}: {}", v.field, v.description))
-        .collect::<Vec<_>>()
-        .join("; ")
+        .collect();
+    message.push_str(&parts.join("; "));
+    let more = total - parts.len();
+    if more > 0 {
+        let not_listed = total - listed.len();
+        message.push_str(&format!("; and {more} more"));
+        if not_listed > 0 {
+            message.push_str(&format!(
+                " ({} in the details, {not_listed} not listed)",
+                listed.len() - parts.len()
+            ));
+        }
+    }
+    message
 }
 
 #[cfg(test)]
@@ -113,6 +160,39 @@ mod tests {
         let info = details.error_info().expect("error info");
         assert_eq!(info.domain, ERROR_DOMAIN);
         assert_eq!(info.reason, "INVALID_ARGUMENT");
+    }
+
+    #[test]
+    fn a_flood_of_violations_stays_small() {
+        let violations = (0..1000)
+            .map(|i| {
+                FieldViolation::resource(
+                    format!("model_information.target_environment[{i}].dependency_list"),
+                    "x".repeat(300),
+                )
+            })
+            .collect();
+        let status = Status::from(Error::InvalidArgument(violations));
+        let listed = status
+            .get_error_details()
+            .bad_request()
+            .unwrap()
+            .field_violations
+            .len();
+        assert!((1..=MAX_VIOLATIONS).contains(&listed), "{listed}");
+        assert!(
+            status.details().len() < 6 * 1024,
+            "{}",
+            status.details().len()
+        );
+        assert!(
+            status.message().len() < 2 * 1024,
+            "{}",
+            status.message().len()
+        );
+        assert!(status.message().contains("more"), "{}", status.message());
+        let info = status.get_error_details().error_info().unwrap().clone();
+        assert_eq!(info.metadata["violations"], "1000");
     }
 
     #[test]

@@ -5,7 +5,9 @@
 use prost_types::FieldMask;
 
 use super::convert;
-use crate::domain::{Change, FieldViolation, InformationDraft, MetadataDraft, ModelDraft, Patch};
+use crate::domain::{
+    Change, FieldViolation, InformationDraft, MetadataDraft, ModelDraft, Patch, echo, limits,
+};
 use crate::pb;
 
 /// Mask paths a client may name, relative to ModelRelatedInformation.
@@ -66,15 +68,30 @@ pub(super) fn patch(resource: pb::ModelRelatedInformation, mask: Option<FieldMas
         ..Patch::default()
     };
     match mask.filter(|mask| !mask.paths.is_empty()) {
+        Some(mask) if mask.paths.len() > limits::MASK_PATHS => {
+            patch.rejected.push(FieldViolation::request(
+                "update_mask.paths",
+                format!(
+                    "must name at most {} paths (names {})",
+                    limits::MASK_PATHS,
+                    mask.paths.len()
+                ),
+            ));
+        }
         Some(mask) => {
             for (index, path) in mask.paths.iter().enumerate() {
-                match Path::parse(path) {
+                let parsed = if path.chars().count() > limits::MASK_PATH_CHARS {
+                    Err("is longer than any field path")
+                } else {
+                    Path::parse(path)
+                };
+                match parsed {
                     Ok(paths) => patch
                         .changes
                         .extend(paths.into_iter().map(|path| replacement(&draft, path))),
                     Err(why) => patch.rejected.push(FieldViolation::request(
                         format!("update_mask.paths[{index}]"),
-                        format!("{path:?} {why}"),
+                        format!("{} {why}", echo(path)),
                     )),
                 }
             }

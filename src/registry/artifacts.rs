@@ -31,18 +31,13 @@ pub(crate) struct Download {
 
 impl Registry {
     /// Stores the bytes of `chunks` as the next artifact version of the model `spec` names.
-    ///
-    /// The work runs in a task of its own: when a front-end stops waiting (its client went
-    /// away), the task still sees the stream fail and removes what it stored.
+    /// Detached: when the client goes away, the stream fails and what was stored is removed.
     pub(crate) async fn upload(
         &self,
         spec: UploadSpec,
         chunks: impl Stream<Item = Result<Bytes>> + Send + 'static,
     ) -> Result<StoredArtifact> {
-        let registry = self.clone();
-        tokio::spawn(async move { registry.receive(spec, chunks).await })
-            .await
-            .map_err(|err| Error::Internal(err.into()))?
+        super::detached(self.clone().receive(spec, chunks)).await
     }
 
     async fn receive(
@@ -158,13 +153,18 @@ impl Registry {
         }
         // Opened before answering, so a missing object is an error, not a broken stream.
         let body = if spec.offset < size {
-            self.objects
+            match self
+                .objects
                 .read(&artifact.object_key, spec.offset..size)
-                .await?
+                .await
+            {
+                Ok(body) => body,
+                Err(err) => return Err(self.unless_deleted(err, &model, &artifact).await),
+            }
         } else {
             futures::stream::empty().boxed()
         };
-        let bytes = complete(body, size - spec.offset, artifact.object_key.clone());
+        let bytes = self.complete(body, size - spec.offset, model.clone(), artifact.clone());
         Ok(Download {
             info: StoredArtifact { model, artifact },
             bytes,
@@ -195,6 +195,63 @@ impl Registry {
         Ok((model, page))
     }
 
+    /// `body`, failing at its end if it held fewer than `expected` bytes: the store must have
+    /// had every recorded byte.
+    fn complete(
+        &self,
+        body: BoxStream<'static, Result<Bytes>>,
+        expected: u64,
+        model: ModelIdentity,
+        artifact: Artifact,
+    ) -> BoxStream<'static, Result<Bytes>> {
+        let registry = self.clone();
+        async_stream::try_stream! {
+            let mut body = body;
+            let mut sent = 0;
+            while let Some(chunk) = body.next().await {
+                let chunk = match chunk {
+                    Ok(chunk) => chunk,
+                    Err(err) => Err(registry.unless_deleted(err, &model, &artifact).await)?,
+                };
+                sent += chunk.len() as u64;
+                yield chunk;
+            }
+            if sent != expected {
+                let lost = Error::ArtifactDataLoss { key: artifact.object_key.clone() };
+                Err(registry.unless_deleted(lost, &model, &artifact).await)?;
+            }
+        }
+        .boxed()
+    }
+
+    /// A read of an artifact's bytes failed: when the artifact was deleted meanwhile, it is
+    /// simply not found any more; otherwise the failure stands (lost bytes are data loss).
+    async fn unless_deleted(
+        &self,
+        err: Error,
+        model: &ModelIdentity,
+        artifact: &Artifact,
+    ) -> Error {
+        if !matches!(err, Error::ArtifactDataLoss { .. }) {
+            return err;
+        }
+        match self
+            .store
+            .find_artifact(model.id, Some(&artifact.version))
+            .await
+        {
+            Ok(Some(_)) => err,
+            Ok(None) => Error::ArtifactNotFound {
+                id: model.id.to_string(),
+                version: Some(artifact.version.as_str().to_owned()),
+            },
+            Err(check_failed) => {
+                tracing::warn!(error = %check_failed, "cannot tell a lost artifact from a deleted one");
+                err
+            }
+        }
+    }
+
     async fn resolve(&self, model: &ModelRef) -> Result<ModelIdentity> {
         self.store.resolve(model).await?.ok_or_else(|| match model {
             ModelRef::Id(id) => not_found(*id),
@@ -204,28 +261,6 @@ impl Registry {
             },
         })
     }
-}
-
-/// `body`, failing at its end if it held fewer than `expected` bytes: the store must have had
-/// every recorded byte.
-fn complete(
-    body: BoxStream<'static, Result<Bytes>>,
-    expected: u64,
-    key: String,
-) -> BoxStream<'static, Result<Bytes>> {
-    async_stream::try_stream! {
-        let mut body = body;
-        let mut sent = 0;
-        while let Some(chunk) = body.next().await {
-            let chunk = chunk?;
-            sent += chunk.len() as u64;
-            yield chunk;
-        }
-        if sent != expected {
-            Err(Error::ArtifactDataLoss { key })?;
-        }
-    }
-    .boxed()
 }
 
 /// Checks what arrived against what the header declared; reports every difference.

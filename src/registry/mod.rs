@@ -7,6 +7,7 @@ mod models;
 
 pub(crate) use artifacts::StoredArtifact;
 
+use crate::domain::{Error, Result};
 use crate::objects::Objects;
 use crate::store::Store;
 
@@ -26,4 +27,15 @@ impl Registry {
             max_artifact_bytes,
         }
     }
+}
+
+/// Runs `work` in a task of its own. A front-end drops its call when the client goes away; the
+/// task still runs to its end, so no change is left half done: an upload removes what it
+/// stored, a committed deletion removes its bytes.
+async fn detached<T: Send + 'static>(
+    work: impl Future<Output = Result<T>> + Send + 'static,
+) -> Result<T> {
+    tokio::spawn(work)
+        .await
+        .map_err(|err| Error::Internal(err.into()))?
 }

@@ -73,8 +73,13 @@ impl Registry {
     }
 
     /// Deregisters a model with its environments and artifacts. The artifacts' bytes are
-    /// removed once the deletion is committed; an object that cannot be removed is logged.
+    /// removed once the deletion is committed, also when the client stops waiting; an object
+    /// that cannot be removed is logged (and left to the sweeper).
     pub(crate) async fn delete(&self, id: RegistrationId, etag: Option<Etag>) -> Result<()> {
+        super::detached(self.clone().delete_now(id, etag)).await
+    }
+
+    async fn delete_now(self, id: RegistrationId, etag: Option<Etag>) -> Result<()> {
         let keys = self
             .store
             .delete(id, |current| check_etag(id, current, etag.as_ref()))
