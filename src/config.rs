@@ -20,6 +20,9 @@ pub struct ServeConfig {
     #[command(flatten)]
     pub artifacts: ArtifactConfig,
 
+    #[command(flatten)]
+    pub limits: LimitsConfig,
+
     /// Address to serve Prometheus metrics on, at `/metrics` (plain HTTP); none by default.
     #[arg(long, env = "MODELREG_METRICS_LISTEN")]
     pub metrics_listen: Option<SocketAddr>,
@@ -32,6 +35,67 @@ pub struct ServeConfig {
     /// line: tests install one to count statements; without one, nothing is recorded.
     #[arg(skip)]
     pub statement_observer: Option<StatementObserver>,
+}
+
+/// What one client, or all of them together, may ask of the server.
+#[derive(Debug, Clone, Args)]
+pub struct LimitsConfig {
+    /// Requests in progress in the whole server; more are answered UNAVAILABLE at once, with a
+    /// RetryInfo.
+    #[arg(long, env = "MODELREG_MAX_CONCURRENT_REQUESTS", default_value_t = 512)]
+    pub max_concurrent_requests: usize,
+
+    /// The deadline of a call that brings none of its own (no `grpc-timeout`).
+    #[arg(long, env = "MODELREG_DEFAULT_DEADLINE", default_value = "60s", value_parser = humantime::parse_duration)]
+    pub default_deadline: Duration,
+
+    /// The longest deadline a call may have; longer ones are cut to it. Uploads of large
+    /// artifacts must finish within it.
+    #[arg(long, env = "MODELREG_MAX_DEADLINE", default_value = "1h", value_parser = humantime::parse_duration)]
+    pub max_deadline: Duration,
+
+    /// Concurrent streams (calls) per HTTP/2 connection.
+    #[arg(long, env = "MODELREG_MAX_CONCURRENT_STREAMS", default_value_t = 256)]
+    pub max_concurrent_streams: u32,
+
+    /// Largest message a client may send, e.g. "4MiB" (gRPC's usual limit); artifact chunks
+    /// must be smaller.
+    #[arg(long, env = "MODELREG_MAX_MESSAGE_BYTES", default_value = "4MiB")]
+    pub max_message_bytes: ByteSize,
+
+    /// Largest header list of a request, e.g. "16KiB".
+    #[arg(long, env = "MODELREG_MAX_HEADER_BYTES", default_value = "16KiB")]
+    pub max_header_bytes: ByteSize,
+
+    /// How often an idle connection is pinged (HTTP/2 keep-alive); a peer that does not answer
+    /// within 20 s is dropped.
+    #[arg(long, env = "MODELREG_KEEPALIVE_INTERVAL", default_value = "30s", value_parser = humantime::parse_duration)]
+    pub keepalive_interval: Duration,
+
+    /// Connections are closed (gracefully) after this age, so that load balancers can spread
+    /// long-lived clients over new replicas.
+    #[arg(long, env = "MODELREG_MAX_CONNECTION_AGE", default_value = "30m", value_parser = humantime::parse_duration)]
+    pub max_connection_age: Duration,
+
+    /// On SIGTERM, how long calls in progress may take to finish before the server exits.
+    #[arg(long, env = "MODELREG_SHUTDOWN_GRACE", default_value = "30s", value_parser = humantime::parse_duration)]
+    pub shutdown_grace: Duration,
+}
+
+impl Default for LimitsConfig {
+    fn default() -> Self {
+        Self {
+            max_concurrent_requests: 512,
+            default_deadline: Duration::from_secs(60),
+            max_deadline: Duration::from_secs(3600),
+            max_concurrent_streams: 256,
+            max_message_bytes: ByteSize::mib(4),
+            max_header_bytes: ByteSize::kib(16),
+            keepalive_interval: Duration::from_secs(30),
+            max_connection_age: Duration::from_secs(30 * 60),
+            shutdown_grace: Duration::from_secs(30),
+        }
+    }
 }
 
 /// A callback for every SQL statement the store issues.
@@ -103,6 +167,7 @@ impl ServeConfig {
                 database_max_connections: 16,
             },
             artifacts: ArtifactConfig::default(),
+            limits: LimitsConfig::default(),
             metrics_listen: None,
             health_check_interval: Duration::from_secs(2),
             statement_observer: None,

@@ -18,7 +18,7 @@ mod server;
 mod store;
 mod telemetry;
 
-pub use config::{ArtifactConfig, DatabaseConfig, ServeConfig, StatementObserver};
+pub use config::{ArtifactConfig, DatabaseConfig, LimitsConfig, ServeConfig, StatementObserver};
 pub use objects::OpenError as ArtifactStoreError;
 pub use server::{Application, ServerError, migrate};
 pub use telemetry::init as init_logging;

@@ -5,6 +5,7 @@
 mod artifacts;
 mod convert;
 mod discovery;
+mod limits;
 mod page_token;
 mod registration;
 mod status;
@@ -12,4 +13,5 @@ mod update_mask;
 
 pub(crate) use artifacts::ArtifactService;
 pub(crate) use discovery::DiscoveryService;
+pub(crate) use limits::{DefaultDeadlineLayer, overload_layers};
 pub(crate) use registration::RegistrationService;

@@ -10,7 +10,7 @@ use tonic_types::{ErrorDetails, StatusExt};
 use crate::domain::{Error, FieldPath, FieldViolation, StreamFailure};
 
 /// The `ErrorInfo.domain` of every error this service returns.
-const ERROR_DOMAIN: &str = "modelregistry";
+pub(super) const ERROR_DOMAIN: &str = "modelregistry";
 
 /// At most this many field violations are listed in a BadRequest…
 const MAX_VIOLATIONS: usize = 20;

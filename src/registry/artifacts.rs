@@ -3,15 +3,15 @@
 //! object is complete and verified, and every failure removes what was stored.
 
 use bytes::Bytes;
-use futures::stream::BoxStream;
 use futures::{Stream, StreamExt};
+use tokio::sync::oneshot;
 use uuid::Uuid;
 
 use super::Registry;
 use super::models::not_found;
 use crate::domain::{
-    Artifact, ArtifactCursor, DownloadSpec, Error, FieldViolation, ModelIdentity, ModelRef,
-    NewArtifact, Page, PageSize, Result, UploadSpec,
+    Artifact, ArtifactCursor, Error, FieldViolation, ModelIdentity, ModelRef, NewArtifact, Page,
+    PageSize, Result, StreamFailure, UploadSpec,
 };
 use crate::objects::{ObjectUpload, Objects};
 
@@ -22,13 +22,6 @@ pub(crate) struct StoredArtifact {
     pub(crate) artifact: Artifact,
 }
 
-/// A download: what is sent, then its bytes from the requested offset. The byte stream ends
-/// with an error if the store has fewer bytes than recorded.
-pub(crate) struct Download {
-    pub(crate) info: StoredArtifact,
-    pub(crate) bytes: BoxStream<'static, Result<Bytes>>,
-}
-
 impl Registry {
     /// Stores the bytes of `chunks` as the next artifact version of the model `spec` names.
     /// Detached: when the client goes away, the stream fails and what was stored is removed.
@@ -37,13 +30,16 @@ impl Registry {
         spec: UploadSpec,
         chunks: impl Stream<Item = Result<Bytes>> + Send + 'static,
     ) -> Result<StoredArtifact> {
-        super::detached(self.clone().receive(spec, chunks)).await
+        // Dropped with this call: an upload whose caller went away is not committed.
+        let (_waiting, caller) = oneshot::channel::<()>();
+        super::detached(self.clone().receive(spec, chunks, caller)).await
     }
 
     async fn receive(
         self,
         spec: UploadSpec,
         chunks: impl Stream<Item = Result<Bytes>>,
+        mut caller: oneshot::Receiver<()>,
     ) -> Result<StoredArtifact> {
         if let Some(declared) = spec.size_bytes
             && declared > self.max_artifact_bytes
@@ -66,6 +62,15 @@ impl Registry {
             // A failed completion may still have left an object behind.
             self.objects.delete(vec![key]).await;
             return Err(err);
+        }
+        // A client that cancels may look like one that finished its stream: only an upload
+        // that somebody still waits for is committed.
+        if matches!(caller.try_recv(), Err(oneshot::error::TryRecvError::Closed)) {
+            self.objects.delete(vec![key]).await;
+            return Err(Error::UploadStream {
+                failure: StreamFailure::Cancelled,
+                message: "the client went away before the upload was committed".into(),
+            });
         }
         let new = NewArtifact {
             id: artifact_id,
@@ -133,44 +138,6 @@ impl Registry {
         }
     }
 
-    /// An artifact of a model (the latest without a version) and its bytes from an offset.
-    pub(crate) async fn download(&self, spec: DownloadSpec) -> Result<Download> {
-        let model = self.resolve(&spec.model).await?;
-        let artifact = self
-            .store
-            .find_artifact(model.id, spec.artifact_version.as_ref())
-            .await?
-            .ok_or_else(|| Error::ArtifactNotFound {
-                id: model.id.to_string(),
-                version: spec.artifact_version.map(|v| v.into_string()),
-            })?;
-        let size = artifact.size_bytes;
-        if spec.offset > size {
-            return Err(Error::OffsetOutOfRange {
-                offset: spec.offset,
-                size,
-            });
-        }
-        // Opened before answering, so a missing object is an error, not a broken stream.
-        let body = if spec.offset < size {
-            match self
-                .objects
-                .read(&artifact.object_key, spec.offset..size)
-                .await
-            {
-                Ok(body) => body,
-                Err(err) => return Err(self.unless_deleted(err, &model, &artifact).await),
-            }
-        } else {
-            futures::stream::empty().boxed()
-        };
-        let bytes = self.complete(body, size - spec.offset, model.clone(), artifact.clone());
-        Ok(Download {
-            info: StoredArtifact { model, artifact },
-            bytes,
-        })
-    }
-
     /// A page of a model's artifacts, newest first.
     pub(crate) async fn list_artifacts(
         &self,
@@ -195,64 +162,7 @@ impl Registry {
         Ok((model, page))
     }
 
-    /// `body`, failing at its end if it held fewer than `expected` bytes: the store must have
-    /// had every recorded byte.
-    fn complete(
-        &self,
-        body: BoxStream<'static, Result<Bytes>>,
-        expected: u64,
-        model: ModelIdentity,
-        artifact: Artifact,
-    ) -> BoxStream<'static, Result<Bytes>> {
-        let registry = self.clone();
-        async_stream::try_stream! {
-            let mut body = body;
-            let mut sent = 0;
-            while let Some(chunk) = body.next().await {
-                let chunk = match chunk {
-                    Ok(chunk) => chunk,
-                    Err(err) => Err(registry.unless_deleted(err, &model, &artifact).await)?,
-                };
-                sent += chunk.len() as u64;
-                yield chunk;
-            }
-            if sent != expected {
-                let lost = Error::ArtifactDataLoss { key: artifact.object_key.clone() };
-                Err(registry.unless_deleted(lost, &model, &artifact).await)?;
-            }
-        }
-        .boxed()
-    }
-
-    /// A read of an artifact's bytes failed: when the artifact was deleted meanwhile, it is
-    /// simply not found any more; otherwise the failure stands (lost bytes are data loss).
-    async fn unless_deleted(
-        &self,
-        err: Error,
-        model: &ModelIdentity,
-        artifact: &Artifact,
-    ) -> Error {
-        if !matches!(err, Error::ArtifactDataLoss { .. }) {
-            return err;
-        }
-        match self
-            .store
-            .find_artifact(model.id, Some(&artifact.version))
-            .await
-        {
-            Ok(Some(_)) => err,
-            Ok(None) => Error::ArtifactNotFound {
-                id: model.id.to_string(),
-                version: Some(artifact.version.as_str().to_owned()),
-            },
-            Err(check_failed) => {
-                tracing::warn!(error = %check_failed, "cannot tell a lost artifact from a deleted one");
-                err
-            }
-        }
-    }
-
-    async fn resolve(&self, model: &ModelRef) -> Result<ModelIdentity> {
+    pub(super) async fn resolve(&self, model: &ModelRef) -> Result<ModelIdentity> {
         self.store.resolve(model).await?.ok_or_else(|| match model {
             ModelRef::Id(id) => not_found(*id),
             ModelRef::NameVersion(name, version) => Error::ModelNotFound {

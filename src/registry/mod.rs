@@ -3,6 +3,7 @@
 //! protocol to these calls and back, and nothing else.
 
 mod artifacts;
+mod download;
 mod models;
 
 pub(crate) use artifacts::StoredArtifact;

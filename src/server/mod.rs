@@ -8,17 +8,22 @@ use std::time::Duration;
 
 use tokio::net::TcpListener;
 use tokio::sync::watch;
-use tonic::codegen::http;
 use tonic::transport::Server;
 use tonic::transport::server::TcpIncoming;
 use tonic_health::ServingStatus;
-use tonic_health::server::HealthReporter;
 use tower_http::trace::TraceLayer;
-use tracing::{Span, field};
 
-use crate::config::{DatabaseConfig, ServeConfig};
-use crate::grpc::{ArtifactService, DiscoveryService, RegistrationService};
-use crate::metrics::{MetricsEndpoint, RpcMetricsLayer, grpc_status};
+mod health;
+mod spans;
+
+use health::{SERVICES, monitor_database};
+use spans::{record_end_of_stream, record_response, rpc_span};
+
+use crate::config::{DatabaseConfig, LimitsConfig, ServeConfig};
+use crate::grpc::{
+    ArtifactService, DefaultDeadlineLayer, DiscoveryService, RegistrationService, overload_layers,
+};
+use crate::metrics::{MetricsEndpoint, RpcMetricsLayer};
 use crate::objects::{Objects, OpenError};
 use crate::pb::{
     self, model_artifact_service_server::ModelArtifactServiceServer,
@@ -28,13 +33,8 @@ use crate::pb::{
 use crate::registry::Registry;
 use crate::store::Store;
 
-/// Names of the services whose health is reported; "" is the server as a whole.
-const SERVICES: [&str; 4] = [
-    "",
-    "modelregistry.v1.ModelRegistrationService",
-    "modelregistry.v1.ModelDiscoveryService",
-    "modelregistry.v1.ModelArtifactService",
-];
+/// How long a keep-alive ping may go unanswered before the connection is dropped.
+const KEEPALIVE_TIMEOUT: Duration = Duration::from_secs(20);
 
 #[derive(Debug, thiserror::Error)]
 pub enum ServerError {
@@ -64,6 +64,7 @@ pub struct Application {
     store: Store,
     registry: Registry,
     health_check_interval: Duration,
+    limits: LimitsConfig,
     metrics: Option<MetricsEndpoint>,
 }
 
@@ -102,6 +103,7 @@ impl Application {
             ),
             store,
             health_check_interval: config.health_check_interval,
+            limits: config.limits,
             metrics,
         })
     }
@@ -147,12 +149,25 @@ impl Application {
                 let _ = stopped.changed().await;
             }))
         });
+        let (grace_started, grace) = tokio::sync::oneshot::channel::<()>();
         let shutdown = async move {
             shutdown.await;
             drop(stop_metrics);
+            drop(grace_started);
         };
+        let limits = &self.limits;
+        let max_message = limits.max_message_bytes.as_u64() as usize;
+        let (answer_shed, load_shed, concurrency_limit) =
+            overload_layers(limits.max_concurrent_requests);
 
-        let result = Server::builder()
+        let serve = Server::builder()
+            .timeout(limits.max_deadline)
+            .max_concurrent_streams(limits.max_concurrent_streams)
+            .http2_max_header_list_size(limits.max_header_bytes.as_u64() as u32)
+            .http2_keepalive_interval(Some(limits.keepalive_interval))
+            .http2_keepalive_timeout(Some(KEEPALIVE_TIMEOUT))
+            .max_connection_age(limits.max_connection_age)
+            .max_connection_age_grace(limits.max_deadline)
             .layer(RpcMetricsLayer)
             .layer(
                 TraceLayer::new_for_grpc()
@@ -162,24 +177,44 @@ impl Application {
                     .on_eos(record_end_of_stream)
                     .on_failure(()),
             )
+            .layer(answer_shed)
+            .layer(load_shed)
+            .layer(concurrency_limit)
+            .layer(DefaultDeadlineLayer(limits.default_deadline))
             .add_service(health_service)
             .add_service(reflection_v1)
             .add_service(reflection_v1alpha)
-            .add_service(ModelRegistrationServiceServer::new(
-                RegistrationService::new(self.registry.clone()),
-            ))
-            .add_service(ModelDiscoveryServiceServer::new(DiscoveryService::new(
-                self.registry.clone(),
-            )))
-            .add_service(ModelArtifactServiceServer::new(ArtifactService::new(
-                self.registry,
-            )))
+            .add_service(
+                ModelRegistrationServiceServer::new(RegistrationService::new(
+                    self.registry.clone(),
+                ))
+                .max_decoding_message_size(max_message),
+            )
+            .add_service(
+                ModelDiscoveryServiceServer::new(DiscoveryService::new(self.registry.clone()))
+                    .max_decoding_message_size(max_message),
+            )
+            .add_service(
+                ModelArtifactServiceServer::new(ArtifactService::new(self.registry))
+                    .max_decoding_message_size(max_message),
+            )
             .serve_with_incoming_shutdown(
                 // Small RPC answers must not wait for Nagle's algorithm.
                 TcpIncoming::from(self.listener).with_nodelay(Some(true)),
                 shutdown,
-            )
-            .await;
+            );
+        // After the shutdown signal, calls in progress get the grace period to finish.
+        let grace_period = self.limits.shutdown_grace;
+        let result = tokio::select! {
+            result = serve => result,
+            () = async {
+                let _ = grace.await;
+                tokio::time::sleep(grace_period).await;
+            } => {
+                tracing::warn!(?grace_period, "calls still in progress at the end of the shutdown grace period are cut off");
+                Ok(())
+            }
+        };
 
         drop(stop_monitor);
         let _ = monitor.await;
@@ -213,76 +248,4 @@ fn reflection() -> tonic_reflection::server::Builder<'static> {
         .register_encoded_file_descriptor_set(tonic_types::pb::FILE_DESCRIPTOR_SET)
         // Advertise only the public services.
         .include_reflection_service(false)
-}
-
-/// Reports SERVING while the database answers and NOT_SERVING while it does not.
-async fn monitor_database(
-    store: Store,
-    reporter: HealthReporter,
-    interval: Duration,
-    mut stopped: watch::Receiver<()>,
-) {
-    let mut serving = true;
-    let mut ticks = tokio::time::interval_at(tokio::time::Instant::now() + interval, interval);
-    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    loop {
-        tokio::select! {
-            _ = ticks.tick() => {}
-            _ = stopped.changed() => return,
-        }
-        let healthy =
-            match tokio::time::timeout(interval.max(Duration::from_secs(1)), store.ping()).await {
-                Ok(Ok(())) => true,
-                Ok(Err(err)) => {
-                    tracing::warn!(error = %err, "database health check failed");
-                    false
-                }
-                Err(_) => {
-                    tracing::warn!("database health check timed out");
-                    false
-                }
-            };
-        if serving != healthy {
-            serving = healthy;
-            let status = if healthy {
-                ServingStatus::Serving
-            } else {
-                ServingStatus::NotServing
-            };
-            tracing::info!(?status, "health status changed");
-            for service in SERVICES {
-                reporter.set_service_status(service, status).await;
-            }
-        }
-    }
-}
-
-fn rpc_span(request: &http::Request<tonic::body::Body>) -> Span {
-    tracing::info_span!(
-        "rpc",
-        method = %request.uri().path(),
-        code = field::Empty,
-        latency_us = field::Empty,
-        stream_us = field::Empty,
-    )
-}
-
-/// Records the time to the response headers. A failure before any message comes as a
-/// trailers-only response, with `grpc-status` in the headers: then the call is over here.
-/// Otherwise the status comes in the trailers, at the end of the stream.
-fn record_response<B>(response: &http::Response<B>, latency: Duration, span: &Span) {
-    span.record("latency_us", latency.as_micros() as u64);
-    if let Some(code) = grpc_status(response.headers()) {
-        span.record("code", field::debug(code));
-        tracing::info!("rpc finished");
-    }
-}
-
-fn record_end_of_stream(trailers: Option<&http::HeaderMap>, stream: Duration, span: &Span) {
-    // No trailers: a trailers-only answer, already recorded, or a stream cut off.
-    if let Some(code) = trailers.and_then(grpc_status) {
-        span.record("code", field::debug(code));
-        span.record("stream_us", stream.as_micros() as u64);
-        tracing::info!("rpc finished");
-    }
 }

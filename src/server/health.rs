@@ -1,0 +1,60 @@
+//! Health (grpc.health.v1): SERVING while the database answers, NOT_SERVING while it does not,
+//! for the server as a whole and for each registry service.
+
+use std::time::Duration;
+
+use tokio::sync::watch;
+use tonic_health::ServingStatus;
+use tonic_health::server::HealthReporter;
+
+use crate::store::Store;
+
+/// Names of the services whose health is reported; "" is the server as a whole.
+pub(super) const SERVICES: [&str; 4] = [
+    "",
+    "modelregistry.v1.ModelRegistrationService",
+    "modelregistry.v1.ModelDiscoveryService",
+    "modelregistry.v1.ModelArtifactService",
+];
+
+/// Reports SERVING while the database answers and NOT_SERVING while it does not.
+pub(super) async fn monitor_database(
+    store: Store,
+    reporter: HealthReporter,
+    interval: Duration,
+    mut stopped: watch::Receiver<()>,
+) {
+    let mut serving = true;
+    let mut ticks = tokio::time::interval_at(tokio::time::Instant::now() + interval, interval);
+    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            _ = ticks.tick() => {}
+            _ = stopped.changed() => return,
+        }
+        let healthy =
+            match tokio::time::timeout(interval.max(Duration::from_secs(1)), store.ping()).await {
+                Ok(Ok(())) => true,
+                Ok(Err(err)) => {
+                    tracing::warn!(error = %err, "database health check failed");
+                    false
+                }
+                Err(_) => {
+                    tracing::warn!("database health check timed out");
+                    false
+                }
+            };
+        if serving != healthy {
+            serving = healthy;
+            let status = if healthy {
+                ServingStatus::Serving
+            } else {
+                ServingStatus::NotServing
+            };
+            tracing::info!(?status, "health status changed");
+            for service in SERVICES {
+                reporter.set_service_status(service, status).await;
+            }
+        }
+    }
+}
