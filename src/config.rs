@@ -23,6 +23,9 @@ pub struct ServeConfig {
     #[command(flatten)]
     pub limits: LimitsConfig,
 
+    #[command(flatten)]
+    pub sweep: SweepConfig,
+
     /// Address to serve Prometheus metrics on, at `/metrics` (plain HTTP); none by default.
     #[arg(long, env = "MODELREG_METRICS_LISTEN")]
     pub metrics_listen: Option<SocketAddr>,
@@ -35,6 +38,46 @@ pub struct ServeConfig {
     /// line: tests install one to count statements; without one, nothing is recorded.
     #[arg(skip)]
     pub statement_observer: Option<StatementObserver>,
+}
+
+/// The sweeper, which removes artifact bytes that no record names (left by crashes).
+#[derive(Debug, Clone, Args)]
+pub struct SweepConfig {
+    /// Bytes with no record are removed only once they are this old: an upload commits its
+    /// record moments after its bytes are complete.
+    #[arg(long, env = "MODELREG_GC_GRACE", default_value = "1h", value_parser = humantime::parse_duration)]
+    pub gc_grace: Duration,
+
+    /// How often the server sweeps, starting at start-up; "0s" leaves sweeping to `modelreg gc`.
+    #[arg(long, env = "MODELREG_GC_INTERVAL", default_value = "1h", value_parser = humantime::parse_duration)]
+    pub gc_interval: Duration,
+}
+
+impl Default for SweepConfig {
+    fn default() -> Self {
+        Self {
+            gc_grace: Duration::from_secs(3600),
+            gc_interval: Duration::from_secs(3600),
+        }
+    }
+}
+
+/// `modelreg gc`: one sweep of the artifact store, then exit.
+#[derive(Debug, Clone, Args)]
+pub struct GcConfig {
+    #[command(flatten)]
+    pub database: DatabaseConfig,
+
+    #[command(flatten)]
+    pub artifacts: ArtifactConfig,
+
+    /// Bytes with no record are removed only once they are this old.
+    #[arg(long, env = "MODELREG_GC_GRACE", default_value = "1h", value_parser = humantime::parse_duration)]
+    pub gc_grace: Duration,
+
+    /// List what would be removed, and remove nothing.
+    #[arg(long)]
+    pub dry_run: bool,
 }
 
 /// What one client, or all of them together, may ask of the server.
@@ -168,6 +211,7 @@ impl ServeConfig {
             },
             artifacts: ArtifactConfig::default(),
             limits: LimitsConfig::default(),
+            sweep: SweepConfig::default(),
             metrics_listen: None,
             health_check_interval: Duration::from_secs(2),
             statement_observer: None,

@@ -18,7 +18,11 @@ mod server;
 mod store;
 mod telemetry;
 
-pub use config::{ArtifactConfig, DatabaseConfig, LimitsConfig, ServeConfig, StatementObserver};
+pub use config::{
+    ArtifactConfig, DatabaseConfig, GcConfig, LimitsConfig, ServeConfig, StatementObserver,
+    SweepConfig,
+};
 pub use objects::OpenError as ArtifactStoreError;
-pub use server::{Application, ServerError, migrate};
+pub use registry::SweepReport;
+pub use server::{Application, ServerError, collect_garbage, migrate};
 pub use telemetry::init as init_logging;

@@ -5,7 +5,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 use modelreg::client::{bench, cli};
-use modelreg::{Application, DatabaseConfig, ServeConfig};
+use modelreg::{Application, DatabaseConfig, GcConfig, ServeConfig};
 
 /// sqlx hands every SQLite row from a connection's own thread to the task that reads it, so
 /// memory is routinely freed on another thread than the one that allocated it. glibc's
@@ -32,6 +32,8 @@ enum Command {
     Serve(ServeConfig),
     /// Apply pending migrations and exit.
     Migrate(DatabaseConfig),
+    /// Remove artifact bytes that no record names (left by crashes), older than --gc-grace.
+    Gc(GcConfig),
     /// Drive a running server with load and report throughput and latency per scenario.
     Bench(bench::BenchConfig),
     /// Register, show, change, delete and list models on a running server.
@@ -52,6 +54,7 @@ async fn main() -> ExitCode {
     let result = match command {
         Command::Serve(config) => serve(config).await,
         Command::Migrate(database) => migrate(database).await,
+        Command::Gc(config) => collect_garbage(config).await,
         Command::Bench(config) => run_bench(config).await,
         Command::Models(args) => return client(cli::run_models(args).await),
         Command::Artifacts(args) => return client(cli::run_artifacts(args).await),
@@ -93,6 +96,26 @@ async fn serve(config: ServeConfig) -> Result<(), Box<dyn std::error::Error>> {
 async fn migrate(database: DatabaseConfig) -> Result<(), Box<dyn std::error::Error>> {
     modelreg::migrate(&database).await?;
     tracing::info!("migrations applied");
+    Ok(())
+}
+
+async fn collect_garbage(config: GcConfig) -> Result<(), Box<dyn std::error::Error>> {
+    let report = modelreg::collect_garbage(&config).await?;
+    for orphan in &report.orphans {
+        println!("{orphan}");
+    }
+    let verb = if report.removed {
+        "removed"
+    } else {
+        "would remove (dry run)"
+    };
+    println!(
+        "{} objects older than {} looked at; {verb} {} without a record ({} bytes)",
+        report.scanned,
+        humantime::format_duration(config.gc_grace),
+        report.orphans.len(),
+        report.orphan_bytes
+    );
     Ok(())
 }
 

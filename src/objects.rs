@@ -22,6 +22,8 @@ use uuid::Uuid;
 use crate::config::ArtifactConfig;
 use crate::domain::{Error, RegistrationId, Result};
 
+/// Every artifact object's key starts with this.
+const MODELS_PREFIX: &str = "models";
 /// Size of the parts uploaded to the store: S3's smallest part size.
 const MIN_PART_BYTES: usize = 5 * 1024 * 1024;
 /// S3 allows at most this many parts per upload.
@@ -47,6 +49,9 @@ pub enum OpenError {
 #[derive(Clone, Debug)]
 pub(crate) struct Objects {
     objects: Arc<dyn ObjectStore>,
+    /// The folder of a `file://` store, where interrupted uploads leave staged files that the
+    /// object listing does not show.
+    folder: Option<PathBuf>,
     part_bytes: usize,
     /// The store's URL, for logs.
     pub(crate) location: String,
@@ -61,6 +66,7 @@ impl Objects {
         };
         let url =
             url::Url::parse(&location).map_err(|err| OpenError::Url(location.clone(), err))?;
+        let mut staging_folder = None;
         let objects: Arc<dyn ObjectStore> = match url.scheme() {
             "file" => {
                 let folder = url
@@ -74,6 +80,7 @@ impl Objects {
                     .with_fsync(true)
                     // Deleting a model's last artifact removes its folder too.
                     .with_automatic_cleanup(true);
+                staging_folder = Some(folder);
                 Arc::new(local)
             }
             "s3" | "s3a" => {
@@ -99,6 +106,7 @@ impl Objects {
         let part_bytes = MIN_PART_BYTES.max(max.div_ceil(MAX_PARTS) as usize);
         Ok(Self {
             objects,
+            folder: staging_folder,
             part_bytes,
             location,
         })
@@ -106,7 +114,7 @@ impl Objects {
 
     /// The key of one artifact's bytes.
     pub(crate) fn object_key(registration_id: RegistrationId, artifact_id: Uuid) -> String {
-        format!("models/{registration_id}/artifacts/{artifact_id}")
+        format!("{MODELS_PREFIX}/{registration_id}/artifacts/{artifact_id}")
     }
 
     /// Starts writing an object. Nothing is visible under `key` until `finish`.
@@ -154,6 +162,68 @@ impl Objects {
             }
         }
     }
+}
+
+/// An artifact object as the store lists it.
+#[derive(Clone, Debug)]
+pub(crate) struct StoredObject {
+    pub(crate) key: String,
+    pub(crate) size: u64,
+}
+
+impl Objects {
+    /// Every artifact object last written before `cutoff`.
+    pub(crate) async fn list_older_than(
+        &self,
+        cutoff: chrono::DateTime<chrono::Utc>,
+    ) -> Result<Vec<StoredObject>> {
+        let mut found = Vec::new();
+        let mut listing = self.objects.list(Some(&Path::from(MODELS_PREFIX)));
+        while let Some(meta) = listing.next().await {
+            let meta = meta?;
+            if meta.last_modified < cutoff {
+                found.push(StoredObject {
+                    key: meta.location.to_string(),
+                    size: meta.size,
+                });
+            }
+        }
+        Ok(found)
+    }
+
+    /// Staged files of uploads that a crash interrupted in a folder store, last written before
+    /// `cutoff` (an upload in progress writes to its file all the time). `name#digits` is how
+    /// object_store names them; S3 keeps such parts as incomplete multipart uploads, which a
+    /// bucket lifecycle rule removes.
+    pub(crate) fn stale_staged_files(&self, cutoff: std::time::SystemTime) -> Vec<PathBuf> {
+        let mut stale = Vec::new();
+        let Some(folder) = &self.folder else {
+            return stale;
+        };
+        let mut pending = vec![folder.join(MODELS_PREFIX)];
+        while let Some(dir) = pending.pop() {
+            let Ok(entries) = std::fs::read_dir(&dir) else {
+                continue;
+            };
+            for entry in entries.flatten() {
+                let path = entry.path();
+                let Ok(meta) = entry.metadata() else { continue };
+                if meta.is_dir() {
+                    pending.push(path);
+                } else if is_staged(&path) && meta.modified().is_ok_and(|time| time < cutoff) {
+                    stale.push(path);
+                }
+            }
+        }
+        stale
+    }
+}
+
+fn is_staged(path: &std::path::Path) -> bool {
+    path.file_name()
+        .and_then(|name| name.to_str())
+        .and_then(|name| name.split_once('#'))
+        .is_some_and(|(_, suffix)| !suffix.is_empty() && suffix.bytes().all(|b| b.is_ascii_digit()))
 }
 
 /// `artifacts/` beside a SQLite file; otherwise in the working directory.

@@ -34,11 +34,7 @@ type Answer = Pin<Box<dyn Future<Output = Result<Response, BoxError>> + Send>>;
 /// semaphore they share).
 pub(crate) fn overload_layers(
     max: usize,
-) -> (
-    AnswerShedLayer,
-    LoadShedLayer,
-    GlobalConcurrencyLimitLayer,
-) {
+) -> (AnswerShedLayer, LoadShedLayer, GlobalConcurrencyLimitLayer) {
     (
         ThenLayer::new(answer_shed as fn(_) -> _),
         LoadShedLayer::new(),

@@ -5,8 +5,10 @@
 mod artifacts;
 mod download;
 mod models;
+mod sweep;
 
 pub(crate) use artifacts::StoredArtifact;
+pub use sweep::SweepReport;
 
 use crate::domain::{Error, Result};
 use crate::objects::Objects;

@@ -19,7 +19,7 @@ mod spans;
 use health::{SERVICES, monitor_database};
 use spans::{record_end_of_stream, record_response, rpc_span};
 
-use crate::config::{DatabaseConfig, LimitsConfig, ServeConfig};
+use crate::config::{DatabaseConfig, GcConfig, LimitsConfig, ServeConfig, SweepConfig};
 use crate::grpc::{
     ArtifactService, DefaultDeadlineLayer, DiscoveryService, RegistrationService, overload_layers,
 };
@@ -31,6 +31,7 @@ use crate::pb::{
     model_registration_service_server::ModelRegistrationServiceServer,
 };
 use crate::registry::Registry;
+use crate::registry::SweepReport;
 use crate::store::Store;
 
 /// How long a keep-alive ping may go unanswered before the connection is dropped.
@@ -54,6 +55,8 @@ pub enum ServerError {
     },
     #[error("gRPC reflection: {0}")]
     Reflection(#[from] tonic_reflection::server::Error),
+    #[error("sweeping the artifact store: {0}")]
+    Sweep(#[source] Box<dyn std::error::Error + Send + Sync>),
     #[error("gRPC server: {0}")]
     Serve(#[from] tonic::transport::Error),
 }
@@ -65,6 +68,7 @@ pub struct Application {
     registry: Registry,
     health_check_interval: Duration,
     limits: LimitsConfig,
+    sweep: SweepConfig,
     metrics: Option<MetricsEndpoint>,
 }
 
@@ -104,6 +108,7 @@ impl Application {
             store,
             health_check_interval: config.health_check_interval,
             limits: config.limits,
+            sweep: config.sweep,
             metrics,
         })
     }
@@ -139,6 +144,14 @@ impl Application {
             self.health_check_interval,
             monitor_stopped,
         ));
+
+        let sweeper = (!self.sweep.gc_interval.is_zero()).then(|| {
+            tokio::spawn(sweep_periodically(
+                self.registry.clone(),
+                self.sweep.clone(),
+                stop_monitor.subscribe(),
+            ))
+        });
 
         // The metrics endpoint stops with the gRPC server: when `shutdown` completes, or when
         // the server fails and drops `stop_metrics`.
@@ -218,6 +231,9 @@ impl Application {
 
         drop(stop_monitor);
         let _ = monitor.await;
+        if let Some(sweeper) = sweeper {
+            let _ = sweeper.await;
+        }
         if let Some(metrics) = metrics {
             match metrics.await {
                 Ok(Err(err)) => tracing::warn!(error = %err, "the metrics endpoint failed"),
@@ -232,12 +248,57 @@ impl Application {
     }
 }
 
+/// One sweep of the artifact store, as `serve` runs them: bytes older than the grace period
+/// that no record names are listed, and removed unless it is a dry run.
+pub async fn collect_garbage(config: &GcConfig) -> Result<SweepReport, ServerError> {
+    let objects = Objects::open(&config.artifacts, &config.database.database_url)?;
+    let store = Store::connect(&config.database, None).await?;
+    let registry = Registry::new(
+        store.clone(),
+        objects,
+        config.artifacts.max_artifact_bytes.as_u64(),
+    );
+    let report = registry.sweep(config.gc_grace, config.dry_run).await;
+    store.close().await?;
+    report.map_err(|err| ServerError::Sweep(err.into()))
+}
+
 /// Applies pending migrations to the configured database, as `serve` does at start.
 pub async fn migrate(database: &DatabaseConfig) -> Result<(), ServerError> {
     let store = Store::connect(database, None).await?;
     store.migrate().await?;
     store.close().await?;
     Ok(())
+}
+
+/// Sweeps at start and then every `gc_interval`, until `stopped` changes.
+async fn sweep_periodically(
+    registry: Registry,
+    config: SweepConfig,
+    mut stopped: watch::Receiver<()>,
+) {
+    let mut ticks = tokio::time::interval(config.gc_interval);
+    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            _ = ticks.tick() => {}
+            _ = stopped.changed() => return,
+        }
+        match registry.sweep(config.gc_grace, false).await {
+            Ok(report) if report.orphans.is_empty() => {
+                tracing::debug!(scanned = report.scanned, "sweep found nothing to remove");
+            }
+            Ok(report) => tracing::info!(
+                scanned = report.scanned,
+                removed = report.orphans.len(),
+                bytes = report.orphan_bytes,
+                "sweep removed artifact bytes that no record names"
+            ),
+            Err(err) => {
+                tracing::warn!(error = %err, "sweep failed; trying again at the next interval")
+            }
+        }
+    }
 }
 
 fn reflection() -> tonic_reflection::server::Builder<'static> {

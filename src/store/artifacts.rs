@@ -80,6 +80,26 @@ impl Store {
         settle(txn, committed).await
     }
 
+    /// Which of `keys` belong to recorded artifacts.
+    pub(crate) async fn recorded_object_keys(
+        &self,
+        keys: &[String],
+    ) -> Result<std::collections::HashSet<String>> {
+        let mut recorded = std::collections::HashSet::new();
+        // Bounded `IN (…)` lists: databases limit the parameters of one statement.
+        for batch in keys.chunks(500) {
+            let found: Vec<String> = artifact::Entity::find()
+                .select_only()
+                .column(artifact::Column::ObjectKey)
+                .filter(artifact::Column::ObjectKey.is_in(batch.iter().cloned()))
+                .into_tuple()
+                .all(&self.reader)
+                .await?;
+            recorded.extend(found);
+        }
+        Ok(recorded)
+    }
+
     /// One artifact of a registration: the given version, or the latest.
     pub(crate) async fn find_artifact(
         &self,
