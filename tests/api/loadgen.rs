@@ -61,10 +61,8 @@ async fn every_scenario_is_measured_against_health(backend: Backend) {
         assert_eq!(m.requests, 40, "{}", m.scenario);
         assert_eq!(m.errors, 0, "{}: {:?}", m.scenario, m.first_error);
         assert!(m.elapsed > Duration::ZERO);
-        assert!(m.p50() <= m.p99() && m.p99() <= m.max());
         assert!(m.max() > Duration::ZERO);
     }
-    assert_eq!(report.ratio_to_health(Scenario::Health), Some(1.0));
     assert!(report.ratio_to_health(Scenario::Get).unwrap() > 0.0);
     let table = report.to_string();
     assert!(
