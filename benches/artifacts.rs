@@ -8,9 +8,6 @@
 //! - `MODELREG_BENCH_ARTIFACT_STORE`: the server's `--artifact-store` (default: a temporary
 //!   folder), e.g. `s3://bucket/prefix` with the AWS_* variables set.
 
-use std::io::{BufRead, BufReader};
-use std::net::SocketAddr;
-use std::process::{Child, Command, Stdio};
 use std::time::Instant;
 
 use bytes::Bytes;
@@ -23,6 +20,11 @@ use modelreg::pb::{
 };
 use sha2::{Digest, Sha256};
 use tonic::transport::Channel;
+
+#[path = "../tests/api/common/process.rs"]
+mod process;
+
+use process::{Serve, ServeProcess};
 
 /// Deterministic, incompressible bytes, made as fast as the client can send them
 /// (xorshift64*), so that the client measures the server and not itself.
@@ -69,49 +71,30 @@ fn setting(name: &str, default: &str) -> ByteSize {
         .unwrap_or_else(|err| panic!("{name}={text:?} is not a size: {err}"))
 }
 
-/// The server process, with its address read from its log.
-struct Server {
-    child: Child,
-    addr: SocketAddr,
-}
+/// The server process.
+struct Server(ServeProcess);
 
 impl Server {
-    fn start(folder: &std::path::Path) -> Self {
+    async fn start(folder: &std::path::Path) -> Self {
         let database = format!("sqlite://{}?mode=rwc", folder.join("modelreg.db").display());
         let artifact_store = std::env::var("MODELREG_BENCH_ARTIFACT_STORE").unwrap_or_else(|_| {
             url::Url::from_directory_path(folder.join("artifacts"))
                 .unwrap()
                 .to_string()
         });
-        let mut child = Command::new(env!("CARGO_BIN_EXE_modelreg"))
-            .args([
-                "serve",
-                "--listen",
-                "127.0.0.1:0",
-                "--database-url",
-                &database,
-            ])
+        let process = Serve::new()
+            .args(["--database-url", &database])
             .args(["--artifact-store", &artifact_store])
             .args(["--max-artifact-bytes", "100GiB"])
             .env("RUST_LOG", "warn,modelreg=info")
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("start modelreg");
-        let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
-        let addr = loop {
-            let line = lines.next().expect("modelreg exited early").unwrap();
-            if let Some((_, rest)) = line.split_once("serving gRPC address=") {
-                break rest.trim().parse().expect("a socket address");
-            }
-        };
-        std::thread::spawn(move || lines.for_each(drop));
-        Self { child, addr }
+            .start()
+            .await;
+        Self(process)
     }
 
     /// A field of /proc/PID/status, in bytes.
     fn memory(&self, field: &str) -> u64 {
-        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id()))
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.0.pid()))
             .expect("read /proc/PID/status (Linux only)");
         let line = status
             .lines()
@@ -127,14 +110,7 @@ impl Server {
 
     /// Resets the peak resident size (VmHWM), so that each phase reports its own peak.
     fn reset_peak(&self) {
-        let _ = std::fs::write(format!("/proc/{}/clear_refs", self.child.id()), "5");
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        let _ = std::fs::write(format!("/proc/{}/clear_refs", self.0.pid()), "5");
     }
 }
 
@@ -147,8 +123,8 @@ async fn main() {
     let size = setting("MODELREG_BENCH_BYTES", "1GiB");
     let chunk = setting("MODELREG_BENCH_CHUNK", "1MiB").as_u64() as usize;
     let folder = tempfile::tempdir().expect("temporary folder");
-    let server = Server::start(folder.path());
-    let channel = Channel::from_shared(format!("http://{}", server.addr))
+    let server = Server::start(folder.path()).await;
+    let channel = Channel::from_shared(server.0.url())
         .unwrap()
         .connect()
         .await

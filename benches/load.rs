@@ -1,4 +1,4 @@
-//! The issue-4 floors, measured: starts the release `modelreg` binary on SQLite and (with
+//! The performance floors, measured: starts the release `modelreg` binary on SQLite and (with
 //! `MODELREG_BENCH_POSTGRES_URL`) on PostgreSQL, times its cold start on an existing database,
 //! runs every load scenario at concurrency 32 with `modelreg::loadgen` (the code behind
 //! `modelreg bench`), runs the list scenarios again with one client, and prints the figures
@@ -12,28 +12,24 @@
 //! The server logs as it does by default (one line per RPC) into a file in the run's temporary
 //! folder. Any failed request fails the benchmark; a missed floor is reported, not hidden.
 
-use std::net::{SocketAddr, TcpListener};
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use modelreg::client::bench::{self as loadgen, BenchConfig, Report, Scenario};
 use sea_orm::{ConnectionTrait, Database};
-use tonic::transport::Channel;
-use tonic_health::pb::health_check_response::ServingStatus;
-use tonic_health::pb::{HealthCheckRequest, health_client::HealthClient};
+
+#[path = "../tests/api/common/process.rs"]
+mod process;
+
+use process::{Serve, ServeProcess};
 
 const COLD_STARTS: usize = 5;
 
-struct Server {
-    child: Child,
-    addr: SocketAddr,
-}
+struct Server(ServeProcess);
 
 impl Server {
     /// Starts the server and returns it once it reports SERVING, with the time that took.
     async fn start(database_url: &str, folder: &Path) -> (Self, Duration) {
-        let addr = free_port();
         let log = std::fs::OpenOptions::new()
             .create(true)
             .append(true)
@@ -41,64 +37,25 @@ impl Server {
             .expect("open the server log");
         let artifacts = url::Url::from_directory_path(folder.join("artifacts")).unwrap();
         let started = Instant::now();
-        let child = Command::new(env!("CARGO_BIN_EXE_modelreg"))
-            .args(["serve", "--listen", &addr.to_string()])
+        let process = Serve::new()
             .args(["--database-url", database_url])
             .args(["--artifact-store", artifacts.as_str()])
-            .stdout(Stdio::null())
-            .stderr(log)
-            .spawn()
-            .expect("start modelreg");
-        let mut server = Self { child, addr };
-        server.wait_until_serving().await;
-        (server, started.elapsed())
-    }
-
-    async fn wait_until_serving(&mut self) {
-        let deadline = Instant::now() + Duration::from_secs(30);
-        let endpoint = Channel::from_shared(format!("http://{}", self.addr)).unwrap();
-        loop {
-            if let Some(status) = self.child.try_wait().expect("poll the server") {
-                panic!("modelreg exited with {status}; see server.log");
-            }
-            if let Ok(channel) = endpoint.connect().await {
-                let answer = HealthClient::new(channel)
-                    .check(HealthCheckRequest::default())
-                    .await;
-                if answer.is_ok_and(|a| a.into_inner().status == ServingStatus::Serving as i32) {
-                    return;
-                }
-            }
-            assert!(
-                Instant::now() < deadline,
-                "modelreg did not serve within 30 s"
-            );
-            tokio::time::sleep(Duration::from_millis(1)).await;
-        }
+            .log_to(log)
+            .start()
+            .await;
+        (Self(process), started.elapsed())
     }
 
     /// SIGTERM, then waits for the graceful exit.
-    fn stop(mut self) {
-        let _ = Command::new("kill")
-            .args(["-TERM", &self.child.id().to_string()])
-            .status();
-        let _ = self.child.wait();
+    async fn stop(mut self) {
+        self.0.terminate();
+        if self.0.wait(Duration::from_secs(30)).await.is_none() {
+            panic!("modelreg did not stop within 30 s of SIGTERM");
+        }
     }
 }
 
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn free_port() -> SocketAddr {
-    let listener = TcpListener::bind("127.0.0.1:0").expect("a free port");
-    listener.local_addr().unwrap()
-}
-
-/// Floors of the issue, per backend.
+/// Floors per backend.
 struct Floors {
     register_ratio: f64,
 }
@@ -127,12 +84,12 @@ async fn run_backend(
     println!("\n== {name} ==");
     // The first start creates the schema; the timed ones open an existing database.
     let (server, _) = Server::start(database_url, folder).await;
-    server.stop();
+    server.stop().await;
     let mut cold = Vec::new();
     for _ in 0..COLD_STARTS {
         let (server, took) = Server::start(database_url, folder).await;
         cold.push(took);
-        server.stop();
+        server.stop().await;
     }
     cold.sort();
     let cold_median = cold[COLD_STARTS / 2];
@@ -150,7 +107,7 @@ async fn run_backend(
         .map(|text| humantime::parse_duration(&text).expect("MODELREG_BENCH_DURATION"))
         .unwrap_or(Duration::from_secs(10));
     let config = BenchConfig {
-        server: format!("http://{}", server.addr),
+        server: server.0.url(),
         scenarios: Scenario::ALL.to_vec(),
         concurrency: 32,
         connections: 4,
@@ -192,7 +149,7 @@ async fn run_backend(
     let alone = loadgen::run(&single).await.expect("the single-client run");
     println!("one client:");
     print!("{alone}");
-    server.stop();
+    server.stop().await;
 
     let ratio = |scenario| loaded.ratio_to_health(scenario).unwrap_or(0.0);
     let p50 = |report: &Report, scenario| report.get(scenario).map(|m| m.p50()).unwrap_or_default();

@@ -15,25 +15,26 @@ use tokio_stream::wrappers::ReceiverStream;
 use tonic::Code;
 
 use crate::common::{
-    Backend, Objects, TestServer, assert_error, model, on_every_store, pending_multipart_uploads,
-    violated_fields,
+    Backend, Objects, TestServer, assert_error, model, on_every_store, violated_fields,
 };
 
-on_every_store!(
-    artifact_versions_count_up_with_each_upload,
-    a_multi_chunk_artifact_round_trips_byte_for_byte,
-    mismatched_checksums_and_sizes_are_rejected_and_leave_nothing,
-    a_cancelled_upload_leaves_nothing,
-    concurrent_uploads_get_distinct_consecutive_versions,
-    downloads_by_version_latest_and_offset,
-    history_is_listed_newest_first_page_by_page,
-    deleting_a_registration_removes_its_artifacts,
-    uploads_name_the_model_by_id_or_by_name_and_version,
-    malformed_upload_streams_are_rejected,
-    an_upload_is_stopped_as_soon_as_it_crosses_the_limit,
-    a_registration_deleted_during_an_upload_keeps_nothing,
-    a_lost_object_is_reported_as_data_loss,
-);
+pub(crate) fn trials() -> Vec<libtest_mimic::Trial> {
+    on_every_store!(
+        artifact_versions_count_up_with_each_upload,
+        a_multi_chunk_artifact_round_trips_byte_for_byte,
+        mismatched_checksums_and_sizes_are_rejected_and_leave_nothing,
+        a_cancelled_upload_leaves_nothing,
+        concurrent_uploads_get_distinct_consecutive_versions,
+        downloads_by_version_latest_and_offset,
+        history_is_listed_newest_first_page_by_page,
+        deleting_a_registration_removes_its_artifacts,
+        uploads_name_the_model_by_id_or_by_name_and_version,
+        malformed_upload_streams_are_rejected,
+        an_upload_is_stopped_as_soon_as_it_crosses_the_limit,
+        a_registration_deleted_during_an_upload_keeps_nothing,
+        a_lost_object_is_reported_as_data_loss,
+    )
+}
 
 const CHUNK: usize = 64 * 1024;
 
@@ -182,37 +183,9 @@ async fn register(server: &TestServer, name: &str) -> pb::ModelRelatedInformatio
         .expect("register")
 }
 
-/// Every file under the artifact folder, staging files included.
-fn files_under(folder: &std::path::Path) -> Vec<std::path::PathBuf> {
-    let mut files = Vec::new();
-    let mut pending = vec![folder.to_path_buf()];
-    while let Some(dir) = pending.pop() {
-        let Ok(entries) = std::fs::read_dir(&dir) else {
-            continue;
-        };
-        for entry in entries.flatten() {
-            let path = entry.path();
-            if path.is_dir() {
-                pending.push(path);
-            } else {
-                files.push(path);
-            }
-        }
-    }
-    files
-}
-
-/// What the store holds: its keys and, for a folder, every file (staged ones too); for S3,
-/// multipart uploads never completed or aborted.
+/// What the store holds, staged bytes and pending multipart uploads included.
 async fn stored(server: &TestServer) -> Vec<String> {
-    let mut found = server.objects.list_keys().await.expect("list the store");
-    if let Some(folder) = &server.artifact_folder {
-        found.extend(files_under(folder).iter().map(|p| p.display().to_string()));
-    }
-    if let Some((bucket, prefix)) = &server.s3_location {
-        found.extend(pending_multipart_uploads(bucket, prefix).await);
-    }
-    found
+    server.objects.everything().await
 }
 
 async fn artifact_rows(server: &TestServer) -> i64 {
@@ -559,10 +532,10 @@ async fn deleting_a_registration_removes_its_artifacts(backend: Backend, objects
     upload(&server, &id, &random_bytes(1000, 1)).await;
     upload(&server, &id, &random_bytes(1000, 2)).await;
     upload(&server, &kept, &random_bytes(1000, 3)).await;
-    assert_eq!(server.objects.list_keys().await.unwrap().len(), 3);
+    assert_eq!(server.objects.keys().await.len(), 3);
 
     server.delete(&id, "").await.expect("delete");
-    let keys = server.objects.list_keys().await.unwrap();
+    let keys = server.objects.keys().await;
     assert_eq!(
         keys.len(),
         1,
@@ -743,7 +716,7 @@ async fn a_lost_object_is_reported_as_data_loss(backend: Backend, objects: Objec
     let id = register(&server, "qoe").await.model_registration_id;
     upload(&server, &id, &random_bytes(1000, 1)).await;
     // Someone removes the bytes behind the registry's back.
-    let keys = server.objects.list_keys().await.unwrap();
+    let keys = server.objects.keys().await;
     server.objects.delete(keys).await;
 
     let err = download(&server, by_id(&id)).await.unwrap_err();

@@ -8,14 +8,21 @@ use modelreg::client::cli::json;
 use modelreg::pb;
 
 use crate::artifacts::random_bytes;
-use crate::common::{Backend, TestServer, model, on_every_backend};
+use crate::common::{Backend, TestServer, model, on_every_backend, plain_async};
 
-on_every_backend!(
-    models_are_registered_read_updated_and_deleted,
-    list_all_follows_page_tokens,
-    artifacts_are_uploaded_listed_downloaded_and_resumed,
-    a_validation_failure_prints_the_code_and_every_field,
-);
+pub(crate) fn trials() -> Vec<libtest_mimic::Trial> {
+    let on_every_backend = on_every_backend!(
+        models_are_registered_read_updated_and_deleted,
+        list_all_follows_page_tokens,
+        artifacts_are_uploaded_listed_downloaded_and_resumed,
+        a_validation_failure_prints_the_code_and_every_field,
+    );
+    let plain = plain_async!(
+        an_unreachable_server_is_named_with_the_way_to_change_it,
+        completions_are_generated_for_each_shell,
+    );
+    on_every_backend.into_iter().chain(plain).collect()
+}
 
 /// The binary, aimed at `server`, with its output captured.
 fn modelreg(server: &TestServer) -> Command {
@@ -376,7 +383,6 @@ async fn a_validation_failure_prints_the_code_and_every_field(backend: Backend) 
     );
 }
 
-#[tokio::test]
 async fn an_unreachable_server_is_named_with_the_way_to_change_it() {
     let addr = std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
@@ -397,7 +403,6 @@ async fn an_unreachable_server_is_named_with_the_way_to_change_it() {
     );
 }
 
-#[tokio::test]
 async fn completions_are_generated_for_each_shell() {
     for shell in ["bash", "zsh", "fish"] {
         let mut command = Command::new(env!("CARGO_BIN_EXE_modelreg"));

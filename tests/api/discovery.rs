@@ -6,12 +6,14 @@ use crate::common::{
     Backend, TestServer, environments_of, model, on_every_backend, violated_fields,
 };
 
-on_every_backend!(
-    filters_combine_by_and_and_no_match_is_empty,
-    pagination_visits_every_model_once_in_order,
-    page_tokens_are_bound_to_their_filters,
-    page_sizes_follow_aip_158,
-);
+pub(crate) fn trials() -> Vec<libtest_mimic::Trial> {
+    on_every_backend!(
+        filters_combine_by_and_and_no_match_is_empty,
+        pagination_visits_every_model_once_in_order,
+        page_tokens_are_bound_to_their_filters,
+        page_sizes_follow_aip_158,
+    )
+}
 
 fn request(name: &str, version: &str) -> pb::ListModelsRequest {
     pb::ListModelsRequest {

@@ -1,25 +1,31 @@
 //! What a grpcurl user does, with no proto files at hand: reflection, describe, and R1AP JSON.
-//! Runs when MODELREG_TEST_GRPCURL names the grpcurl binary (or is 1 for `grpcurl` on PATH).
+//! Runs when MODELREG_TEST_GRPCURL names the grpcurl binary (or is 1 for `grpcurl` on PATH);
+//! ignored otherwise.
 
 use std::process::Command;
 
 use serde_json::{Value, json};
 
-use crate::common::{Backend, TestServer, skip};
+use crate::common::trials::{Needs, name, trial};
+use crate::common::{Backend, TestServer};
 
-const GRPCURL_VAR: &str = "MODELREG_TEST_GRPCURL";
+pub(crate) fn trials() -> Vec<libtest_mimic::Trial> {
+    let test = "grpcurl_registers_and_discovers_with_r1ap_json";
+    vec![trial(
+        name(module_path!(), Some("sqlite"), test),
+        &[Needs::Grpcurl],
+        grpcurl_registers_and_discovers_with_r1ap_json,
+    )]
+}
 
-fn grpcurl_binary() -> Option<String> {
-    match std::env::var(GRPCURL_VAR) {
-        Ok(value) if value == "1" => Some("grpcurl".into()),
-        Ok(value) if !value.is_empty() => Some(value),
-        _ => {
-            skip(
-                "grpcurl_registers_and_discovers_with_r1ap_json",
-                &format!("{GRPCURL_VAR} is not set"),
-            );
-            None
-        }
+/// The binary that `MODELREG_TEST_GRPCURL` names; its trial checked that it is set.
+fn grpcurl_binary() -> String {
+    match Needs::Grpcurl
+        .value()
+        .expect("MODELREG_TEST_GRPCURL is set")
+    {
+        value if value == "1" => "grpcurl".into(),
+        value => value,
     }
 }
 
@@ -42,11 +48,8 @@ fn grpcurl(binary: &str, server: &TestServer, flags: &[String], command: &[&str]
     stdout
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn grpcurl_registers_and_discovers_with_r1ap_json() {
-    let Some(binary) = grpcurl_binary() else {
-        return;
-    };
+    let binary = grpcurl_binary();
     let server = TestServer::start(Backend::Sqlite).await;
     // grpcurl blocks; run it off the runtime that serves.
     let run = |flags: &[String], command: &[&str]| {

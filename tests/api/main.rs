@@ -1,6 +1,7 @@
 //! Black-box tests: the real server on a real socket with a fresh database per test, through
 //! the generated clients. Every test runs on SQLite and, with MODELREG_TEST_POSTGRES_URL set,
-//! on PostgreSQL. One test binary keeps linking time down.
+//! on PostgreSQL; variants that cannot run here are reported as ignored. One test binary keeps
+//! linking time down; libtest-mimic gives it libtest's command line.
 
 mod artifacts;
 mod cli;
@@ -13,3 +14,23 @@ mod operations;
 mod query_budgets;
 mod registration;
 mod update;
+
+fn main() {
+    let arguments = libtest_mimic::Arguments::from_args();
+    let trials = [
+        registration::trials(),
+        discovery::trials(),
+        update::trials(),
+        query_budgets::trials(),
+        artifacts::trials(),
+        metrics::trials(),
+        cli::trials(),
+        grpcurl::trials(),
+        loadgen::trials(),
+        operations::trials(),
+    ]
+    .into_iter()
+    .flatten()
+    .collect();
+    libtest_mimic::run(&arguments, trials).exit();
+}

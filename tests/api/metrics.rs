@@ -8,11 +8,13 @@ use tonic::Code;
 use crate::artifacts::{by_id, download, random_bytes, upload};
 use crate::common::{Backend, TestServer, model, on_every_backend};
 
-on_every_backend!(
-    scrapes_count_rpcs_by_method_and_code_and_time_them,
-    scrapes_show_calls_in_flight_and_count_abandoned_ones_as_cancelled,
-    scrapes_report_the_database_pools,
-);
+pub(crate) fn trials() -> Vec<libtest_mimic::Trial> {
+    on_every_backend!(
+        scrapes_count_rpcs_by_method_and_code_and_time_them,
+        scrapes_show_calls_in_flight_and_count_abandoned_ones_as_cancelled,
+        scrapes_report_the_database_pools,
+    )
+}
 
 const REGISTER: &str = "/modelregistry.v1.ModelRegistrationService/RegisterModel";
 const GET: &str = "/modelregistry.v1.ModelRegistrationService/GetModelRegistration";

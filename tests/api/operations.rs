@@ -2,9 +2,7 @@
 //! (durability of registrations and artifacts through kill -9, graceful SIGTERM,
 //! `modelreg migrate`).
 
-use std::io::{BufRead, BufReader};
-use std::net::SocketAddr;
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 use migration::{Migrator, MigratorTrait, SchemaManager};
@@ -16,15 +14,29 @@ use modelreg::pb::upload_artifact_request::Payload as Upload;
 use tonic::Code;
 use tonic_health::pb::{HealthCheckRequest, health_check_response::ServingStatus};
 
+use crate::common::process::{Serve, ServeProcess};
+use crate::common::trials::on_postgres;
 use crate::common::{Backend, TestDatabase, TestServer, assert_error, model, on_every_backend};
 
-on_every_backend!(
-    health_reports_serving_for_every_service,
-    reflection_v1_lists_the_public_services,
-    migrations_go_up_and_down,
-    replicas_starting_together_on_one_database_all_start,
-    acknowledged_writes_survive_kill_9_and_sigterm_exits_cleanly,
-);
+pub(crate) fn trials() -> Vec<libtest_mimic::Trial> {
+    let on_every_backend = on_every_backend!(
+        health_reports_serving_for_every_service,
+        reflection_v1_lists_the_public_services,
+        migrations_go_up_and_down,
+        replicas_starting_together_on_one_database_all_start,
+        acknowledged_writes_survive_kill_9_and_sigterm_exits_cleanly,
+    );
+    let test = "an_unreachable_database_is_unavailable_and_not_serving";
+    let postgres_only = on_postgres(
+        module_path!(),
+        test,
+        an_unreachable_database_is_unavailable_and_not_serving,
+    );
+    on_every_backend
+        .into_iter()
+        .chain([postgres_only])
+        .collect()
+}
 
 const SERVICES: [&str; 4] = [
     "",
@@ -124,12 +136,7 @@ async fn wait_for_health(server: &TestServer, wanted: ServingStatus) {
 }
 
 /// PostgreSQL only: a database that disappears under a running server, and comes back.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn an_unreachable_database_is_unavailable_and_not_serving() {
-    let test = "an_unreachable_database_is_unavailable_and_not_serving";
-    let Some(backend) = Backend::postgres(test) else {
-        return;
-    };
+async fn an_unreachable_database_is_unavailable_and_not_serving(backend: Backend) {
     let server = TestServer::start_with(backend, |config| {
         config.health_check_interval = Duration::from_millis(100);
     })
@@ -215,62 +222,29 @@ fn folder_url(folder: &std::path::Path) -> String {
     url::Url::from_directory_path(folder).unwrap().to_string()
 }
 
-/// The `modelreg` binary, serving on a free port of 127.0.0.1.
-struct ServerProcess {
-    child: Child,
-    addr: SocketAddr,
+/// The `modelreg` binary on `database_url`, its artifacts in `artifact_folder`.
+async fn serve(database_url: &str, artifact_folder: &std::path::Path) -> ServeProcess {
+    Serve::new()
+        .args(["--database-url", database_url])
+        .args(["--artifact-store", &folder_url(artifact_folder)])
+        .start()
+        .await
 }
 
-impl ServerProcess {
-    fn start(database_url: &str, artifact_folder: &std::path::Path) -> Self {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_modelreg"))
-            .args([
-                "serve",
-                "--listen",
-                "127.0.0.1:0",
-                "--database-url",
-                database_url,
-                "--artifact-store",
-                &folder_url(artifact_folder),
-            ])
-            .env("RUST_LOG", "info")
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("start modelreg");
-        let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
-        let addr = loop {
-            let line = lines
-                .next()
-                .expect("modelreg exited before serving")
-                .unwrap();
-            if let Some((_, rest)) = line.split_once("serving gRPC address=") {
-                break rest.trim().parse().expect("a socket address");
-            }
-        };
-        // Keep draining the log so that the server never blocks on a full pipe.
-        std::thread::spawn(move || lines.for_each(drop));
-        Self { child, addr }
-    }
-
-    async fn client(&self) -> ModelRegistrationServiceClient<tonic::transport::Channel> {
-        ModelRegistrationServiceClient::connect(format!("http://{}", self.addr))
-            .await
-            .unwrap()
-    }
-
-    async fn artifact_client(&self) -> ModelArtifactServiceClient<tonic::transport::Channel> {
-        ModelArtifactServiceClient::connect(format!("http://{}", self.addr))
-            .await
-            .unwrap()
-    }
+async fn client(
+    server: &ServeProcess,
+) -> ModelRegistrationServiceClient<tonic::transport::Channel> {
+    ModelRegistrationServiceClient::connect(server.url())
+        .await
+        .unwrap()
 }
 
-impl Drop for ServerProcess {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
+async fn artifact_client(
+    server: &ServeProcess,
+) -> ModelArtifactServiceClient<tonic::transport::Channel> {
+    ModelArtifactServiceClient::connect(server.url())
+        .await
+        .unwrap()
 }
 
 async fn acknowledged_writes_survive_kill_9_and_sigterm_exits_cleanly(backend: Backend) {
@@ -282,15 +256,21 @@ async fn acknowledged_writes_survive_kill_9_and_sigterm_exits_cleanly(backend: B
     assert!(migrate.success(), "modelreg migrate exits 0");
 
     let artifacts = tempfile::tempdir().unwrap();
-    let mut first = ServerProcess::start(&database.url, artifacts.path());
-    let mut client = first.client().await;
+    let mut first = serve(&database.url, artifacts.path()).await;
+    let mut registrations = client(&first).await;
     let mut registered = Vec::new();
     for i in 0..20 {
         let request = pb::RegisterModelRequest {
             model_related_information: Some(model("durable", &i.to_string(), 2)),
             request_id: String::new(),
         };
-        registered.push(client.register_model(request).await.unwrap().into_inner());
+        registered.push(
+            registrations
+                .register_model(request)
+                .await
+                .unwrap()
+                .into_inner(),
+        );
     }
     let artifact: Vec<u8> = (0..3_000_000u32).map(|i| (i * 7 % 251) as u8).collect();
     let header = pb::ArtifactHeader {
@@ -308,26 +288,23 @@ async fn acknowledged_writes_survive_kill_9_and_sigterm_exits_cleanly(backend: B
                 payload: Some(Upload::Chunk(chunk.to_vec().into())),
             }),
     );
-    let uploaded = first
-        .artifact_client()
+    let uploaded = artifact_client(&first)
         .await
         .upload_artifact(futures::stream::iter(messages))
         .await
         .expect("upload")
         .into_inner();
-    registered[0] = client
+    registered[0] = registrations
         .get_model_registration(pb::GetModelRegistrationRequest {
             model_registration_id: uploaded.model_registration_id.clone(),
         })
         .await
         .unwrap()
         .into_inner();
-    first.child.kill().unwrap(); // SIGKILL: no chance to flush anything.
-    first.child.wait().unwrap();
+    first.kill(); // SIGKILL: no chance to flush anything.
 
-    let mut second = ServerProcess::start(&database.url, artifacts.path());
-    let mut downloads = second
-        .artifact_client()
+    let mut second = serve(&database.url, artifacts.path()).await;
+    let mut downloads = artifact_client(&second)
         .await
         .download_artifact(pb::DownloadArtifactRequest {
             model_registration_id: uploaded.model_registration_id.clone(),
@@ -346,9 +323,9 @@ async fn acknowledged_writes_survive_kill_9_and_sigterm_exits_cleanly(backend: B
         downloaded == artifact,
         "the artifact's bytes survived kill -9"
     );
-    let mut client = second.client().await;
+    let mut registrations = client(&second).await;
     for expected in &registered {
-        let read = client
+        let read = registrations
             .get_model_registration(pb::GetModelRegistrationRequest {
                 model_registration_id: expected.model_registration_id.clone(),
             })
@@ -358,22 +335,11 @@ async fn acknowledged_writes_survive_kill_9_and_sigterm_exits_cleanly(backend: B
         assert_eq!(&read, expected);
     }
 
-    let terminated = Command::new("kill")
-        .args(["-TERM", &second.child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(terminated.success());
-    let deadline = Instant::now() + Duration::from_secs(10);
-    let exit = loop {
-        if let Some(exit) = second.child.try_wait().unwrap() {
-            break exit;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "modelreg did not stop within 10 s of SIGTERM"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    };
+    second.terminate();
+    let exit = second
+        .wait(Duration::from_secs(10))
+        .await
+        .expect("modelreg did not stop within 10 s of SIGTERM");
     assert!(
         exit.success(),
         "SIGTERM ends modelreg with exit 0, got {exit:?}"

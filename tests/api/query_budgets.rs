@@ -1,35 +1,84 @@
-//! Query budgets: how many SQL statements each RPC may issue, counted by the store's statement
-//! log while the RPC runs. A change that loads children one parent at a time (N+1) fails here
-//! with a count, long before anyone would notice it as latency.
+//! Query budgets: which SQL statements each RPC may issue, by kind and table, as the server's
+//! statement observer sees them while the RPC runs. A change that loads children one parent at
+//! a time (N+1) fails here with a count, long before anyone would notice it as latency.
 
 use modelreg::pb;
 
-use crate::common::{Backend, TestServer, model, on_every_backend};
+use crate::common::statements::{Issued, Kind, classify};
+use crate::common::{Backend, TestServer, model, on_every_backend, plain_sync};
 
-on_every_backend!(
-    list_models_costs_two_statements_whatever_the_page_size,
-    get_costs_one_statement,
-    register_inserts_all_environments_in_one_statement,
-    artifact_reads_cost_two_statements,
-);
+const MODELS: &str = "model_related_information";
+const ENVIRONMENTS: &str = "target_environments";
+const ARTIFACTS: &str = "model_artifacts";
 
-/// The statements one call issued.
-#[derive(Debug)]
-struct Issued {
-    count: u64,
-    /// The SQL of the last 64 of them.
-    sql: Vec<String>,
+pub(crate) fn trials() -> Vec<libtest_mimic::Trial> {
+    let mut trials = on_every_backend!(
+        list_models_costs_two_statements_whatever_the_page_size,
+        get_costs_one_statement,
+        register_inserts_all_environments_in_one_statement,
+        artifact_reads_cost_two_statements,
+    );
+    trials.extend(plain_sync!(
+        statements_are_classified_by_kind_and_main_table
+    ));
+    trials
+}
+
+/// The classification the budgets rest on, for statements of the shapes SeaORM sends on both
+/// databases, and for what is no table's read or write.
+fn statements_are_classified_by_kind_and_main_table() {
+    let cases = [
+        (
+            r#"SELECT "m"."id" AS "A_id", "e"."id" AS "B_id" FROM "model_related_information" AS "m" LEFT JOIN "target_environments" AS "e" ON "m"."id" = "e"."model_related_information_id" WHERE "m"."id" = $1"#,
+            Kind::Select,
+            Some(MODELS),
+        ),
+        (
+            r#"SELECT COUNT(*) FROM (SELECT 1 FROM "model_artifacts" WHERE "id" > ?) AS "sub""#,
+            Kind::Select,
+            Some(ARTIFACTS),
+        ),
+        (
+            r#"INSERT INTO "target_environments" ("id", "position") VALUES ($1, $2), ($3, $4)"#,
+            Kind::Insert,
+            Some(ENVIRONMENTS),
+        ),
+        (
+            r#"INSERT INTO "model_related_information" ("id") VALUES (?) ON CONFLICT ("request_id") DO NOTHING RETURNING "id""#,
+            Kind::Insert,
+            Some(MODELS),
+        ),
+        (
+            r#"UPDATE "model_related_information" SET "etag" = $1 WHERE "id" = $2 AND "etag" = $3"#,
+            Kind::Update,
+            Some(MODELS),
+        ),
+        (
+            r#"DELETE FROM "model_artifacts" WHERE "model_related_information_id" = ?"#,
+            Kind::Delete,
+            Some(ARTIFACTS),
+        ),
+        ("SELECT pg_advisory_xact_lock(7)", Kind::Select, None),
+        ("BEGIN", Kind::Other, None),
+        ("COMMIT", Kind::Other, None),
+        ("not SQL at all", Kind::Other, None),
+    ];
+    for (sql, kind, table) in cases {
+        let classified = classify(sql);
+        assert_eq!(
+            (classified.kind, classified.table.as_deref()),
+            (kind, table),
+            "{sql}"
+        );
+    }
 }
 
 /// Runs `call` and returns what it issued.
 async fn statements_of<T>(server: &TestServer, call: impl Future<Output = T>) -> (T, Issued) {
     // Nothing else runs against this test's server: the health check only pings the pool.
-    server.store.statements().take_recent();
-    let before = server.store.statements().count();
+    server.statements.take();
     let answer = call.await;
-    let count = server.store.statements().count() - before;
-    let sql = server.store.statements().take_recent();
-    (answer, Issued { count, sql })
+    (answer, server.statements.take())
 }
 
 async fn seed(server: &TestServer, models: usize) {
@@ -59,8 +108,13 @@ async fn list_models_costs_two_statements_whatever_the_page_size(backend: Backen
                 == 3
         }));
         assert_eq!(
-            statements.count, 2,
+            statements.total(),
+            2,
             "page size {page_size}: parents, then all their environments: {statements:#?}"
+        );
+        statements.assert_counts(
+            &[(Kind::Select, MODELS, 1), (Kind::Select, ENVIRONMENTS, 1)],
+            &format!("page size {page_size}"),
         );
     }
 }
@@ -81,8 +135,9 @@ async fn get_costs_one_statement(backend: Backend) {
             .len(),
         3
     );
-    // The issue allows two; the parent and its environments come in one LEFT JOIN.
-    assert_eq!(statements.count, 1, "{statements:#?}");
+    // The parent and its environments come in one LEFT JOIN.
+    assert_eq!(statements.total(), 1, "{statements:#?}");
+    statements.assert_counts(&[(Kind::Select, MODELS, 1)], "get");
 
     // Without environments the join still finds the registration.
     let bare = server
@@ -98,7 +153,8 @@ async fn get_costs_one_statement(backend: Backend) {
             .target_environment
             .is_empty()
     );
-    assert_eq!(statements.count, 1, "{statements:#?}");
+    assert_eq!(statements.total(), 1, "{statements:#?}");
+    statements.assert_counts(&[(Kind::Select, MODELS, 1)], "get without environments");
 }
 
 async fn register_inserts_all_environments_in_one_statement(backend: Backend) {
@@ -106,14 +162,13 @@ async fn register_inserts_all_environments_in_one_statement(backend: Backend) {
     let (registered, statements) =
         statements_of(&server, server.register(model("qoe", "1", 5))).await;
     registered.expect("register");
-    let environment_inserts = statements
-        .sql
-        .iter()
-        .filter(|sql| sql.starts_with(r#"INSERT INTO "target_environments""#))
-        .count();
-    assert_eq!(environment_inserts, 1, "{statements:#?}");
+    statements.assert_counts(
+        &[(Kind::Insert, MODELS, 1), (Kind::Insert, ENVIRONMENTS, 1)],
+        "register with 5 environments",
+    );
     assert_eq!(
-        statements.count, 2,
+        statements.total(),
+        2,
         "the parent, then its children: {statements:#?}"
     );
 }
@@ -133,7 +188,12 @@ async fn artifact_reads_cost_two_statements(backend: Backend) {
     let (listed, statements) = statements_of(&server, artifacts.list_artifacts(list)).await;
     listed.expect("list artifacts");
     assert_eq!(
-        statements.count, 2,
+        statements.total(),
+        2,
         "the model, then its page: {statements:#?}"
+    );
+    statements.assert_counts(
+        &[(Kind::Select, MODELS, 1), (Kind::Select, ARTIFACTS, 1)],
+        "list artifacts",
     );
 }

@@ -9,15 +9,17 @@ use crate::common::{
     Backend, TestServer, assert_error, environments_of, model, on_every_backend, violated_fields,
 };
 
-on_every_backend!(
-    register_assigns_the_output_fields,
-    registration_round_trips_through_get,
-    every_invalid_field_is_reported_at_once,
-    a_duplicate_name_and_version_already_exists,
-    exactly_one_of_racing_duplicates_wins,
-    a_repeated_request_id_returns_the_first_registration,
-    get_tells_malformed_from_unknown_ids,
-);
+pub(crate) fn trials() -> Vec<libtest_mimic::Trial> {
+    on_every_backend!(
+        register_assigns_the_output_fields,
+        registration_round_trips_through_get,
+        every_invalid_field_is_reported_at_once,
+        a_duplicate_name_and_version_already_exists,
+        exactly_one_of_racing_duplicates_wins,
+        a_repeated_request_id_returns_the_first_registration,
+        get_tells_malformed_from_unknown_ids,
+    )
+}
 
 async fn register_assigns_the_output_fields(backend: Backend) {
     let server = TestServer::start(backend).await;

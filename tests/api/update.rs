@@ -8,20 +8,22 @@ use crate::common::{
     violated_fields,
 };
 
-on_every_backend!(
-    without_a_mask_populated_fields_apply_and_empty_lists_keep,
-    a_masked_list_replaces_and_an_empty_one_clears,
-    masked_leaves_change_alone,
-    bad_masks_and_renames_change_nothing,
-    the_result_of_an_update_is_validated,
-    a_stale_etag_aborts_the_update,
-    updates_of_unknown_or_malformed_ids_fail,
-    concurrent_list_updates_never_mix_lists,
-    of_concurrent_updates_with_one_etag_exactly_one_wins,
-    concurrent_updates_of_different_fields_lose_none,
-    delete_removes_the_environments_and_frees_the_name,
-    delete_checks_existence_and_etag,
-);
+pub(crate) fn trials() -> Vec<libtest_mimic::Trial> {
+    on_every_backend!(
+        without_a_mask_populated_fields_apply_and_empty_lists_keep,
+        a_masked_list_replaces_and_an_empty_one_clears,
+        masked_leaves_change_alone,
+        bad_masks_and_renames_change_nothing,
+        the_result_of_an_update_is_validated,
+        a_stale_etag_aborts_the_update,
+        updates_of_unknown_or_malformed_ids_fail,
+        concurrent_list_updates_never_mix_lists,
+        of_concurrent_updates_with_one_etag_exactly_one_wins,
+        concurrent_updates_of_different_fields_lose_none,
+        delete_removes_the_environments_and_frees_the_name,
+        delete_checks_existence_and_etag,
+    )
+}
 
 /// A patch that names the registration and changes nothing else yet.
 fn patch_of(registered: &pb::ModelRelatedInformation) -> pb::ModelRelatedInformation {
