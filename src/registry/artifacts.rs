@@ -30,7 +30,8 @@ impl Registry {
         spec: UploadSpec,
         chunks: impl Stream<Item = Result<Bytes>> + Send + 'static,
     ) -> Result<StoredArtifact> {
-        // Dropped with this call: an upload whose caller went away is not committed.
+        // Dropped with this call: an upload whose caller went away stops reading and is not
+        // committed.
         let (_waiting, caller) = oneshot::channel::<()>();
         super::detached(self.clone().receive(spec, chunks, caller)).await
     }
@@ -50,7 +51,10 @@ impl Registry {
         let artifact_id = Uuid::now_v7();
         let key = Objects::object_key(model.id, artifact_id);
         let mut upload = self.objects.begin_upload(&key).await?;
-        let sha256 = match self.receive_bytes(chunks, &mut upload, &spec).await {
+        let sha256 = match self
+            .receive_bytes(chunks, &mut upload, &spec, &mut caller)
+            .await
+        {
             Ok(sha256) => sha256,
             Err(err) => {
                 upload.abort().await;
@@ -67,10 +71,7 @@ impl Registry {
         // that somebody still waits for is committed.
         if matches!(caller.try_recv(), Err(oneshot::error::TryRecvError::Closed)) {
             self.objects.delete(vec![key]).await;
-            return Err(Error::UploadStream {
-                failure: StreamFailure::Cancelled,
-                message: "the client went away before the upload was committed".into(),
-            });
+            return Err(caller_gone());
         }
         let new = NewArtifact {
             id: artifact_id,
@@ -110,10 +111,18 @@ impl Registry {
         chunks: impl Stream<Item = Result<Bytes>>,
         upload: &mut ObjectUpload,
         spec: &UploadSpec,
+        caller: &mut oneshot::Receiver<()>,
     ) -> Result<String> {
         let mut chunks = std::pin::pin!(chunks);
-        while let Some(chunk) = chunks.next().await {
-            let chunk = chunk?;
+        loop {
+            let chunk = tokio::select! {
+                chunk = chunks.next() => match chunk {
+                    Some(chunk) => chunk?,
+                    None => break,
+                },
+                // The call ended (a deadline, a client gone) while the stream stays open.
+                _ = &mut *caller => return Err(caller_gone()),
+            };
             let size = upload.size() + chunk.len() as u64;
             // Stop as soon as a limit is crossed, not at the end of the stream.
             if size > self.max_artifact_bytes {
@@ -170,6 +179,13 @@ impl Registry {
                 version: version.to_string(),
             },
         })
+    }
+}
+
+fn caller_gone() -> Error {
+    Error::UploadStream {
+        failure: StreamFailure::Cancelled,
+        message: "the call ended before the upload was committed".into(),
     }
 }
 

@@ -13,12 +13,14 @@ mod metrics;
 mod operations;
 mod query_budgets;
 mod registration;
+mod robustness;
 mod update;
 
 fn main() {
     let arguments = libtest_mimic::Arguments::from_args();
     let trials = [
         registration::trials(),
+        robustness::trials(),
         discovery::trials(),
         update::trials(),
         query_budgets::trials(),
