@@ -9,6 +9,7 @@ use tokio::sync::mpsc;
 use tokio_stream::wrappers::ReceiverStream;
 use tonic::Code;
 
+use crate::artifacts::{random_bytes, upload};
 use crate::common::{
     Backend, TestServer, assert_error, environment, model, on_every_backend, violated_fields,
 };
@@ -21,6 +22,7 @@ pub(crate) fn trials() -> Vec<libtest_mimic::Trial> {
         requests_beyond_the_limit_are_shed_with_retry_info,
         calls_without_a_deadline_get_the_default_one,
         an_upload_message_over_the_size_limit_is_resource_exhausted,
+        a_delete_cut_short_never_leaves_bytes_without_a_record,
     )
 }
 
@@ -238,5 +240,51 @@ async fn an_upload_message_over_the_size_limit_is_resource_exhausted(backend: Ba
         .register(model)
         .await
         .expect("the server still serves");
+    server.stop().await;
+}
+
+/// A delete whose call ends early (its deadline passes, its client goes away) either did not
+/// happen, or happened with its artifacts' bytes: the removal runs on after the call.
+async fn a_delete_cut_short_never_leaves_bytes_without_a_record(backend: Backend) {
+    let server = TestServer::start(backend).await;
+    for attempt in 0..50u64 {
+        let name = format!("qoe-{attempt}");
+        let id = server
+            .register(model(&name, "1", 1))
+            .await
+            .unwrap()
+            .model_registration_id;
+        upload(&server, &id, &random_bytes(1000, attempt)).await;
+        let mut request = tonic::Request::new(pb::DeleteModelRegistrationRequest {
+            model_registration_id: id.clone(),
+            etag: String::new(),
+        });
+        // Deadlines from nothing to a few milliseconds cut the call at every step.
+        request.set_timeout(Duration::from_micros(attempt * 100));
+        let _ = server
+            .registration
+            .clone()
+            .delete_model_registration(request)
+            .await;
+
+        let settled = Instant::now() + Duration::from_secs(5);
+        loop {
+            let registered = server.get(&id).await.is_ok();
+            let bytes = server
+                .objects
+                .keys()
+                .await
+                .into_iter()
+                .any(|key| key.contains(&id));
+            if registered == bytes {
+                break;
+            }
+            assert!(
+                Instant::now() < settled,
+                "attempt {attempt}: registered {registered}, bytes stored {bytes}"
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
     server.stop().await;
 }
