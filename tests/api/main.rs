@@ -7,6 +7,7 @@ mod artifacts;
 mod cli;
 mod common;
 mod discovery;
+mod faults;
 mod grpcurl;
 mod loadgen;
 mod metrics;
@@ -30,6 +31,7 @@ fn main() {
         grpcurl::trials(),
         loadgen::trials(),
         operations::trials(),
+        faults::trials(),
     ]
     .into_iter()
     .flatten()
