@@ -14,6 +14,7 @@ mod operations;
 mod query_budgets;
 mod registration;
 mod robustness;
+mod sweeper;
 mod update;
 
 fn main() {
@@ -21,6 +22,7 @@ fn main() {
     let trials = [
         registration::trials(),
         robustness::trials(),
+        sweeper::trials(),
         discovery::trials(),
         update::trials(),
         query_budgets::trials(),
