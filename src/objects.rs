@@ -382,7 +382,11 @@ mod tests {
             ..ArtifactConfig::default()
         };
         let objects = Objects::open(&config, "sqlite::memory:").unwrap();
-        let err = objects.read("models/x/artifacts/y", 0..10).await.err().unwrap();
+        let err = objects
+            .read("models/x/artifacts/y", 0..10)
+            .await
+            .err()
+            .unwrap();
         assert_eq!(err.reason(), "ARTIFACT_DATA_LOSS");
     }
 }

@@ -15,6 +15,7 @@ mod operations;
 mod query_budgets;
 mod registration;
 mod robustness;
+mod sweeper;
 mod update;
 
 fn main() {
@@ -22,6 +23,7 @@ fn main() {
     let trials = [
         registration::trials(),
         robustness::trials(),
+        sweeper::trials(),
         discovery::trials(),
         update::trials(),
         query_budgets::trials(),

@@ -23,6 +23,7 @@ pub(crate) fn trials() -> Vec<libtest_mimic::Trial> {
         calls_without_a_deadline_get_the_default_one,
         an_upload_message_over_the_size_limit_is_resource_exhausted,
         a_delete_cut_short_never_leaves_bytes_without_a_record,
+        ten_thousand_calls_at_once_are_served_or_shed,
     )
 }
 
@@ -286,5 +287,48 @@ async fn a_delete_cut_short_never_leaves_bytes_without_a_record(backend: Backend
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
     }
+    server.stop().await;
+}
+
+/// One client opens 10,000 calls at once on one connection: each ends OK or UNAVAILABLE
+/// (shed), none hangs or fails otherwise, and the server serves on.
+async fn ten_thousand_calls_at_once_are_served_or_shed(backend: Backend) {
+    let server = TestServer::start_with(backend, |config| {
+        config.limits.max_concurrent_requests = 64;
+        config.limits.max_concurrent_streams = 100;
+    })
+    .await;
+    let id = server
+        .register(model("qoe", "1", 1))
+        .await
+        .unwrap()
+        .model_registration_id;
+    let calls = (0..10_000).map(|_| {
+        let mut client = server.registration.clone();
+        let id = id.clone();
+        async move {
+            client
+                .get_model_registration(pb::GetModelRegistrationRequest {
+                    model_registration_id: id,
+                })
+                .await
+        }
+    });
+
+    let answers = tokio::time::timeout(Duration::from_secs(60), futures::future::join_all(calls))
+        .await
+        .expect("every call ends");
+
+    let (mut ok, mut shed) = (0, 0);
+    for answer in answers {
+        match answer {
+            Ok(_) => ok += 1,
+            Err(status) if status.code() == Code::Unavailable => shed += 1,
+            Err(status) => panic!("neither served nor shed: {status:?}"),
+        }
+    }
+    println!("10000 calls at once: {ok} served, {shed} shed");
+    assert!(ok > 0);
+    server.get(&id).await.expect("the server serves on");
     server.stop().await;
 }

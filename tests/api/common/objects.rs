@@ -5,10 +5,10 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use futures::{StreamExt, TryStreamExt};
-use object_store::ObjectStore;
 use object_store::aws::AmazonS3Builder;
 use object_store::local::LocalFileSystem;
 use object_store::prefix::PrefixStore;
+use object_store::{ObjectStore, ObjectStoreExt};
 
 use super::s3;
 use super::trials::Needs;
@@ -87,6 +87,14 @@ impl StoredObjects {
             .try_collect()
             .await
             .expect("list the store")
+    }
+
+    /// Writes an object behind the registry's back.
+    pub async fn put(&self, key: &str, bytes: Vec<u8>) {
+        self.store
+            .put(&object_store::path::Path::from(key), bytes.into())
+            .await
+            .expect("put an object");
     }
 
     /// Removes objects behind the registry's back.
