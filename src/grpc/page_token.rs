@@ -135,6 +135,31 @@ mod tests {
     }
 
     #[test]
+    fn tokens_of_the_longest_names_are_accepted() {
+        // A name filter and the last model of 255 characters of four bytes each.
+        let name = "😀".repeat(limits::NAME_CHARS);
+        let after = ModelCursor {
+            model_name: name.clone(),
+            model_version: name.clone(),
+        };
+        let token = encode(&name, "", after.clone());
+        assert_eq!(decode(&token, &name, "").unwrap(), after);
+        // The longest token there can be: four texts escaped in JSON at 6 bytes a character.
+        let escaped = "\u{1f}".repeat(limits::NAME_CHARS);
+        let cursor = ModelCursor {
+            model_name: escaped.clone(),
+            model_version: escaped.clone(),
+        };
+        let longest = encode(&escaped, &escaped, cursor.clone());
+        assert!(
+            longest.len() <= limits::PAGE_TOKEN_CHARS,
+            "{}",
+            longest.len()
+        );
+        assert_eq!(decode(&longest, &escaped, &escaped).unwrap(), cursor);
+    }
+
+    #[test]
     fn garbage_is_rejected() {
         for garbage in ["%%%", "bm90IGpzb24", "e30"] {
             assert!(
