@@ -11,6 +11,8 @@ mod names;
 mod paging;
 mod patch;
 #[cfg(test)]
+mod proptests;
+#[cfg(test)]
 mod tests;
 
 pub(crate) use artifact::{
