@@ -227,13 +227,18 @@ fn identifier_ok(text: &str) -> bool {
         && chars(text) <= 255
 }
 
+/// Within `max` characters, and without NUL (which no text may hold).
+fn bounded_ok(text: &str, max: usize) -> bool {
+    chars(text) <= max && !text.contains('\0')
+}
+
 fn required_ok(text: &str, max: usize) -> bool {
-    !blank(text) && chars(text) <= max
+    !blank(text) && bounded_ok(text, max)
 }
 
 fn location_ok(text: &str) -> bool {
     // The rule delegates to the URL parser: an absolute URI is what it accepts.
-    text.is_empty() || (chars(text) <= 2_048 && url::Url::parse(text).is_ok())
+    text.is_empty() || (bounded_ok(text, 2_048) && url::Url::parse(text).is_ok())
 }
 
 /// Every field a draft violates, in the order of the resource.
@@ -271,7 +276,7 @@ fn oracle(draft: &ModelDraft) -> Vec<String> {
                 "model_information.metadata.author".into(),
             );
             expect(
-                chars(&metadata.owner) <= 255,
+                bounded_ok(&metadata.owner, 255),
                 "model_information.metadata.owner".into(),
             );
         }
@@ -555,7 +560,7 @@ proptest! {
         offset in any::<u64>(),
     ) {
         let mut expected = model_ref_oracle(&id, names.as_ref(), "");
-        if chars(&version) > 64 {
+        if !bounded_ok(&version, 64) {
             expected.push("artifact_version".into());
         }
         match DownloadSpec::parse(&id, names.as_ref(), version.clone(), offset) {
@@ -593,10 +598,10 @@ proptest! {
         page_size in prop_oneof![Just(0), 1..2000i32, any::<i32>()],
     ) {
         let mut expected = Vec::new();
-        if chars(&name) > 255 {
+        if !bounded_ok(&name, 255) {
             expected.push("model_name");
         }
-        if chars(&version) > 255 {
+        if !bounded_ok(&version, 255) {
             expected.push("model_version");
         }
         if page_size < 0 {

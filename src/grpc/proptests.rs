@@ -462,8 +462,10 @@ fn name_text() -> impl Strategy<Value = String> {
     ]
 }
 
+/// The position of a model: its name and version hold no control characters.
 fn cursor() -> impl Strategy<Value = ModelCursor> {
-    (name_text(), name_text()).prop_map(|(model_name, model_version)| ModelCursor {
+    let name = || name_text().prop_map(|name| name.replace(char::is_control, "x"));
+    (name(), name()).prop_map(|(model_name, model_version)| ModelCursor {
         model_name,
         model_version,
     })
@@ -517,6 +519,19 @@ proptest! {
             prop_assert_eq!(rejected_token(page_token::decode(&token, &name, &other)), Ok(()));
         }
         prop_assert_eq!(rejected_token(page_token::decode_artifacts(&token)), Ok(()));
+    }
+
+    #[test]
+    fn positions_with_control_characters_are_not_tokens_of_this_service(
+        after in cursor(),
+        control in prop_oneof![0u8..0x20, 0x7fu8..0xa0].prop_map(char::from),
+        at_version in any::<bool>(),
+    ) {
+        let mut after = after;
+        let name = if at_version { &mut after.model_version } else { &mut after.model_name };
+        name.push(control);
+        let token = page_token::encode("", "", after);
+        prop_assert_eq!(rejected_token(page_token::decode(&token, "", "")), Ok(()));
     }
 
     #[test]
