@@ -7,6 +7,7 @@ use std::collections::HashMap;
 use proptest::collection::vec;
 use proptest::prelude::*;
 use proptest::sample::select;
+use proptest::strategy::LazyJust;
 use prost_types::FieldMask;
 use tonic::{Code, Status};
 use tonic_types::StatusExt;
@@ -14,7 +15,7 @@ use tonic_types::StatusExt;
 use super::{convert, page_token, update_mask};
 use crate::domain::{
     ArtifactCursor, Error, FieldPath, FieldViolation, ModelCursor, ModelDraft, ModelSpec, Patch,
-    RegistrationId, limits,
+    RegistrationId, StreamFailure, limits,
 };
 use crate::pb;
 
@@ -650,6 +651,60 @@ proptest! {
         // As it travels: grpc-message percent-encoded, grpc-status-details-bin in base64.
         let answer = status.into_http::<()>();
         let size = header_list_size(answer.headers());
+        prop_assert!(size < 7 * 1024 + 512, "answer metadata of {} bytes", size);
+    }
+}
+
+/// Every kind of error, with texts as long as requests may make them: names of 255
+/// characters, an etag of 128, an artifact version of 64.
+fn any_error() -> impl Strategy<Value = Error> {
+    let id = || any::<u128>().prop_map(|n| uuid::Uuid::from_u128(n).to_string());
+    let name = || text(&[64, 65, 255]);
+    let cause = || "a cause".into();
+    prop_oneof![
+        id().prop_map(|id| Error::RegistrationNotFound { id }),
+        (name(), name())
+            .prop_map(|(name, version)| Error::ModelAlreadyRegistered { name, version }),
+        (id(), text(&[128])).prop_map(|(id, given)| Error::EtagMismatch { id, given }),
+        (name(), name()).prop_map(|(name, version)| Error::ModelNotFound { name, version }),
+        (id(), prop::option::of(text(&[64])))
+            .prop_map(|(id, version)| Error::ArtifactNotFound { id, version }),
+        any::<u64>().prop_map(|limit| Error::ArtifactTooLarge { limit }),
+        (any::<u64>(), any::<u64>())
+            .prop_map(|(offset, size)| Error::OffsetOutOfRange { offset, size }),
+        (
+            select(
+                &[
+                    StreamFailure::Cancelled,
+                    StreamFailure::MessageTooLarge,
+                    StreamFailure::Malformed
+                ][..]
+            ),
+            text(&[300]),
+        )
+            .prop_map(|(failure, message)| Error::UploadStream { failure, message }),
+        text(&[255]).prop_map(|key| Error::ArtifactDataLoss { key }),
+        LazyJust::new(move || Error::ArtifactStoreUnavailable(cause())),
+        LazyJust::new(move || Error::ArtifactStoreMisconfigured(cause())),
+        LazyJust::new(move || Error::Contention(cause())),
+        LazyJust::new(move || Error::DatabaseUnavailable(cause())),
+        LazyJust::new(move || Error::Internal(cause())),
+    ]
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
+
+    #[test]
+    fn every_error_answer_stays_small(err in any_error()) {
+        let reason = err.reason();
+        let status = Status::from(err);
+        prop_assert_ne!(status.code(), Code::Unknown);
+        prop_assert!(status.message().len() < 2 * 1024, "message of {} bytes", status.message().len());
+        prop_assert!(status.details().len() < 6 * 1024, "details of {} bytes", status.details().len());
+        let details = status.get_error_details();
+        prop_assert_eq!(&details.error_info().expect("an ErrorInfo").reason, reason);
+        let size = header_list_size(status.into_http::<()>().headers());
         prop_assert!(size < 7 * 1024 + 512, "answer metadata of {} bytes", size);
     }
 }
