@@ -7,6 +7,7 @@ mod artifacts;
 mod cli;
 mod common;
 mod discovery;
+mod fuzz;
 mod grpcurl;
 mod loadgen;
 mod metrics;
@@ -32,6 +33,7 @@ fn main() {
         grpcurl::trials(),
         loadgen::trials(),
         operations::trials(),
+        fuzz::trials(),
     ]
     .into_iter()
     .flatten()
