@@ -17,12 +17,12 @@ const MAX_VIOLATIONS: usize = 20;
 /// …taking at most this many bytes of field paths and descriptions, so that any answer stays
 /// well under the 8 KiB of metadata that gRPC clients accept by default (the details travel
 /// base64-encoded, beside the message).
-const VIOLATION_BYTES: usize = 4096;
+const VIOLATION_BYTES: usize = 3072;
 /// Violations summarized in the message; the details list the rest.
 const SUMMARIZED_VIOLATIONS: usize = 3;
 /// The summary takes at most this many bytes as it travels, percent-encoded in `grpc-message`
 /// (a byte of non-ASCII text or a space takes three there). The details repeat the message, so
-/// with the violations' 4 KiB the whole answer stays under 8 KiB.
+/// with the violations' 3 KiB the whole answer stays under 8 KiB.
 const SUMMARY_BYTES: usize = 512;
 
 /// The request field that carries the model resource in RegisterModel and
