@@ -74,8 +74,13 @@ impl Checker {
         }
     }
 
-    /// Checks a character limit; `false` when it is exceeded.
+    /// Checks a character limit, and that the text holds no NUL character, which PostgreSQL
+    /// cannot store or compare (every text of a request passes here); `false` when violated.
     pub(crate) fn max_chars(&mut self, field: &str, value: &str, max: usize) -> bool {
+        if value.contains('\0') {
+            self.violation(field, "must not contain NUL characters (U+0000)");
+            return false;
+        }
         let chars = value.chars().count();
         if chars > max {
             self.violation(

@@ -2,7 +2,7 @@
 //! code it becomes. Front-ends map it exhaustively (gRPC in `grpc::status`), using `reason` and
 //! `metadata` for the machine-readable part of their answers.
 
-use super::check::FieldViolation;
+use super::check::{FieldViolation, echo};
 
 /// A failure's cause as the logs need it; never shown to clients.
 pub(crate) type Cause = Box<dyn std::error::Error + Send + Sync>;
@@ -16,21 +16,22 @@ pub(crate) enum Error {
     #[error("model registration {id} not found")]
     RegistrationNotFound { id: String },
 
-    #[error("model {name:?} version {version:?} is already registered")]
+    #[error("model {} version {} is already registered", echo(.name), echo(.version))]
     ModelAlreadyRegistered { name: String, version: String },
 
     /// The client's etag no longer matches the stored one (AIP-154).
     #[error(
-        "etag {given:?} does not match the current etag of model registration {id}; read it again and retry"
+        "etag {} does not match the current etag of model registration {id}; read it again and retry",
+        echo(.given)
     )]
     EtagMismatch { id: String, given: String },
 
-    #[error("model {name:?} version {version:?} is not registered")]
+    #[error("model {} version {} is not registered", echo(.name), echo(.version))]
     ModelNotFound { name: String, version: String },
 
     /// No artifact of that version, or (without a version) no artifact at all.
     #[error("{}", match .version {
-        Some(version) => format!("model registration {id} has no artifact version {version:?}"),
+        Some(version) => format!("model registration {id} has no artifact version {}", echo(version)),
         None => format!("model registration {id} has no artifact yet"),
     })]
     ArtifactNotFound { id: String, version: Option<String> },

@@ -11,6 +11,8 @@ mod names;
 mod paging;
 mod patch;
 #[cfg(test)]
+mod proptests;
+#[cfg(test)]
 mod tests;
 
 pub(crate) use artifact::{
@@ -38,8 +40,10 @@ pub(crate) mod limits {
     pub(crate) const ARTIFACT_VERSION_CHARS: usize = 64;
     /// Etags the server makes have 32 characters.
     pub(crate) const ETAG_CHARS: usize = 128;
-    /// The tokens the server makes hold at most four names of 255 characters.
-    pub(crate) const PAGE_TOKEN_CHARS: usize = 4_096;
+    /// The tokens the server makes hold at most four texts of 255 characters (two filters, the
+    /// last model's name and version), each character at most 6 bytes of JSON (`\u001f`), in
+    /// base64: no token it issues is longer (8248 characters).
+    pub(crate) const PAGE_TOKEN_CHARS: usize = (4 * NAME_CHARS * 6 + 64).div_ceil(3) * 4;
     /// There are ten paths that can be named.
     pub(crate) const MASK_PATHS: usize = 32;
     pub(crate) const MASK_PATH_CHARS: usize = 128;

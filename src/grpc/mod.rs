@@ -7,6 +7,8 @@ mod convert;
 mod discovery;
 mod limits;
 mod page_token;
+#[cfg(test)]
+mod proptests;
 mod registration;
 mod status;
 mod update_mask;

@@ -48,7 +48,11 @@ fn open<T: DeserializeOwned>(text: &str) -> Result<T> {
         .decode(text)
         .ok()
         .and_then(|bytes| serde_json::from_slice(&bytes).ok())
-        .ok_or_else(|| Error::invalid_request(FIELD, "is not a page token issued by this service"))
+        .ok_or_else(not_issued)
+}
+
+fn not_issued() -> Error {
+    Error::invalid_request(FIELD, "is not a page token issued by this service")
 }
 
 pub(super) fn encode_artifacts(cursor: ArtifactCursor) -> String {
@@ -79,6 +83,14 @@ pub(super) fn encode(filter_name: &str, filter_version: &str, after: ModelCursor
 
 pub(super) fn decode(text: &str, filter_name: &str, filter_version: &str) -> Result<ModelCursor> {
     let token: Token = open(text)?;
+    // The position is a model's name and version, which hold no control characters (nor NUL,
+    // which PostgreSQL cannot compare): a token with one was not issued here.
+    if [&token.after_name, &token.after_version]
+        .iter()
+        .any(|name| name.chars().any(char::is_control))
+    {
+        return Err(not_issued());
+    }
     if token.name != filter_name || token.version != filter_version {
         return Err(Error::invalid_request(
             FIELD,
@@ -132,6 +144,48 @@ mod tests {
         // Tokens of one listing are not accepted by the other.
         assert!(decode(&token, "", "").is_err());
         assert!(decode_artifacts(&encode("", "", key())).is_err());
+    }
+
+    #[test]
+    fn tokens_of_the_longest_names_are_accepted() {
+        // A name filter and the last model of 255 characters of four bytes each.
+        let name = "😀".repeat(limits::NAME_CHARS);
+        let after = ModelCursor {
+            model_name: name.clone(),
+            model_version: name.clone(),
+        };
+        let token = encode(&name, "", after.clone());
+        assert_eq!(decode(&token, &name, "").unwrap(), after);
+        // The longest token there can be: four texts escaped in JSON at 6 bytes a character.
+        let escaped = "\u{1f}".repeat(limits::NAME_CHARS);
+        let cursor = ModelCursor {
+            model_name: escaped.clone(),
+            model_version: escaped.clone(),
+        };
+        let longest = encode(&escaped, &escaped, cursor);
+        assert!(
+            longest.len() <= limits::PAGE_TOKEN_CHARS,
+            "{}",
+            longest.len()
+        );
+        // Filters may hold any character.
+        let token = encode(&escaped, &escaped, after.clone());
+        assert_eq!(decode(&token, &escaped, &escaped).unwrap(), after);
+    }
+
+    #[test]
+    fn a_position_with_control_characters_was_not_issued_here() {
+        for name in ["a\0b", "\u{7}", "x\n"] {
+            let cursor = ModelCursor {
+                model_name: name.into(),
+                model_version: "1".into(),
+            };
+            let token = encode("", "", cursor);
+            assert!(
+                matches!(decode(&token, "", ""), Err(Error::InvalidArgument(_))),
+                "{name:?}"
+            );
+        }
     }
 
     #[test]

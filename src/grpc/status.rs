@@ -17,9 +17,13 @@ const MAX_VIOLATIONS: usize = 20;
 /// …taking at most this many bytes of field paths and descriptions, so that any answer stays
 /// well under the 8 KiB of metadata that gRPC clients accept by default (the details travel
 /// base64-encoded, beside the message).
-const VIOLATION_BYTES: usize = 4096;
+const VIOLATION_BYTES: usize = 3072;
 /// Violations summarized in the message; the details list the rest.
 const SUMMARIZED_VIOLATIONS: usize = 3;
+/// The summary takes at most this many bytes as it travels, percent-encoded in `grpc-message`
+/// (a byte of non-ASCII text or a space takes three there). The details repeat the message, so
+/// with the violations' 3 KiB the whole answer stays under 8 KiB.
+const SUMMARY_BYTES: usize = 512;
 
 /// The request field that carries the model resource in RegisterModel and
 /// UpdateModelRegistration: resource paths are reported under it.
@@ -115,18 +119,37 @@ fn bounded(
         .collect()
 }
 
-/// "invalid request: a: is required; b: …; and 7 more (see the BadRequest details)".
+/// "invalid request: a: is required; b: …; and 7 more (5 in the details, 2 not listed)": the
+/// first violations that fit `SUMMARY_BYTES`, or only their number ("invalid request: 2
+/// violations") when the first does not fit.
 fn summarize(listed: &[tonic_types::FieldViolation], total: usize) -> String {
-    let mut message = String::from("invalid request: ");
-    let shown = listed.iter().take(SUMMARIZED_VIOLATIONS);
-    let parts: Vec<_> = shown
+    let mut bytes = 0;
+    let parts: Vec<_> = listed
+        .iter()
+        .take(SUMMARIZED_VIOLATIONS)
         .map(|v| format!("{}: {}", v.field, v.description))
+        .take_while(|part| {
+            bytes += encoded_len(part) + encoded_len("; ");
+            bytes <= SUMMARY_BYTES
+        })
         .collect();
-    message.push_str(&parts.join("; "));
+    let mut message = String::from("invalid request: ");
+    if parts.is_empty() {
+        let noun = if total == 1 {
+            "violation"
+        } else {
+            "violations"
+        };
+        message.push_str(&format!("{total} {noun}"));
+    } else {
+        message.push_str(&parts.join("; "));
+    }
     let more = total - parts.len();
     if more > 0 {
         let not_listed = total - listed.len();
-        message.push_str(&format!("; and {more} more"));
+        if !parts.is_empty() {
+            message.push_str(&format!("; and {more} more"));
+        }
         if not_listed > 0 {
             message.push_str(&format!(
                 " ({} in the details, {not_listed} not listed)",
@@ -135,6 +158,17 @@ fn summarize(listed: &[tonic_types::FieldViolation], total: usize) -> String {
         }
     }
     message
+}
+
+/// The length of `text` in `grpc-message`, which percent-encodes controls, spaces, non-ASCII
+/// bytes and `"#%<>`?{}` (as tonic does).
+fn encoded_len(text: &str) -> usize {
+    text.bytes()
+        .map(|byte| {
+            let plain = byte.is_ascii_graphic() && !b"\"#%<>`?{}".contains(&byte);
+            if plain { 1 } else { 3 }
+        })
+        .sum()
 }
 
 #[cfg(test)]
@@ -193,6 +227,30 @@ mod tests {
         assert!(status.message().contains("more"), "{}", status.message());
         let info = status.get_error_details().error_info().unwrap().clone();
         assert_eq!(info.metadata["violations"], "1000");
+    }
+
+    #[test]
+    fn echoed_input_keeps_answers_under_8_kib() {
+        // 32 mask paths of emoji, each echoed (64 characters) in its violation: as it travels,
+        // every byte of the message's emoji takes three, and the details repeat the message.
+        let echoed = format!("\"{}\"…", "😀".repeat(64));
+        let violations = (0..32)
+            .map(|i| {
+                FieldViolation::request(
+                    format!("update_mask.paths[{i}]"),
+                    format!(
+                        "{echoed} is not a field of ModelRelatedInformation that can be updated"
+                    ),
+                )
+            })
+            .collect();
+        let answer = Status::from(Error::InvalidArgument(violations)).into_http::<()>();
+        let size: usize = answer
+            .headers()
+            .iter()
+            .map(|(name, value)| name.as_str().len() + value.len() + 32)
+            .sum();
+        assert!(size < 8 * 1024, "{size} bytes of metadata");
     }
 
     #[test]

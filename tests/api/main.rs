@@ -8,6 +8,7 @@ mod cli;
 mod common;
 mod discovery;
 mod faults;
+mod fuzz;
 mod grpcurl;
 mod loadgen;
 mod metrics;
@@ -34,6 +35,7 @@ fn main() {
         loadgen::trials(),
         operations::trials(),
         faults::trials(),
+        fuzz::trials(),
     ]
     .into_iter()
     .flatten()
