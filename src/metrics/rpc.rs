@@ -105,6 +105,9 @@ impl<B: Body + Unpin> Body for MeteredBody<B> {
 /// One RPC in progress; recorded once, when it finishes or is dropped.
 struct Call {
     method: &'static str,
+    /// The gauge the call was counted in: a call that started before the recorder was
+    /// installed (it is installed with the metrics endpoint) must not be taken off it.
+    in_flight: metrics::Gauge,
     started: Instant,
     finished: bool,
 }
@@ -112,9 +115,11 @@ struct Call {
 impl Call {
     fn start(path: &str) -> Self {
         let method = method_label(path);
-        metrics::gauge!(RPC_IN_FLIGHT, "method" => method).increment(1.0);
+        let in_flight = metrics::gauge!(RPC_IN_FLIGHT, "method" => method);
+        in_flight.increment(1.0);
         Self {
             method,
+            in_flight,
             started: Instant::now(),
             finished: false,
         }
@@ -125,7 +130,7 @@ impl Call {
             return;
         }
         let method = self.method;
-        metrics::gauge!(RPC_IN_FLIGHT, "method" => method).decrement(1.0);
+        self.in_flight.decrement(1.0);
         metrics::counter!(RPC_REQUESTS, "method" => method, "code" => code_name(code)).increment(1);
         metrics::histogram!(RPC_DURATION, "method" => method)
             .record(self.started.elapsed().as_secs_f64());

@@ -144,9 +144,15 @@ async fn requests_beyond_the_limit_are_shed_with_retry_info(backend: Backend) {
         .await
         .unwrap()
         .model_registration_id;
-    let (sender, upload) = open_upload(&server, &id).await;
-    // The upload holds the one permit once the server has started it.
+    // The upload holds the one permit once the server has started it. A probe may take the
+    // permit first and have the upload shed: then the upload is opened again.
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let (mut sender, mut upload) = open_upload(&server, &id).await;
     let shed = loop {
+        assert!(Instant::now() < deadline, "no request was shed");
+        if upload.is_finished() {
+            (sender, upload) = open_upload(&server, &id).await;
+        }
         match server.get(&id).await {
             Ok(_) => tokio::time::sleep(Duration::from_millis(20)).await,
             Err(status) => break status,
