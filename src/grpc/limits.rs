@@ -1,7 +1,7 @@
 //! Protection of the server as a whole, as tower layers around every RPC: a server-wide limit
 //! of requests in progress that sheds the excess at once (UNAVAILABLE with a RetryInfo, never a
-//! queue that grows), and a default deadline for calls that bring none of their own (tonic's
-//! `Server::timeout` caps the deadlines that calls do bring).
+//! queue that grows), and deadlines: a default for calls that bring none of their own, and a
+//! maximum for those that do.
 
 use std::collections::HashMap;
 use std::future::{Future, Ready};
@@ -60,28 +60,32 @@ fn overloaded() -> Status {
     )
 }
 
-/// Gives calls without a `grpc-timeout` of their own this deadline.
+/// Every call's deadline, with one timer: its own `grpc-timeout` cut to `max`, or `default`
+/// when it brings none. A call past its deadline is answered DEADLINE_EXCEEDED.
 #[derive(Clone, Copy, Debug)]
-pub(crate) struct DefaultDeadlineLayer(pub(crate) Duration);
+pub(crate) struct DeadlineLayer {
+    pub(crate) default: Duration,
+    pub(crate) max: Duration,
+}
 
-impl<S> Layer<S> for DefaultDeadlineLayer {
-    type Service = DefaultDeadline<S>;
+impl<S> Layer<S> for DeadlineLayer {
+    type Service = Deadline<S>;
 
-    fn layer(&self, inner: S) -> DefaultDeadline<S> {
-        DefaultDeadline {
+    fn layer(&self, inner: S) -> Deadline<S> {
+        Deadline {
             inner,
-            deadline: self.0,
+            limits: *self,
         }
     }
 }
 
 #[derive(Clone, Debug)]
-pub(crate) struct DefaultDeadline<S> {
+pub(crate) struct Deadline<S> {
     inner: S,
-    deadline: Duration,
+    limits: DeadlineLayer,
 }
 
-impl<S, B> Service<http::Request<B>> for DefaultDeadline<S>
+impl<S, B> Service<http::Request<B>> for Deadline<S>
 where
     S: Service<http::Request<B>, Response = Response>,
     S::Error: Into<BoxError>,
@@ -96,13 +100,12 @@ where
     }
 
     fn call(&mut self, request: http::Request<B>) -> Answer {
-        let bounded = !request.headers().contains_key("grpc-timeout");
-        let deadline = self.deadline;
+        let deadline = match request.headers().get("grpc-timeout").and_then(grpc_timeout) {
+            Some(asked) => asked.min(self.limits.max),
+            None => self.limits.default,
+        };
         let answer = self.inner.call(request);
         Box::pin(async move {
-            if !bounded {
-                return answer.await.map_err(Into::into);
-            }
             match tokio::time::timeout(deadline, answer).await {
                 Ok(answer) => answer.map_err(Into::into),
                 Err(_) => {
@@ -111,8 +114,8 @@ where
                     Ok(Status::with_error_details(
                         tonic::Code::DeadlineExceeded,
                         format!(
-                            "the call took longer than the server's default deadline of {}; \
-                             set a deadline of your own for longer calls",
+                            "the call's deadline of {} passed (calls without one get the \
+                             server's default; longer ones are cut to its maximum)",
                             humantime::format_duration(deadline)
                         ),
                         details,
@@ -121,5 +124,44 @@ where
                 }
             }
         })
+    }
+}
+
+/// A `grpc-timeout` header: at most 8 digits and a unit (gRPC over HTTP/2). A malformed one is
+/// treated as absent.
+fn grpc_timeout(value: &http::HeaderValue) -> Option<Duration> {
+    let text = value.to_str().ok()?;
+    let (digits, unit) = text.split_at(text.len().checked_sub(1)?);
+    if digits.is_empty() || digits.len() > 8 {
+        return None;
+    }
+    let amount: u64 = digits.parse().ok()?;
+    Some(match unit {
+        "H" => Duration::from_secs(amount * 3600),
+        "M" => Duration::from_secs(amount * 60),
+        "S" => Duration::from_secs(amount),
+        "m" => Duration::from_millis(amount),
+        "u" => Duration::from_micros(amount),
+        "n" => Duration::from_nanos(amount),
+        _ => return None,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn grpc_timeouts_are_read_in_every_unit() {
+        let read = |text: &'static str| grpc_timeout(&http::HeaderValue::from_static(text));
+        assert_eq!(read("2H"), Some(Duration::from_secs(7200)));
+        assert_eq!(read("3M"), Some(Duration::from_secs(180)));
+        assert_eq!(read("10S"), Some(Duration::from_secs(10)));
+        assert_eq!(read("250m"), Some(Duration::from_millis(250)));
+        assert_eq!(read("7u"), Some(Duration::from_micros(7)));
+        assert_eq!(read("9n"), Some(Duration::from_nanos(9)));
+        for malformed in ["", "S", "123456789S", "10x", "-1S", "1.5S"] {
+            assert_eq!(read(malformed), None, "{malformed}");
+        }
     }
 }

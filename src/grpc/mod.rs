@@ -15,5 +15,5 @@ mod update_mask;
 
 pub(crate) use artifacts::ArtifactService;
 pub(crate) use discovery::DiscoveryService;
-pub(crate) use limits::{DefaultDeadlineLayer, overload_layers};
+pub(crate) use limits::{DeadlineLayer, overload_layers};
 pub(crate) use registration::RegistrationService;

@@ -21,7 +21,7 @@ use spans::{record_end_of_stream, record_response, rpc_span};
 
 use crate::config::{DatabaseConfig, GcConfig, LimitsConfig, ServeConfig, SweepConfig};
 use crate::grpc::{
-    ArtifactService, DefaultDeadlineLayer, DiscoveryService, RegistrationService, overload_layers,
+    ArtifactService, DeadlineLayer, DiscoveryService, RegistrationService, overload_layers,
 };
 use crate::metrics::{MetricsEndpoint, RpcMetricsLayer};
 use crate::objects::{Objects, OpenError};
@@ -174,7 +174,6 @@ impl Application {
             overload_layers(limits.max_concurrent_requests);
 
         let serve = Server::builder()
-            .timeout(limits.max_deadline)
             .max_concurrent_streams(limits.max_concurrent_streams)
             .http2_max_header_list_size(limits.max_header_bytes.as_u64() as u32)
             .http2_keepalive_interval(Some(limits.keepalive_interval))
@@ -193,7 +192,10 @@ impl Application {
             .layer(answer_shed)
             .layer(load_shed)
             .layer(concurrency_limit)
-            .layer(DefaultDeadlineLayer(limits.default_deadline))
+            .layer(DeadlineLayer {
+                default: limits.default_deadline,
+                max: limits.max_deadline,
+            })
             .add_service(health_service)
             .add_service(reflection_v1)
             .add_service(reflection_v1alpha)

@@ -21,6 +21,7 @@ pub(crate) fn trials() -> Vec<libtest_mimic::Trial> {
         fields_without_a_natural_bound_are_limited,
         requests_beyond_the_limit_are_shed_with_retry_info,
         calls_without_a_deadline_get_the_default_one,
+        longer_deadlines_are_cut_to_the_maximum,
         an_upload_message_over_the_size_limit_is_resource_exhausted,
         a_delete_cut_short_never_leaves_bytes_without_a_record,
         ten_thousand_calls_at_once_are_served_or_shed,
@@ -216,6 +217,43 @@ async fn calls_without_a_deadline_get_the_default_one(backend: Backend) {
         listed.artifacts.is_empty(),
         "the cut-off upload kept nothing"
     );
+    server.stop().await;
+}
+
+async fn longer_deadlines_are_cut_to_the_maximum(backend: Backend) {
+    let server = TestServer::start_with(backend, |config| {
+        config.limits.max_deadline = Duration::from_millis(300);
+    })
+    .await;
+    let id = server
+        .register(model("qoe", "1", 1))
+        .await
+        .unwrap()
+        .model_registration_id;
+    let (sender, receiver) = mpsc::channel(4);
+    sender
+        .send(pb::UploadArtifactRequest {
+            payload: Some(Payload::Header(pb::ArtifactHeader {
+                model_registration_id: id,
+                ..Default::default()
+            })),
+        })
+        .await
+        .unwrap();
+    let mut request = tonic::Request::new(ReceiverStream::new(receiver));
+    request.set_timeout(Duration::from_secs(30));
+    let started = Instant::now();
+
+    let status = server
+        .artifacts
+        .clone()
+        .upload_artifact(request)
+        .await
+        .unwrap_err();
+
+    assert_error(&status, Code::DeadlineExceeded, "DEADLINE_EXCEEDED");
+    assert!(started.elapsed() < Duration::from_secs(5));
+    drop(sender);
     server.stop().await;
 }
 
