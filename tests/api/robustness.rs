@@ -119,6 +119,18 @@ async fn open_upload(
     mpsc::Sender<pb::UploadArtifactRequest>,
     tokio::task::JoinHandle<Result<tonic::Response<pb::ArtifactInfo>, tonic::Status>>,
 ) {
+    open_upload_within(server, id, None).await
+}
+
+/// `open_upload`, with a deadline of the client's own when given.
+async fn open_upload_within(
+    server: &TestServer,
+    id: &str,
+    deadline: Option<Duration>,
+) -> (
+    mpsc::Sender<pb::UploadArtifactRequest>,
+    tokio::task::JoinHandle<Result<tonic::Response<pb::ArtifactInfo>, tonic::Status>>,
+) {
     let (sender, receiver) = mpsc::channel(4);
     sender
         .send(pb::UploadArtifactRequest {
@@ -129,9 +141,12 @@ async fn open_upload(
         })
         .await
         .unwrap();
+    let mut request = tonic::Request::new(ReceiverStream::new(receiver));
+    if let Some(deadline) = deadline {
+        request.set_timeout(deadline);
+    }
     let mut client = server.artifacts.clone();
-    let call =
-        tokio::spawn(async move { client.upload_artifact(ReceiverStream::new(receiver)).await });
+    let call = tokio::spawn(async move { client.upload_artifact(request).await });
     (sender, call)
 }
 
@@ -140,11 +155,7 @@ async fn requests_beyond_the_limit_are_shed_with_retry_info(backend: Backend) {
         config.limits.max_concurrent_requests = 1;
     })
     .await;
-    let id = server
-        .register(model("qoe", "1", 1))
-        .await
-        .unwrap()
-        .model_registration_id;
+    let id = server.registered_id("qoe").await;
     // The upload holds the one permit once the server has started it. A probe may take the
     // permit first and have the upload shed: then the upload is opened again.
     let deadline = Instant::now() + Duration::from_secs(20);
@@ -191,11 +202,7 @@ async fn calls_without_a_deadline_get_the_default_one(backend: Backend) {
         config.limits.default_deadline = Duration::from_millis(300);
     })
     .await;
-    let id = server
-        .register(model("qoe", "1", 1))
-        .await
-        .unwrap()
-        .model_registration_id;
+    let id = server.registered_id("qoe").await;
     let started = Instant::now();
     let (_sender, upload) = open_upload(&server, &id).await;
 
@@ -225,31 +232,11 @@ async fn longer_deadlines_are_cut_to_the_maximum(backend: Backend) {
         config.limits.max_deadline = Duration::from_millis(300);
     })
     .await;
-    let id = server
-        .register(model("qoe", "1", 1))
-        .await
-        .unwrap()
-        .model_registration_id;
-    let (sender, receiver) = mpsc::channel(4);
-    sender
-        .send(pb::UploadArtifactRequest {
-            payload: Some(Payload::Header(pb::ArtifactHeader {
-                model_registration_id: id,
-                ..Default::default()
-            })),
-        })
-        .await
-        .unwrap();
-    let mut request = tonic::Request::new(ReceiverStream::new(receiver));
-    request.set_timeout(Duration::from_secs(30));
+    let id = server.registered_id("qoe").await;
     let started = Instant::now();
+    let (sender, upload) = open_upload_within(&server, &id, Some(Duration::from_secs(30))).await;
 
-    let status = server
-        .artifacts
-        .clone()
-        .upload_artifact(request)
-        .await
-        .unwrap_err();
+    let status = upload.await.unwrap().unwrap_err();
 
     assert_error(&status, Code::DeadlineExceeded, "DEADLINE_EXCEEDED");
     assert!(started.elapsed() < Duration::from_secs(5));
@@ -262,11 +249,7 @@ async fn an_upload_message_over_the_size_limit_is_resource_exhausted(backend: Ba
         config.limits.max_message_bytes = bytesize::ByteSize::kib(64);
     })
     .await;
-    let id = server
-        .register(model("qoe", "1", 1))
-        .await
-        .unwrap()
-        .model_registration_id;
+    let id = server.registered_id("qoe").await;
     let (sender, upload) = open_upload(&server, &id).await;
     sender
         .send(pb::UploadArtifactRequest {
@@ -342,11 +325,7 @@ async fn ten_thousand_calls_at_once_are_served_or_shed(backend: Backend) {
         config.limits.max_concurrent_streams = 100;
     })
     .await;
-    let id = server
-        .register(model("qoe", "1", 1))
-        .await
-        .unwrap()
-        .model_registration_id;
+    let id = server.registered_id("qoe").await;
     let calls = (0..10_000).map(|_| {
         let mut client = server.registration.clone();
         let id = id.clone();

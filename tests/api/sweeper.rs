@@ -4,7 +4,7 @@
 use std::time::{Duration, Instant};
 
 use crate::artifacts::{by_id, download, random_bytes, upload};
-use crate::common::{Backend, Objects, TestServer, model, on_every_store};
+use crate::common::{Backend, Objects, TestServer, on_every_store};
 
 pub(crate) fn trials() -> Vec<libtest_mimic::Trial> {
     on_every_store!(
@@ -32,11 +32,7 @@ async fn bytes_without_a_record_are_swept_and_committed_ones_kept(
         config.sweep.gc_interval = Duration::from_millis(200);
     })
     .await;
-    let id = server
-        .register(model("qoe", "1", 1))
-        .await
-        .unwrap()
-        .model_registration_id;
+    let id = server.registered_id("qoe").await;
     let content = random_bytes(4096, 1);
     upload(&server, &id, &content).await;
     let orphan = plant_orphan(&server, &id).await;
@@ -66,11 +62,7 @@ async fn bytes_younger_than_the_grace_period_are_kept(backend: Backend, objects:
         config.sweep.gc_interval = Duration::from_millis(100);
     })
     .await;
-    let id = server
-        .register(model("qoe", "1", 1))
-        .await
-        .unwrap()
-        .model_registration_id;
+    let id = server.registered_id("qoe").await;
     let orphan = plant_orphan(&server, &id).await;
 
     tokio::time::sleep(Duration::from_millis(600)).await;

@@ -144,6 +144,14 @@ impl TestServer {
             .map(tonic::Response::into_inner)
     }
 
+    /// Registers a valid model with one target environment; returns its registration id.
+    pub async fn registered_id(&self, name: &str) -> String {
+        self.register(super::fixtures::model(name, "1", 1))
+            .await
+            .expect("register")
+            .model_registration_id
+    }
+
     pub async fn get(&self, id: &str) -> Result<pb::ModelRelatedInformation, tonic::Status> {
         self.registration
             .clone()
