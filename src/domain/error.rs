@@ -2,6 +2,7 @@
 //! code it becomes. Front-ends map it exhaustively (gRPC in `grpc::status`), using `reason` and
 //! `metadata` for the machine-readable part of their answers.
 
+use super::caller::Role;
 use super::check::{FieldViolation, echo};
 
 /// A failure's cause as the logs need it; never shown to clients.
@@ -74,9 +75,51 @@ pub(crate) enum Error {
     #[error("database unavailable")]
     DatabaseUnavailable(#[source] Cause),
 
+    /// The caller brought no credentials, or ones that are not valid.
+    #[error("{0}")]
+    Unauthenticated(AuthFailure),
+
+    /// The keys that verify credentials cannot be fetched; a retry can succeed.
+    #[error("credentials cannot be verified now")]
+    AuthenticationUnavailable(#[source] Cause),
+
+    /// The caller is known, but its role does not allow the operation.
+    #[error("{} has the role {role}; this operation needs {needed}", echo(.principal))]
+    RoleTooLow {
+        principal: String,
+        role: Role,
+        needed: Role,
+    },
+
+    /// The caller named a model outside the names it may use.
+    #[error("{} may not use the model name {}", echo(.principal), echo(.model_name))]
+    OutOfScope {
+        principal: String,
+        model_name: String,
+    },
+
+    /// Valid credentials (a client certificate) of a principal that no consumer names.
+    #[error("{} is not a consumer of this registry", echo(.principal))]
+    UnknownConsumer { principal: String },
+
     /// A bug or an unexpected failure. Its cause is logged, never sent.
     #[error("internal error")]
     Internal(#[source] Cause),
+}
+
+/// Why credentials were refused. It names no secret.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
+pub(crate) enum AuthFailure {
+    #[error("this registry requires credentials: a bearer token or a client certificate")]
+    Missing,
+    #[error("the credentials are not valid")]
+    Invalid,
+    #[error("the token has expired")]
+    Expired,
+    #[error("the token was issued for another audience")]
+    WrongAudience,
+    #[error("the token comes from an issuer this registry does not trust")]
+    WrongIssuer,
 }
 
 /// How a client's stream of messages failed.
@@ -119,6 +162,17 @@ impl Error {
             Error::ArtifactDataLoss { .. } => "ARTIFACT_DATA_LOSS",
             Error::Contention(_) => "CONCURRENT_MODIFICATION",
             Error::DatabaseUnavailable(_) => "DATABASE_UNAVAILABLE",
+            Error::Unauthenticated(failure) => match failure {
+                AuthFailure::Missing => "CREDENTIALS_MISSING",
+                AuthFailure::Invalid => "CREDENTIALS_INVALID",
+                AuthFailure::Expired => "TOKEN_EXPIRED",
+                AuthFailure::WrongAudience => "TOKEN_AUDIENCE_MISMATCH",
+                AuthFailure::WrongIssuer => "TOKEN_ISSUER_MISMATCH",
+            },
+            Error::AuthenticationUnavailable(_) => "AUTHENTICATION_UNAVAILABLE",
+            Error::RoleTooLow { .. } => "ROLE_TOO_LOW",
+            Error::OutOfScope { .. } => "MODEL_OUT_OF_SCOPE",
+            Error::UnknownConsumer { .. } => "UNKNOWN_CONSUMER",
             Error::Internal(_) => "INTERNAL",
         }
     }
@@ -147,7 +201,15 @@ impl Error {
                 ("offset", offset.to_string()),
                 ("size_bytes", size.to_string()),
             ],
+            Error::RoleTooLow { role, needed, .. } => vec![
+                ("role", role.to_string()),
+                ("required_role", needed.to_string()),
+            ],
+            Error::OutOfScope { model_name, .. } => vec![("model_name", model_name.clone())],
             Error::UploadStream { .. }
+            | Error::Unauthenticated(_)
+            | Error::AuthenticationUnavailable(_)
+            | Error::UnknownConsumer { .. }
             | Error::ArtifactStoreUnavailable(_)
             | Error::ArtifactStoreMisconfigured(_)
             | Error::ArtifactDataLoss { .. }

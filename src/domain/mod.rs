@@ -3,6 +3,7 @@
 //! reports every violation at once, with the path of each violated field.
 
 mod artifact;
+mod caller;
 mod check;
 mod draft;
 mod error;
@@ -18,11 +19,12 @@ mod tests;
 pub(crate) use artifact::{
     Artifact, DownloadSpec, ModelIdentity, ModelRef, NewArtifact, UploadDraft, UploadSpec,
 };
+pub(crate) use caller::{Action, Caller, NamePattern, Principal, Role, Scope};
 pub(crate) use check::{Checker, FieldPath, FieldViolation, both, echo};
 pub(crate) use draft::{
     EnvironmentDraft, InformationDraft, MetadataDraft, ModelDraft, ModelIdDraft,
 };
-pub(crate) use error::{Error, Result, StreamFailure};
+pub(crate) use error::{AuthFailure, Error, Result, StreamFailure};
 pub(crate) use model::{ModelFields, ModelSpec, Registration, TargetEnvironment};
 pub(crate) use names::{ArtifactVersion, Etag, ModelName, ModelVersion, RegistrationId, RequestId};
 pub(crate) use paging::{ArtifactCursor, ListQuery, ModelCursor, Page, PageSize};

@@ -14,8 +14,8 @@ use tonic_types::StatusExt;
 
 use super::{convert, page_token, update_mask};
 use crate::domain::{
-    ArtifactCursor, Error, FieldPath, FieldViolation, ModelCursor, ModelDraft, ModelSpec, Patch,
-    RegistrationId, StreamFailure, limits,
+    ArtifactCursor, AuthFailure, Error, FieldPath, FieldViolation, ModelCursor, ModelDraft,
+    ModelSpec, Patch, RegistrationId, Role, StreamFailure, limits,
 };
 use crate::pb;
 
@@ -689,6 +689,32 @@ fn any_error() -> impl Strategy<Value = Error> {
         LazyJust::new(move || Error::Contention(cause())),
         LazyJust::new(move || Error::DatabaseUnavailable(cause())),
         LazyJust::new(move || Error::Internal(cause())),
+        select(
+            &[
+                AuthFailure::Missing,
+                AuthFailure::Invalid,
+                AuthFailure::Expired,
+                AuthFailure::WrongAudience,
+                AuthFailure::WrongIssuer
+            ][..]
+        )
+        .prop_map(Error::Unauthenticated),
+        LazyJust::new(move || Error::AuthenticationUnavailable(cause())),
+        (
+            text(&[4096]),
+            select(&Role::ALL[..]),
+            select(&Role::ALL[..])
+        )
+            .prop_map(|(principal, role, needed)| Error::RoleTooLow {
+                principal,
+                role,
+                needed
+            }),
+        (text(&[4096]), name()).prop_map(|(principal, model_name)| Error::OutOfScope {
+            principal,
+            model_name
+        }),
+        text(&[4096]).prop_map(|principal| Error::UnknownConsumer { principal }),
     ]
 }
 

@@ -81,6 +81,14 @@ impl From<Error> for Status {
                 tracing::warn!(error = %cause, "database unavailable");
                 plain(Code::Unavailable, &err)
             }
+            ref err @ Error::Unauthenticated(_) => plain(Code::Unauthenticated, err),
+            Error::AuthenticationUnavailable(ref cause) => {
+                tracing::warn!(error = %cause, "the keys that verify tokens cannot be fetched");
+                plain(Code::Unavailable, &err)
+            }
+            ref err @ (Error::RoleTooLow { .. }
+            | Error::OutOfScope { .. }
+            | Error::UnknownConsumer { .. }) => plain(Code::PermissionDenied, err),
             Error::Internal(ref cause) => {
                 // The cause may hold SQL or driver text: it goes to the log (inside the RPC's
                 // span), never to the client.
