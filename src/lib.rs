@@ -17,6 +17,7 @@ mod registry;
 mod server;
 mod store;
 mod telemetry;
+mod transport;
 
 pub use config::{
     ArtifactConfig, DatabaseConfig, GcConfig, LimitsConfig, ServeConfig, StatementObserver,

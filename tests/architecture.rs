@@ -12,13 +12,20 @@ const ALLOWED: &[(&str, &[&str])] = &[
     ("config", &[]),
     ("pb", &[]),
     ("telemetry", &[]),
+    // The connection a call arrived on (TLS, client certificates).
+    ("transport", &["config"]),
+    // Who is calling: consumers, tokens and their keys, made into domain callers.
+    ("auth", &["config", "domain"]),
     // Persistence and artifact bytes: domain types in and out.
     ("store", &["config", "domain"]),
     ("objects", &["config", "domain"]),
     // The core (its tests open a store from a configuration).
     ("registry", &["config", "domain", "objects", "store"]),
     // Front-ends and their observability.
-    ("grpc", &["domain", "metrics", "pb", "registry"]),
+    (
+        "grpc",
+        &["auth", "domain", "metrics", "pb", "registry", "transport"],
+    ),
     ("metrics", &["pb", "store"]),
     // Clients of a running server: the generated code only.
     ("client", &["pb"]),
@@ -26,7 +33,15 @@ const ALLOWED: &[(&str, &[&str])] = &[
     (
         "server",
         &[
-            "config", "grpc", "metrics", "objects", "pb", "registry", "store",
+            "auth",
+            "config",
+            "grpc",
+            "metrics",
+            "objects",
+            "pb",
+            "registry",
+            "store",
+            "transport",
         ],
     ),
 ];

@@ -1,0 +1,22 @@
+//! The connection a call arrived on: plaintext or TLS, and the identity a verified client
+//! certificate proves.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+/// What the server knows of a connection; tonic puts it in the extensions of every request
+/// that arrives on it.
+#[derive(Clone, Debug)]
+pub(crate) struct ConnectionInfo {
+    pub(crate) remote_addr: Option<SocketAddr>,
+    /// The identity of the verified client certificate (mutual TLS): its URI SAN (such as a
+    /// SPIFFE id), else its DNS SAN, else its subject CN.
+    pub(crate) client_identity: Option<Arc<str>>,
+}
+
+/// The identity of the client certificate of the connection a request arrived on.
+pub(crate) fn client_identity(extensions: &http::Extensions) -> Option<&str> {
+    extensions
+        .get::<ConnectionInfo>()
+        .and_then(|info| info.client_identity.as_deref())
+}
