@@ -7,6 +7,7 @@ use futures::stream::BoxStream;
 use futures::{Stream, StreamExt};
 use tonic::{Code, Request, Response, Status, Streaming};
 
+use super::caller::take_caller;
 use super::{convert, page_token};
 use crate::domain::{DownloadSpec, Error, ModelRef, PageSize, StreamFailure, UploadSpec, both};
 use crate::metrics;
@@ -33,11 +34,15 @@ type Uploads = Streaming<pb::UploadArtifactRequest>;
 impl ModelArtifactService for ArtifactService {
     async fn upload_artifact(
         &self,
-        request: Request<Uploads>,
+        mut request: Request<Uploads>,
     ) -> Result<Response<pb::ArtifactInfo>, Status> {
+        let caller = take_caller(&mut request)?;
         let mut requests = request.into_inner();
         let spec = read_header(&mut requests).await?;
-        let stored = self.registry.upload(spec, chunks(requests)).await?;
+        let stored = self
+            .registry
+            .upload(&caller, spec, chunks(requests))
+            .await?;
         Ok(Response::new(convert::stored_artifact(&stored)))
     }
 
@@ -45,8 +50,9 @@ impl ModelArtifactService for ArtifactService {
 
     async fn download_artifact(
         &self,
-        request: Request<pb::DownloadArtifactRequest>,
+        mut request: Request<pb::DownloadArtifactRequest>,
     ) -> Result<Response<DownloadStream>, Status> {
+        let caller = take_caller(&mut request)?;
         let pb::DownloadArtifactRequest {
             model_registration_id,
             model_id,
@@ -60,7 +66,7 @@ impl ModelArtifactService for ArtifactService {
             artifact_version,
             offset,
         )?;
-        let download = self.registry.download(spec).await?;
+        let download = self.registry.download(&caller, spec).await?;
         let info = pb::DownloadArtifactResponse {
             payload: Some(download_artifact_response::Payload::Info(
                 convert::stored_artifact(&download.info),
@@ -82,8 +88,9 @@ impl ModelArtifactService for ArtifactService {
 
     async fn list_artifacts(
         &self,
-        request: Request<pb::ListArtifactsRequest>,
+        mut request: Request<pb::ListArtifactsRequest>,
     ) -> Result<Response<pb::ListArtifactsResponse>, Status> {
+        let caller = take_caller(&mut request)?;
         let pb::ListArtifactsRequest {
             model_registration_id,
             model_id,
@@ -101,7 +108,7 @@ impl ModelArtifactService for ArtifactService {
         };
         let (model, page) = self
             .registry
-            .list_artifacts(model, after, page_size)
+            .list_artifacts(&caller, model, after, page_size)
             .await?;
         Ok(Response::new(pb::ListArtifactsResponse {
             artifacts: page

@@ -2,6 +2,7 @@
 
 use tonic::{Request, Response, Status};
 
+use super::caller::take_caller;
 use super::{convert, page_token};
 use crate::domain::ListQuery;
 use crate::pb::{self, model_discovery_service_server::ModelDiscoveryService};
@@ -21,8 +22,9 @@ impl DiscoveryService {
 impl ModelDiscoveryService for DiscoveryService {
     async fn list_models(
         &self,
-        request: Request<pb::ListModelsRequest>,
+        mut request: Request<pb::ListModelsRequest>,
     ) -> Result<Response<pb::ListModelsResponse>, Status> {
+        let caller = take_caller(&mut request)?;
         let pb::ListModelsRequest {
             model_name,
             model_version,
@@ -34,7 +36,7 @@ impl ModelDiscoveryService for DiscoveryService {
             token => Some(page_token::decode(token, &model_name, &model_version)?),
         };
         let query = ListQuery::parse(&model_name, &model_version, page_size, after)?;
-        let page = self.registry.list(query).await?;
+        let page = self.registry.list(&caller, query).await?;
         Ok(Response::new(pb::ListModelsResponse {
             models: page.items.iter().map(convert::registration).collect(),
             next_page_token: page

@@ -2,6 +2,7 @@
 
 use tonic::{Request, Response, Status};
 
+use super::caller::take_caller;
 use super::{convert, update_mask};
 use crate::domain::{Checker, Error, Etag, ModelSpec, RegistrationId, RequestId};
 use crate::pb::{self, model_registration_service_server::ModelRegistrationService};
@@ -23,8 +24,9 @@ impl RegistrationService {
 impl ModelRegistrationService for RegistrationService {
     async fn register_model(
         &self,
-        request: Request<pb::RegisterModelRequest>,
+        mut request: Request<pb::RegisterModelRequest>,
     ) -> Result<Response<pb::ModelRelatedInformation>, Status> {
+        let caller = take_caller(&mut request)?;
         let pb::RegisterModelRequest {
             model_related_information,
             request_id,
@@ -33,26 +35,28 @@ impl ModelRegistrationService for RegistrationService {
         let mut check = Checker::request();
         let request_id = RequestId::parse(&mut check, "request_id", request_id);
         let request_id = check.finish(request_id)?;
-        let registration = self.registry.register(spec, request_id).await?;
+        let registration = self.registry.register(&caller, spec, request_id).await?;
         Ok(Response::new(convert::registration(&registration)))
     }
 
     async fn get_model_registration(
         &self,
-        request: Request<pb::GetModelRegistrationRequest>,
+        mut request: Request<pb::GetModelRegistrationRequest>,
     ) -> Result<Response<pb::ModelRelatedInformation>, Status> {
+        let caller = take_caller(&mut request)?;
         let pb::GetModelRegistrationRequest {
             model_registration_id,
         } = request.into_inner();
         let id = parse_id("model_registration_id", &model_registration_id)?;
-        let registration = self.registry.get(id).await?;
+        let registration = self.registry.get(&caller, id).await?;
         Ok(Response::new(convert::registration(&registration)))
     }
 
     async fn update_model_registration(
         &self,
-        request: Request<pb::UpdateModelRegistrationRequest>,
+        mut request: Request<pb::UpdateModelRegistrationRequest>,
     ) -> Result<Response<pb::ModelRelatedInformation>, Status> {
+        let caller = take_caller(&mut request)?;
         let pb::UpdateModelRegistrationRequest {
             model_related_information,
             update_mask,
@@ -64,20 +68,21 @@ impl ModelRegistrationService for RegistrationService {
             std::mem::take(&mut resource.etag),
         )?;
         let patch = update_mask::patch(resource, update_mask);
-        let registration = self.registry.update(id, etag, patch).await?;
+        let registration = self.registry.update(&caller, id, etag, patch).await?;
         Ok(Response::new(convert::registration(&registration)))
     }
 
     async fn delete_model_registration(
         &self,
-        request: Request<pb::DeleteModelRegistrationRequest>,
+        mut request: Request<pb::DeleteModelRegistrationRequest>,
     ) -> Result<Response<()>, Status> {
+        let caller = take_caller(&mut request)?;
         let pb::DeleteModelRegistrationRequest {
             model_registration_id,
             etag,
         } = request.into_inner();
         let (id, etag) = parse_id_and_etag("", &model_registration_id, etag)?;
-        self.registry.delete(id, etag).await?;
+        self.registry.delete(&caller, id, etag).await?;
         Ok(Response::new(()))
     }
 }

@@ -10,8 +10,8 @@ use uuid::Uuid;
 use super::Registry;
 use super::models::not_found;
 use crate::domain::{
-    Artifact, ArtifactCursor, Error, FieldViolation, ModelIdentity, ModelRef, NewArtifact, Page,
-    PageSize, Result, StreamFailure, UploadSpec,
+    Action, Artifact, ArtifactCursor, Caller, Error, FieldViolation, ModelIdentity, ModelRef,
+    NewArtifact, Page, PageSize, Result, StreamFailure, UploadSpec,
 };
 use crate::objects::{ObjectUpload, Objects};
 
@@ -27,17 +27,25 @@ impl Registry {
     /// Detached: when the client goes away, the stream fails and what was stored is removed.
     pub(crate) async fn upload(
         &self,
+        caller: &Caller,
         spec: UploadSpec,
         chunks: impl Stream<Item = Result<Bytes>> + Send + 'static,
     ) -> Result<StoredArtifact> {
+        caller.require(Action::Write)?;
+        // A name outside the scope is refused; an id outside it is not found.
+        if let ModelRef::NameVersion(name, _) = &spec.model {
+            caller.require_in_scope(name.as_str())?;
+        }
+        let model = self.resolve(caller, &spec.model).await?;
         // Dropped with this call: an upload whose caller went away stops reading and is not
         // committed.
-        let (_waiting, caller) = oneshot::channel::<()>();
-        super::detached(self.clone().receive(spec, chunks, caller)).await
+        let (_waiting, waiting) = oneshot::channel::<()>();
+        super::detached(self.clone().receive(model, spec, chunks, waiting)).await
     }
 
     async fn receive(
         self,
+        model: ModelIdentity,
         spec: UploadSpec,
         chunks: impl Stream<Item = Result<Bytes>>,
         mut caller: oneshot::Receiver<()>,
@@ -47,7 +55,6 @@ impl Registry {
         {
             return Err(self.too_large());
         }
-        let model = self.resolve(&spec.model).await?;
         let artifact_id = Uuid::now_v7();
         let key = Objects::object_key(model.id, artifact_id);
         let mut upload = self.objects.begin_upload(&key).await?;
@@ -150,11 +157,13 @@ impl Registry {
     /// A page of a model's artifacts, newest first.
     pub(crate) async fn list_artifacts(
         &self,
+        caller: &Caller,
         model: ModelRef,
         after: Option<ArtifactCursor>,
         page_size: PageSize,
     ) -> Result<(ModelIdentity, Page<Artifact, ArtifactCursor>)> {
-        let model = self.resolve(&model).await?;
+        caller.require(Action::Read)?;
+        let model = self.resolve(caller, &model).await?;
         if let Some(cursor) = after
             && cursor.model != model.id
         {
@@ -171,14 +180,19 @@ impl Registry {
         Ok((model, page))
     }
 
-    pub(super) async fn resolve(&self, model: &ModelRef) -> Result<ModelIdentity> {
-        self.store.resolve(model).await?.ok_or_else(|| match model {
-            ModelRef::Id(id) => not_found(*id),
-            ModelRef::NameVersion(name, version) => Error::ModelNotFound {
-                name: name.to_string(),
-                version: version.to_string(),
-            },
-        })
+    /// The model `model` names, if the caller may see it: an unseen model is not found, by id
+    /// or by name, exactly as a missing one.
+    pub(super) async fn resolve(&self, caller: &Caller, model: &ModelRef) -> Result<ModelIdentity> {
+        let found = self.store.resolve(model).await?;
+        found
+            .filter(|found| caller.sees(found.name.as_str()))
+            .ok_or_else(|| match model {
+                ModelRef::Id(id) => not_found(*id),
+                ModelRef::NameVersion(name, version) => Error::ModelNotFound {
+                    name: name.to_string(),
+                    version: version.to_string(),
+                },
+            })
     }
 }
 

@@ -5,7 +5,7 @@ use futures::StreamExt;
 use futures::stream::BoxStream;
 
 use super::{Registry, StoredArtifact};
-use crate::domain::{Artifact, DownloadSpec, Error, ModelIdentity, Result};
+use crate::domain::{Action, Artifact, Caller, DownloadSpec, Error, ModelIdentity, Result};
 
 /// A download: what is sent, then its bytes from the requested offset. The byte stream ends
 /// with an error if the store has fewer bytes than recorded.
@@ -16,8 +16,9 @@ pub(crate) struct Download {
 
 impl Registry {
     /// An artifact of a model (the latest without a version) and its bytes from an offset.
-    pub(crate) async fn download(&self, spec: DownloadSpec) -> Result<Download> {
-        let model = self.resolve(&spec.model).await?;
+    pub(crate) async fn download(&self, caller: &Caller, spec: DownloadSpec) -> Result<Download> {
+        caller.require(Action::Read)?;
+        let model = self.resolve(caller, &spec.model).await?;
         let artifact = self
             .store
             .find_artifact(model.id, spec.artifact_version.as_ref())
@@ -114,47 +115,15 @@ impl Registry {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::{ArtifactConfig, DatabaseConfig};
-    use crate::domain::{ModelDraft, ModelIdDraft, ModelRef, ModelSpec, UploadSpec};
-    use crate::objects::Objects;
-    use crate::store::Store;
-
-    async fn registry(folder: &std::path::Path) -> Registry {
-        let database = DatabaseConfig {
-            database_url: "sqlite::memory:".into(),
-            database_max_connections: 1,
-        };
-        let store = Store::connect(&database, None).await.unwrap();
-        store.migrate().await.unwrap();
-        let artifacts = ArtifactConfig {
-            artifact_store: Some(url::Url::from_directory_path(folder).unwrap().into()),
-            ..ArtifactConfig::default()
-        };
-        let objects = Objects::open(&artifacts, &database.database_url).unwrap();
-        Registry::new(store, objects, 1 << 20)
-    }
-
-    fn spec() -> ModelSpec {
-        let mut draft = ModelDraft {
-            model_id: Some(ModelIdDraft {
-                model_name: "qoe".into(),
-                model_version: "1".into(),
-            }),
-            description: "d".into(),
-            ..Default::default()
-        };
-        let information = draft.model_information.get_or_insert_default();
-        information.metadata.get_or_insert_default().author = "alice".into();
-        information.input_data_type = vec!["in".into()];
-        information.output_data_type = vec!["out".into()];
-        ModelSpec::parse(draft).unwrap()
-    }
+    use crate::domain::{Caller, ModelRef, UploadSpec};
+    use crate::registry::testing::{registry, spec};
 
     #[tokio::test]
     async fn lost_bytes_of_a_deleted_artifact_are_not_found_rather_than_lost() {
         let folder = tempfile::tempdir().unwrap();
         let registry = registry(folder.path()).await;
-        let registration = registry.register(spec(), None).await.unwrap();
+        let admin = Caller::anonymous_admin();
+        let registration = registry.register(&admin, spec("qoe"), None).await.unwrap();
         let chunks = futures::stream::iter([Ok(Bytes::from_static(b"weights"))]);
         let upload = UploadSpec {
             model: ModelRef::Id(registration.id),
@@ -163,7 +132,7 @@ mod tests {
             filename: "m".into(),
             content_type: "application/octet-stream".into(),
         };
-        let stored = registry.upload(upload, chunks).await.unwrap();
+        let stored = registry.upload(&admin, upload, chunks).await.unwrap();
         let lost = || Error::ArtifactDataLoss {
             key: stored.artifact.object_key.clone(),
         };
@@ -173,7 +142,10 @@ mod tests {
             .await;
         assert_eq!(still_recorded.reason(), "ARTIFACT_DATA_LOSS");
 
-        registry.delete(registration.id, None).await.unwrap();
+        registry
+            .delete(&admin, registration.id, None)
+            .await
+            .unwrap();
         let deleted_meanwhile = registry
             .unless_deleted(lost(), &stored.model, &stored.artifact)
             .await;

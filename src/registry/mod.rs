@@ -3,9 +3,13 @@
 //! protocol to these calls and back, and nothing else.
 
 mod artifacts;
+#[cfg(test)]
+mod authorization_tests;
 mod download;
 mod models;
 mod sweep;
+#[cfg(test)]
+mod testing;
 
 pub(crate) use artifacts::StoredArtifact;
 pub use sweep::SweepReport;

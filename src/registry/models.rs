@@ -2,20 +2,27 @@
 
 use super::Registry;
 use crate::domain::{
-    ArtifactVersion, Error, Etag, ListQuery, ModelCursor, ModelSpec, Page, Patch, Registration,
-    RegistrationId, RequestId, Result,
+    Action, ArtifactVersion, Caller, Error, Etag, ListQuery, ModelCursor, ModelSpec, Page, Patch,
+    Registration, RegistrationId, RequestId, Result, Scope,
 };
 use crate::store::Inserted;
 
 impl Registry {
     /// Registers a model. A retry with the `request_id` of an earlier registration gets that
-    /// registration instead of ALREADY_EXISTS (AIP-155).
+    /// registration instead of ALREADY_EXISTS (AIP-155). The name must be one the caller may
+    /// use, whether or not it is taken.
     pub(crate) async fn register(
         &self,
+        caller: &Caller,
         spec: ModelSpec,
         request_id: Option<RequestId>,
     ) -> Result<Registration> {
-        if let Some(earlier) = self.earlier_registration(request_id.as_ref()).await? {
+        caller.require(Action::Write)?;
+        caller.require_in_scope(spec.name.as_str())?;
+        if let Some(earlier) = self
+            .earlier_registration(caller, request_id.as_ref())
+            .await?
+        {
             return Ok(earlier);
         }
         let now = crate::store::now();
@@ -31,7 +38,10 @@ impl Registry {
             Inserted::Created => Ok(new),
             // Either the name and version are taken, or a concurrent retry with the same
             // request id won the race: then its registration is the answer.
-            Inserted::Duplicate => match self.earlier_registration(request_id.as_ref()).await? {
+            Inserted::Duplicate => match self
+                .earlier_registration(caller, request_id.as_ref())
+                .await?
+            {
                 Some(earlier) => Ok(earlier),
                 None => Err(Error::ModelAlreadyRegistered {
                     name: new.spec.name.to_string(),
@@ -41,30 +51,52 @@ impl Registry {
         }
     }
 
+    /// The registration an earlier request with `request_id` made. One the caller may not see
+    /// is not its answer: the request id is then taken, and says nothing more.
     async fn earlier_registration(
         &self,
+        caller: &Caller,
         request_id: Option<&RequestId>,
     ) -> Result<Option<Registration>> {
-        match request_id {
-            Some(request_id) => self.store.find_by_request_id(request_id).await,
+        let Some(request_id) = request_id else {
+            return Ok(None);
+        };
+        match self.store.find_by_request_id(request_id).await? {
+            Some(earlier) if caller.sees(earlier.spec.name.as_str()) => Ok(Some(earlier)),
+            Some(_) => Err(Error::invalid_request(
+                "request_id",
+                "was sent with another registration; use a new request id",
+            )),
             None => Ok(None),
         }
     }
 
-    pub(crate) async fn get(&self, id: RegistrationId) -> Result<Registration> {
-        self.store.get(id).await?.ok_or_else(|| not_found(id))
+    /// A registration the caller may see; outside its scope a model does not exist for it.
+    pub(crate) async fn get(&self, caller: &Caller, id: RegistrationId) -> Result<Registration> {
+        caller.require(Action::Read)?;
+        self.store
+            .get(id)
+            .await?
+            .filter(|found| caller.sees(found.spec.name.as_str()))
+            .ok_or_else(|| not_found(id))
     }
 
     /// Applies `patch` to the stored model if `etag` (when given) is still current; the result
     /// is validated as a whole, like a registration.
     pub(crate) async fn update(
         &self,
+        caller: &Caller,
         id: RegistrationId,
         etag: Option<Etag>,
         patch: Patch,
     ) -> Result<Registration> {
+        caller.require(Action::Write)?;
         self.store
             .update(id, |current| {
+                // Before the etag: an unseen model must not answer ABORTED.
+                if !caller.sees(current.spec.name.as_str()) {
+                    return Err(not_found(id));
+                }
                 check_etag(id, &current.etag, etag.as_ref())?;
                 patch.apply_to(&current.spec)
             })
@@ -75,22 +107,40 @@ impl Registry {
     /// Deregisters a model with its environments and artifacts. The artifacts' bytes are
     /// removed once the deletion is committed, also when the client stops waiting; an object
     /// that cannot be removed is logged (and left to the sweeper).
-    pub(crate) async fn delete(&self, id: RegistrationId, etag: Option<Etag>) -> Result<()> {
-        super::detached(self.clone().delete_now(id, etag)).await
+    pub(crate) async fn delete(
+        &self,
+        caller: &Caller,
+        id: RegistrationId,
+        etag: Option<Etag>,
+    ) -> Result<()> {
+        caller.require(Action::Delete)?;
+        super::detached(self.clone().delete_now(caller.scope.clone(), id, etag)).await
     }
 
-    async fn delete_now(self, id: RegistrationId, etag: Option<Etag>) -> Result<()> {
+    async fn delete_now(self, scope: Scope, id: RegistrationId, etag: Option<Etag>) -> Result<()> {
         let keys = self
             .store
-            .delete(id, |current| check_etag(id, current, etag.as_ref()))
+            .delete(id, |name, current| {
+                if !scope.includes(name) {
+                    return Err(not_found(id));
+                }
+                check_etag(id, current, etag.as_ref())
+            })
             .await?
             .ok_or_else(|| not_found(id))?;
         self.objects.delete(keys).await;
         Ok(())
     }
 
-    pub(crate) async fn list(&self, query: ListQuery) -> Result<Page<Registration, ModelCursor>> {
-        self.store.list(query).await
+    /// A page of the models the caller may see: the scope is part of the query, so pages stay
+    /// full and their tokens stay valid.
+    pub(crate) async fn list(
+        &self,
+        caller: &Caller,
+        query: ListQuery,
+    ) -> Result<Page<Registration, ModelCursor>> {
+        caller.require(Action::Read)?;
+        self.store.list(query, &caller.scope).await
     }
 }
 

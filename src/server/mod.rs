@@ -21,7 +21,8 @@ use spans::{record_end_of_stream, record_response, rpc_span};
 
 use crate::config::{DatabaseConfig, GcConfig, LimitsConfig, ServeConfig, SweepConfig};
 use crate::grpc::{
-    ArtifactService, DeadlineLayer, DiscoveryService, RegistrationService, overload_layers,
+    ArtifactService, DeadlineLayer, DiscoveryService, RegistrationService, anonymous_callers,
+    overload_layers,
 };
 use crate::metrics::{MetricsEndpoint, RpcMetricsLayer};
 use crate::objects::{Objects, OpenError};
@@ -196,6 +197,7 @@ impl Application {
                 default: limits.default_deadline,
                 max: limits.max_deadline,
             })
+            .layer(anonymous_callers())
             .add_service(health_service)
             .add_service(reflection_v1)
             .add_service(reflection_v1alpha)

@@ -9,11 +9,16 @@ use sea_orm::{
 use super::entity::model_related_information as registration;
 use super::entity::target_environment as environment;
 use super::{Store, rows};
-use crate::domain::{ListQuery, ModelCursor, Page, Registration, Result};
+use crate::domain::{ListQuery, ModelCursor, Page, Registration, Result, Scope};
 
 impl Store {
-    /// One page of discovery: the parents, then all their environments in one query.
-    pub(crate) async fn list(&self, query: ListQuery) -> Result<Page<Registration, ModelCursor>> {
+    /// One page of discovery among the models of `scope`: the parents, then all their
+    /// environments in one query.
+    pub(crate) async fn list(
+        &self,
+        query: ListQuery,
+        scope: &Scope,
+    ) -> Result<Page<Registration, ModelCursor>> {
         let ListQuery {
             model_name,
             model_version,
@@ -22,6 +27,9 @@ impl Store {
         } = query;
         let limit = page_size.get();
         let mut select = registration::Entity::find();
+        if let Some(in_scope) = super::scope::condition(scope, self.backend()) {
+            select = select.filter(in_scope);
+        }
         if let Some(name) = model_name {
             select = select.filter(registration::Column::ModelName.eq(name));
         }

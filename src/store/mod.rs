@@ -13,6 +13,7 @@ mod failure;
 mod pools;
 mod registrations;
 mod rows;
+mod scope;
 
 use std::sync::Arc;
 use std::time::Duration;

@@ -131,7 +131,7 @@ impl Store {
         settle(txn, updated).await
     }
 
-    /// Deletes a registration after `check` accepted its current etag; the foreign keys' ON
+    /// Deletes a registration after `check` accepted its name and current etag; the foreign keys' ON
     /// DELETE CASCADE removes its environments and artifact records with it. Returns the
     /// object keys of its artifacts, for the caller to remove once the deletion is committed,
     /// or `None` when there is no such registration. The row is locked before the keys are
@@ -139,14 +139,14 @@ impl Store {
     pub(crate) async fn delete(
         &self,
         id: RegistrationId,
-        check: impl FnOnce(&Etag) -> Result<()>,
+        check: impl FnOnce(&str, &Etag) -> Result<()>,
     ) -> Result<Option<Vec<String>>> {
         let txn = self.begin_write().await?;
         let deleted = async {
             let Some(row) = lock_registration(&txn, id).await? else {
                 return Ok(None);
             };
-            check(&Etag::stored(row.etag))?;
+            check(&row.model_name, &Etag::stored(row.etag))?;
             let keys: Vec<String> = artifact::Entity::find()
                 .select_only()
                 .column(artifact::Column::ObjectKey)

@@ -1,0 +1,25 @@
+//! The caller of a request, as the authentication layer found it: every registry operation
+//! takes one, and the registry decides what it may do.
+
+use tonic::Request;
+
+use crate::domain::{AuthFailure, Caller, Error};
+
+/// Takes the caller out of the request's extensions. Every request passes the authentication
+/// layer; one without a caller is refused rather than let through.
+pub(super) fn take_caller<T>(request: &mut Request<T>) -> Result<Caller, Error> {
+    request
+        .extensions_mut()
+        .remove::<Caller>()
+        .ok_or(Error::Unauthenticated(AuthFailure::Missing))
+}
+
+/// Makes every caller an anonymous admin: a server without authentication.
+pub(crate) fn anonymous_callers() -> tower::util::MapRequestLayer<
+    impl FnMut(http::Request<tonic::body::Body>) -> http::Request<tonic::body::Body> + Clone,
+> {
+    tower::util::MapRequestLayer::new(|mut request: http::Request<tonic::body::Body>| {
+        request.extensions_mut().insert(Caller::anonymous_admin());
+        request
+    })
+}
