@@ -29,7 +29,7 @@ struct Cli {
 #[derive(Debug, Subcommand)]
 enum Command {
     /// Apply pending migrations, then serve gRPC until SIGTERM or Ctrl-C.
-    Serve(ServeConfig),
+    Serve(Box<ServeConfig>),
     /// Apply pending migrations and exit.
     Migrate(DatabaseConfig),
     /// Remove artifact bytes that no record names (left by crashes), older than --gc-grace.
@@ -64,7 +64,7 @@ async fn main() -> ExitCode {
     let command = Cli::parse().command;
     modelreg::init_logging();
     let result = match command {
-        Command::Serve(config) => serve(config).await,
+        Command::Serve(config) => serve(*config).await,
         Command::Migrate(database) => migrate(database).await,
         Command::Gc(config) => collect_garbage(config).await,
         Command::Bench(config) => run_bench(config).await,

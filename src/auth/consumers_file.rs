@@ -22,8 +22,12 @@ const NAME_CHARS: usize = 2048;
 
 #[derive(Debug, thiserror::Error)]
 pub(crate) enum ConsumersFileError {
-    #[error("not a valid consumers file: {0}")]
-    Syntax(#[from] toml::de::Error),
+    /// Without the excerpt of the file that TOML errors show: it could hold a token hash.
+    #[error("not a valid consumers file: {}{message}", line.map(|n| format!("line {n}: ")).unwrap_or_default())]
+    Syntax {
+        line: Option<usize>,
+        message: String,
+    },
     #[error("consumer #{position} ({name:?}): `{field}`: {problem}")]
     Field {
         /// 1 for the first `[[consumer]]` of the file.
@@ -66,7 +70,12 @@ struct ConsumerFormat {
 }
 
 pub(crate) fn parse_consumers(text: &str) -> Result<Consumers, ConsumersFileError> {
-    let file: FileFormat = toml::from_str(text)?;
+    let file: FileFormat = toml::from_str(text).map_err(|err| ConsumersFileError::Syntax {
+        line: err
+            .span()
+            .map(|span| text[..span.start].matches('\n').count() + 1),
+        message: err.message().trim().to_owned(),
+    })?;
     let mut consumers = Vec::with_capacity(file.consumer.len());
     let mut names: HashMap<String, usize> = HashMap::new();
     let mut tokens: HashMap<TokenDigest, usize> = HashMap::new();
@@ -223,7 +232,13 @@ mod tests {
         let missing = error_of("[[consumer]]\nname = \"a\"\n");
         assert!(missing.contains("role"), "{missing}");
         let unknown = error_of("[[consumer]]\nname = \"a\"\nrole = \"reader\"\ntoken = \"x\"\n");
-        assert!(unknown.contains("token"), "{unknown}");
+        assert!(
+            unknown.contains("line 4") && unknown.contains("token"),
+            "{unknown}"
+        );
+        let syntax = error_of(&format!("[[consumer]]\ntoken_sha256 = \"{HASH_A}\" x\n"));
+        assert!(syntax.contains("line 2"), "{syntax}");
+        assert!(!syntax.contains(HASH_A), "{syntax}");
     }
 
     #[test]

@@ -4,6 +4,7 @@
 //! linking time down; libtest-mimic gives it libtest's command line.
 
 mod artifacts;
+mod authentication;
 mod cli;
 mod common;
 mod discovery;
@@ -35,6 +36,7 @@ fn main() {
         loadgen::trials(),
         operations::trials(),
         faults::trials(),
+        authentication::trials(),
         fuzz::trials(),
     ]
     .into_iter()

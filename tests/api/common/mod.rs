@@ -8,6 +8,7 @@ pub mod objects;
 pub mod process;
 pub mod s3;
 pub mod servers;
+pub mod signing;
 pub mod statements;
 pub mod trials;
 
