@@ -11,6 +11,7 @@ mod discovery;
 mod faults;
 mod fuzz;
 mod grpcurl;
+mod jwt;
 mod loadgen;
 mod metrics;
 mod operations;
@@ -37,6 +38,7 @@ fn main() {
         operations::trials(),
         faults::trials(),
         authentication::trials(),
+        jwt::trials(),
         fuzz::trials(),
     ]
     .into_iter()
