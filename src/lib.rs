@@ -6,6 +6,7 @@
 //! `server` wires it all; `client` holds the command-line clients, which use only `pb`.
 #![warn(unreachable_pub)]
 
+mod auth;
 pub mod client;
 mod config;
 mod domain;
@@ -19,9 +20,10 @@ mod store;
 mod telemetry;
 mod transport;
 
+pub use auth::{AuthSetupError, NewToken, NewTokenArgs, new_token};
 pub use config::{
-    ArtifactConfig, DatabaseConfig, GcConfig, LimitsConfig, ServeConfig, StatementObserver,
-    SweepConfig,
+    ArtifactConfig, AuthConfig, DatabaseConfig, GcConfig, LimitsConfig, ServeConfig,
+    StatementObserver, SweepConfig,
 };
 pub use objects::OpenError as ArtifactStoreError;
 pub use registry::SweepReport;

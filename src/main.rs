@@ -5,7 +5,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 use modelreg::client::{bench, cli};
-use modelreg::{Application, DatabaseConfig, GcConfig, ServeConfig};
+use modelreg::{Application, DatabaseConfig, GcConfig, NewTokenArgs, ServeConfig};
 
 /// sqlx hands every SQLite row from a connection's own thread to the task that reads it, so
 /// memory is routinely freed on another thread than the one that allocated it. glibc's
@@ -29,7 +29,7 @@ struct Cli {
 #[derive(Debug, Subcommand)]
 enum Command {
     /// Apply pending migrations, then serve gRPC until SIGTERM or Ctrl-C.
-    Serve(ServeConfig),
+    Serve(Box<ServeConfig>),
     /// Apply pending migrations and exit.
     Migrate(DatabaseConfig),
     /// Remove artifact bytes that no record names (left by crashes), older than --gc-grace.
@@ -40,6 +40,11 @@ enum Command {
     Models(cli::ModelsArgs),
     /// Upload, download and list a model's artifacts on a running server.
     Artifacts(cli::ArtifactsArgs),
+    /// Make bearer tokens for the consumers file (`serve --auth-tokens`).
+    Tokens {
+        #[command(subcommand)]
+        command: TokensCommand,
+    },
     /// Print a shell completion script: `modelreg completions bash > /etc/bash_completion.d/modelreg`.
     Completions {
         #[arg(value_enum)]
@@ -47,17 +52,27 @@ enum Command {
     },
 }
 
+#[derive(Debug, Subcommand)]
+enum TokensCommand {
+    /// Print a new random token, and the consumers-file entry that admits it (with the
+    /// token's SHA-256, never the token).
+    New(NewTokenArgs),
+}
+
 #[tokio::main]
 async fn main() -> ExitCode {
     let command = Cli::parse().command;
     modelreg::init_logging();
     let result = match command {
-        Command::Serve(config) => serve(config).await,
+        Command::Serve(config) => serve(*config).await,
         Command::Migrate(database) => migrate(database).await,
         Command::Gc(config) => collect_garbage(config).await,
         Command::Bench(config) => run_bench(config).await,
         Command::Models(args) => return client(cli::run_models(args).await),
         Command::Artifacts(args) => return client(cli::run_artifacts(args).await),
+        Command::Tokens {
+            command: TokensCommand::New(args),
+        } => return print_new_token(&args),
         Command::Completions { shell } => {
             let mut command = <Cli as clap::CommandFactory>::command();
             clap_complete::generate(shell, &mut command, "modelreg", &mut std::io::stdout());
@@ -68,6 +83,28 @@ async fn main() -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
             tracing::error!("{err}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// The token alone on the first line, for scripts; then the entry for the consumers file. The
+/// token line is not TOML, so the output cannot be appended whole to the file by mistake.
+fn print_new_token(args: &NewTokenArgs) -> ExitCode {
+    match modelreg::new_token(args) {
+        Ok(new) => {
+            println!("{}", new.token);
+            println!();
+            println!(
+                "# Give the token above to {:?}; the registry keeps only its SHA-256.",
+                args.name
+            );
+            println!("# Add this to the consumers file (--auth-tokens):");
+            print!("{}", new.entry);
+            ExitCode::SUCCESS
+        }
+        Err(problem) => {
+            eprintln!("error: {problem}");
             ExitCode::FAILURE
         }
     }

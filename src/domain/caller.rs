@@ -80,10 +80,6 @@ impl NamePattern {
         Ok(Self(text.to_owned()))
     }
 
-    pub(crate) fn as_str(&self) -> &str {
-        &self.0
-    }
-
     /// The literal runs between the `*`s: `qoe-*` is `["qoe-", ""]`.
     pub(crate) fn literals(&self) -> impl Iterator<Item = &str> {
         self.0.split('*')

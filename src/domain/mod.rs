@@ -24,7 +24,7 @@ pub(crate) use check::{Checker, FieldPath, FieldViolation, both, echo};
 pub(crate) use draft::{
     EnvironmentDraft, InformationDraft, MetadataDraft, ModelDraft, ModelIdDraft,
 };
-pub(crate) use error::{AuthFailure, Error, Result, StreamFailure};
+pub(crate) use error::{AuthFailure, Cause, Error, Result, StreamFailure};
 pub(crate) use model::{ModelFields, ModelSpec, Registration, TargetEnvironment};
 pub(crate) use names::{ArtifactVersion, Etag, ModelName, ModelVersion, RegistrationId, RequestId};
 pub(crate) use paging::{ArtifactCursor, ListQuery, ModelCursor, Page, PageSize};

@@ -13,13 +13,3 @@ pub(super) fn take_caller<T>(request: &mut Request<T>) -> Result<Caller, Error> 
         .remove::<Caller>()
         .ok_or(Error::Unauthenticated(AuthFailure::Missing))
 }
-
-/// Makes every caller an anonymous admin: a server without authentication.
-pub(crate) fn anonymous_callers() -> tower::util::MapRequestLayer<
-    impl FnMut(http::Request<tonic::body::Body>) -> http::Request<tonic::body::Body> + Clone,
-> {
-    tower::util::MapRequestLayer::new(|mut request: http::Request<tonic::body::Body>| {
-        request.extensions_mut().insert(Caller::anonymous_admin());
-        request
-    })
-}

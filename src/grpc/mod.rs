@@ -3,6 +3,7 @@
 //! and `Status`.
 
 mod artifacts;
+mod authenticate;
 mod caller;
 mod convert;
 mod discovery;
@@ -15,7 +16,7 @@ mod status;
 mod update_mask;
 
 pub(crate) use artifacts::ArtifactService;
-pub(crate) use caller::anonymous_callers;
+pub(crate) use authenticate::AuthenticateLayer;
 pub(crate) use discovery::DiscoveryService;
 pub(crate) use limits::{DeadlineLayer, overload_layers};
 pub(crate) use registration::RegistrationService;

@@ -19,9 +19,10 @@ mod spans;
 use health::{SERVICES, monitor_database};
 use spans::{record_end_of_stream, record_response, rpc_span};
 
+use crate::auth::{AuthSetupError, Authenticator, WatchedFile, watch_files};
 use crate::config::{DatabaseConfig, GcConfig, LimitsConfig, ServeConfig, SweepConfig};
 use crate::grpc::{
-    ArtifactService, DeadlineLayer, DiscoveryService, RegistrationService, anonymous_callers,
+    ArtifactService, AuthenticateLayer, DeadlineLayer, DiscoveryService, RegistrationService,
     overload_layers,
 };
 use crate::metrics::{MetricsEndpoint, RpcMetricsLayer};
@@ -44,6 +45,8 @@ pub enum ServerError {
     Database(#[from] sea_orm::DbErr),
     #[error("cannot open the artifact store: {0}")]
     ArtifactStore(#[from] OpenError),
+    #[error("authentication: {0}")]
+    Authentication(#[from] AuthSetupError),
     #[error("cannot listen on {addr}: {source}")]
     Bind {
         addr: SocketAddr,
@@ -71,12 +74,25 @@ pub struct Application {
     limits: LimitsConfig,
     sweep: SweepConfig,
     metrics: Option<MetricsEndpoint>,
+    authenticator: Authenticator,
+    /// The consumers file and a JWKS file, re-read when they change.
+    auth_files: Vec<WatchedFile>,
+    auth_reload_interval: Duration,
 }
 
 impl Application {
     pub async fn build(config: ServeConfig) -> Result<Self, ServerError> {
         let objects = Objects::open(&config.artifacts, &config.database.database_url)?;
         tracing::info!(location = %objects.location, "artifact store");
+        // Plaintext listener: no client certificate can be presented.
+        let client_certificates_required = false;
+        let (authenticator, auth_files) =
+            Authenticator::start(&config.auth, client_certificates_required).await?;
+        if !authenticator.is_enabled() {
+            tracing::warn!(
+                "no authentication configured: every caller is an anonymous administrator"
+            );
+        }
         let store = Store::connect(&config.database, config.statement_observer.as_ref()).await?;
         store.migrate().await?;
         let listener =
@@ -111,6 +127,9 @@ impl Application {
             limits: config.limits,
             sweep: config.sweep,
             metrics,
+            authenticator,
+            auth_files,
+            auth_reload_interval: config.auth.auth_reload_interval,
         })
     }
 
@@ -145,6 +164,17 @@ impl Application {
             self.health_check_interval,
             monitor_stopped,
         ));
+
+        let auth_reloader = {
+            let mut stopped = stop_monitor.subscribe();
+            tokio::spawn(watch_files(
+                self.auth_files,
+                self.auth_reload_interval,
+                async move {
+                    let _ = stopped.changed().await;
+                },
+            ))
+        };
 
         let sweeper = (!self.sweep.gc_interval.is_zero()).then(|| {
             tokio::spawn(sweep_periodically(
@@ -197,7 +227,9 @@ impl Application {
                 default: limits.default_deadline,
                 max: limits.max_deadline,
             })
-            .layer(anonymous_callers())
+            // Inside the call's span (to record the principal) and its deadline (a JWKS fetch
+            // cannot outlast the call).
+            .layer(AuthenticateLayer::new(self.authenticator))
             .add_service(health_service)
             .add_service(reflection_v1)
             .add_service(reflection_v1alpha)
@@ -235,6 +267,7 @@ impl Application {
 
         drop(stop_monitor);
         let _ = monitor.await;
+        let _ = auth_reloader.await;
         if let Some(sweeper) = sweeper {
             let _ = sweeper.await;
         }

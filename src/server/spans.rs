@@ -11,6 +11,8 @@ pub(super) fn rpc_span(request: &http::Request<tonic::body::Body>) -> Span {
     tracing::info_span!(
         "rpc",
         method = %request.uri().path(),
+        // Recorded once the call is authenticated.
+        principal = field::Empty,
         code = field::Empty,
         latency_us = field::Empty,
         stream_us = field::Empty,

@@ -54,12 +54,12 @@ pub(crate) fn random_bytes(len: usize, seed: u64) -> Vec<u8> {
     bytes
 }
 
-fn sha256_hex(bytes: &[u8]) -> String {
+pub(crate) fn sha256_hex(bytes: &[u8]) -> String {
     hex::encode(Sha256::digest(bytes))
 }
 
 /// A header naming the model by id and declaring the size and digest of `content`.
-fn header_for(id: &str, content: &[u8]) -> pb::ArtifactHeader {
+pub(crate) fn header_for(id: &str, content: &[u8]) -> pb::ArtifactHeader {
     pb::ArtifactHeader {
         model_registration_id: id.into(),
         sha256: sha256_hex(content),
@@ -70,13 +70,13 @@ fn header_for(id: &str, content: &[u8]) -> pb::ArtifactHeader {
     }
 }
 
-fn header_message(header: pb::ArtifactHeader) -> pb::UploadArtifactRequest {
+pub(crate) fn header_message(header: pb::ArtifactHeader) -> pb::UploadArtifactRequest {
     pb::UploadArtifactRequest {
         payload: Some(Upload::Header(header)),
     }
 }
 
-fn chunk_message(chunk: &[u8]) -> pb::UploadArtifactRequest {
+pub(crate) fn chunk_message(chunk: &[u8]) -> pb::UploadArtifactRequest {
     pb::UploadArtifactRequest {
         payload: Some(Upload::Chunk(Bytes::copy_from_slice(chunk))),
     }

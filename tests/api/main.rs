@@ -4,12 +4,15 @@
 //! linking time down; libtest-mimic gives it libtest's command line.
 
 mod artifacts;
+mod authentication;
+mod authorization;
 mod cli;
 mod common;
 mod discovery;
 mod faults;
 mod fuzz;
 mod grpcurl;
+mod jwt;
 mod loadgen;
 mod metrics;
 mod operations;
@@ -35,6 +38,9 @@ fn main() {
         loadgen::trials(),
         operations::trials(),
         faults::trials(),
+        authentication::trials(),
+        authorization::trials(),
+        jwt::trials(),
         fuzz::trials(),
     ]
     .into_iter()
