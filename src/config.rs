@@ -115,9 +115,15 @@ pub struct LimitsConfig {
     pub max_header_bytes: ByteSize,
 
     /// How often an idle connection is pinged (HTTP/2 keep-alive); a peer that does not answer
-    /// within 20 s is dropped.
+    /// within `--keepalive-timeout` is dropped.
     #[arg(long, env = "MODELREG_KEEPALIVE_INTERVAL", default_value = "30s", value_parser = humantime::parse_duration)]
     pub keepalive_interval: Duration,
+
+    /// How long a keep-alive ping may go unanswered before the connection is dropped: a peer
+    /// that vanished without closing its connection (a crashed host, a dropped route) is found
+    /// within `--keepalive-interval` plus this.
+    #[arg(long, env = "MODELREG_KEEPALIVE_TIMEOUT", default_value = "20s", value_parser = humantime::parse_duration)]
+    pub keepalive_timeout: Duration,
 
     /// Connections are closed (gracefully) after this age, so that load balancers can spread
     /// long-lived clients over new replicas.
@@ -139,6 +145,7 @@ impl Default for LimitsConfig {
             max_message_bytes: ByteSize::mib(4),
             max_header_bytes: ByteSize::kib(16),
             keepalive_interval: Duration::from_secs(30),
+            keepalive_timeout: Duration::from_secs(20),
             max_connection_age: Duration::from_secs(30 * 60),
             shutdown_grace: Duration::from_secs(30),
         }

@@ -36,9 +36,6 @@ use crate::registry::Registry;
 use crate::registry::SweepReport;
 use crate::store::Store;
 
-/// How long a keep-alive ping may go unanswered before the connection is dropped.
-const KEEPALIVE_TIMEOUT: Duration = Duration::from_secs(20);
-
 #[derive(Debug, thiserror::Error)]
 pub enum ServerError {
     #[error("cannot open the database: {0}")]
@@ -208,9 +205,12 @@ impl Application {
             .max_concurrent_streams(limits.max_concurrent_streams)
             .http2_max_header_list_size(limits.max_header_bytes.as_u64() as u32)
             .http2_keepalive_interval(Some(limits.keepalive_interval))
-            .http2_keepalive_timeout(Some(KEEPALIVE_TIMEOUT))
+            .http2_keepalive_timeout(Some(limits.keepalive_timeout))
+            // No `max_connection_age_grace`: with one, tonic 0.14 sends no GOAWAY at the age
+            // and only cuts the connection once the grace period has passed too. Without it,
+            // the connection is closed gracefully at the age, and the deadline layer ends
+            // every call in progress within `--max-deadline`.
             .max_connection_age(limits.max_connection_age)
-            .max_connection_age_grace(limits.max_deadline)
             .layer(RpcMetricsLayer)
             .layer(
                 TraceLayer::new_for_grpc()

@@ -35,6 +35,7 @@ use tonic_health::pb::{HealthCheckRequest, health_client::HealthClient};
 use crate::artifacts::random_bytes;
 use crate::common::objects::StoredObjects;
 use crate::common::process::Serve;
+use crate::common::prometheus::{free_address, sample, scrape};
 use crate::common::trials::{Needs, name, on_postgres, trial};
 use crate::common::{
     Backend, Objects, TestDatabase, TestServer, assert_error, environments_of, model,
@@ -194,14 +195,6 @@ async fn connect(url: &str) -> Channel {
         .connect()
         .await
         .expect("connect to modelreg")
-}
-
-/// A port of 127.0.0.1 that was free a moment ago.
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|listener| listener.local_addr())
-        .expect("a free port")
-        .port()
 }
 
 /// `UNAVAILABLE 3, UNKNOWN 1`: how many of each code, by their canonical names.
@@ -537,31 +530,6 @@ async fn pause_uploads(channel: &Channel, id: &str, content: &[u8]) -> Vec<Pause
     uploads
 }
 
-/// The metrics of a server started with `--metrics-listen addr`.
-async fn scrape(addr: SocketAddr) -> String {
-    reqwest::get(format!("http://{addr}/metrics"))
-        .await
-        .expect("the metrics endpoint answers")
-        .text()
-        .await
-        .unwrap()
-}
-
-/// The value of the sample `name{…label…}` (or without labels); 0 when absent.
-fn sample(scrape: &str, name: &str, label: Option<(&str, &str)>) -> f64 {
-    scrape
-        .lines()
-        .filter(|line| !line.starts_with('#'))
-        .filter_map(|line| line.rsplit_once(' '))
-        .filter(|(series, _)| {
-            let (series_name, labels) = series.split_once('{').unwrap_or((series, ""));
-            series_name == name
-                && label.is_none_or(|(k, v)| labels.contains(&format!("{k}=\"{v}\"")))
-        })
-        .map(|(_, value)| value.parse::<f64>().unwrap())
-        .sum()
-}
-
 /// Waits until the server has all `IN_FLIGHT` uploads in progress and has received the first
 /// halves of their bytes: the calls are in flight in the server, not in a client buffer.
 async fn wait_until_in_flight(metrics: SocketAddr, bytes_each: usize) {
@@ -652,7 +620,7 @@ async fn probe_until_refused(url: String) -> Vec<Probe> {
 /// gets UNAVAILABLE, and the process exits 0 within the grace period.
 async fn sigterm_lets_32_calls_in_flight_finish_and_exits_0(backend: Backend) {
     let deployment = Deployment::new(&backend).await;
-    let metrics: SocketAddr = format!("127.0.0.1:{}", free_port()).parse().unwrap();
+    let metrics = free_address();
     let grace = Duration::from_secs(10);
     let mut server = deployment
         .serve()
@@ -764,7 +732,7 @@ async fn sigterm_lets_32_calls_in_flight_finish_and_exits_0(backend: Backend) {
 /// cut-off uploads keep nothing.
 async fn sigterm_cuts_off_calls_that_outlast_the_grace_period(backend: Backend) {
     let deployment = Deployment::new(&backend).await;
-    let metrics: SocketAddr = format!("127.0.0.1:{}", free_port()).parse().unwrap();
+    let metrics = free_address();
     let grace = Duration::from_secs(1);
     let mut server = deployment
         .serve()
@@ -887,7 +855,7 @@ impl PrivateCluster {
         let cluster = Self {
             bin,
             as_postgres,
-            port: free_port(),
+            port: free_address().port(),
             dir,
         };
         let data = cluster.data();

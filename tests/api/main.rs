@@ -20,6 +20,7 @@ mod query_budgets;
 mod registration;
 mod robustness;
 mod sweeper;
+mod transport_limits;
 mod update;
 
 fn main() {
@@ -27,6 +28,7 @@ fn main() {
     let trials = [
         registration::trials(),
         robustness::trials(),
+        transport_limits::trials(),
         sweeper::trials(),
         discovery::trials(),
         update::trials(),

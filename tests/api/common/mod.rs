@@ -3,10 +3,13 @@
 //! child process. Every test is a libtest-mimic trial (see `trials`).
 
 pub mod backends;
+pub mod connections;
 pub mod credentials;
 pub mod fixtures;
 pub mod objects;
 pub mod process;
+pub mod prometheus;
+pub mod raw_http2;
 pub mod s3;
 pub mod servers;
 pub mod signing;
