@@ -153,6 +153,21 @@ async fn collect_garbage(config: GcConfig) -> Result<(), Box<dyn std::error::Err
         report.orphans.len(),
         report.orphan_bytes
     );
+    if let Some(stalled) = &report.stalled_uploads {
+        for upload in stalled {
+            println!("{upload}");
+        }
+        let verb = if report.removed {
+            "aborted"
+        } else {
+            "would abort (dry run)"
+        };
+        println!(
+            "{verb} {} incomplete multipart uploads older than {}",
+            stalled.len(),
+            humantime::format_duration(config.gc_grace)
+        );
+    }
     Ok(())
 }
 

@@ -1,7 +1,8 @@
 //! The sweeper: artifact bytes with no record are removed after a grace period. They are left
-//! by a crash between an object's write and its commit, by an interrupted upload, or by a
-//! deletion whose object removal failed. A committed artifact always has its record, and an
-//! upload in progress writes only fresh bytes, so neither is touched.
+//! by a crash between an object's write and its commit, by an interrupted upload (a staged
+//! file, or an incomplete multipart upload on S3), or by a deletion whose object removal
+//! failed. A committed artifact always has its record, and an upload in progress writes only
+//! fresh bytes, so neither is touched.
 
 use std::time::{Duration, SystemTime};
 
@@ -17,7 +18,11 @@ pub struct SweepReport {
     pub orphans: Vec<String>,
     /// Their bytes (staged files not counted).
     pub orphan_bytes: u64,
-    /// Whether they were removed (not on a dry run).
+    /// Incomplete multipart uploads (S3) begun before the grace period:
+    /// `KEY (multipart upload UPLOAD_ID)`. `None` when the store keeps none (a folder) or
+    /// cannot list them (credentials that are not static AWS_* variables).
+    pub stalled_uploads: Option<Vec<String>>,
+    /// Whether they were removed, or aborted (not on a dry run).
     pub removed: bool,
 }
 
@@ -34,10 +39,29 @@ impl Registry {
             .filter(|object| !recorded.contains(&object.key))
             .collect();
         let staged = self.objects.stale_staged_files(cutoff);
+        let stalled = match self.objects.stalled_uploads(cutoff).await {
+            Ok(stalled) => stalled,
+            // Some S3-compatible stores do not list multipart uploads: the rest of the sweep
+            // goes on, as it did before uploads were looked at.
+            Err(err) => {
+                let cause = std::error::Error::source(&err).map(ToString::to_string);
+                tracing::warn!(
+                    error = %err, cause = cause.unwrap_or_default(),
+                    "cannot list incomplete multipart uploads; they are left for the next sweep"
+                );
+                None
+            }
+        };
         let mut report = SweepReport {
             scanned: keys.len(),
             orphan_bytes: orphans.iter().map(|object| object.size).sum(),
             orphans: orphans.iter().map(|object| object.key.clone()).collect(),
+            stalled_uploads: stalled.as_ref().map(|uploads| {
+                uploads
+                    .iter()
+                    .map(|upload| format!("{} (multipart upload {})", upload.key, upload.upload_id))
+                    .collect()
+            }),
             removed: !dry_run,
         };
         report
@@ -51,6 +75,9 @@ impl Registry {
                 if let Err(err) = std::fs::remove_file(&path) {
                     tracing::warn!(path = %path.display(), error = %err, "cannot remove a staged upload file");
                 }
+            }
+            if let Some(stalled) = stalled {
+                self.objects.abort_uploads(stalled).await;
             }
         }
         Ok(report)

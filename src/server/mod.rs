@@ -322,19 +322,27 @@ async fn sweep_periodically(
             _ = stopped.changed() => return,
         }
         match registry.sweep(config.gc_grace, false).await {
-            Ok(report) if report.orphans.is_empty() => {
-                tracing::debug!(scanned = report.scanned, "sweep found nothing to remove");
-            }
-            Ok(report) => tracing::info!(
-                scanned = report.scanned,
-                removed = report.orphans.len(),
-                bytes = report.orphan_bytes,
-                "sweep removed artifact bytes that no record names"
-            ),
+            Ok(report) => log_sweep(&report),
             Err(err) => {
                 tracing::warn!(error = %err, "sweep failed; trying again at the next interval")
             }
         }
+    }
+}
+
+/// A sweep that found nothing is logged at debug level: it repeats every interval.
+fn log_sweep(report: &SweepReport) {
+    let aborted = report.stalled_uploads.as_ref().map_or(0, Vec::len);
+    if report.orphans.is_empty() && aborted == 0 {
+        tracing::debug!(scanned = report.scanned, "sweep found nothing to remove");
+    } else {
+        tracing::info!(
+            scanned = report.scanned,
+            removed = report.orphans.len(),
+            bytes = report.orphan_bytes,
+            aborted_multipart_uploads = aborted,
+            "sweep removed artifact bytes that no record names"
+        );
     }
 }
 

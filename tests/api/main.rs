@@ -19,6 +19,7 @@ mod operations;
 mod query_budgets;
 mod registration;
 mod robustness;
+mod stalled_uploads;
 mod sweeper;
 mod transport_limits;
 mod update;
@@ -30,6 +31,7 @@ fn main() {
         robustness::trials(),
         transport_limits::trials(),
         sweeper::trials(),
+        stalled_uploads::trials(),
         discovery::trials(),
         update::trials(),
         query_budgets::trials(),

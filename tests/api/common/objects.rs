@@ -110,6 +110,24 @@ impl StoredObjects {
             .expect("delete objects");
     }
 
+    /// The bucket and prefix of an S3 store.
+    fn bucket_and_prefix(&self) -> &(String, String) {
+        self.s3_location.as_ref().expect("an S3 store")
+    }
+
+    /// Multipart uploads begun and neither completed nor aborted, of an S3 store.
+    pub async fn pending_uploads(&self) -> Vec<String> {
+        let (bucket, prefix) = self.bucket_and_prefix();
+        s3::pending_multipart_uploads(bucket, prefix).await
+    }
+
+    /// Begins a multipart upload of `key` in an S3 store behind the registry's back, and
+    /// leaves it incomplete as a crashed writer would.
+    pub async fn begin_upload(&self, key: &str) {
+        let (bucket, prefix) = self.bucket_and_prefix();
+        s3::begin_multipart_upload(bucket, &format!("{prefix}/{key}")).await;
+    }
+
     /// What the store holds: its keys and, for a folder, every file (staged ones too); for S3,
     /// multipart uploads never completed or aborted.
     pub async fn everything(&self) -> Vec<String> {

@@ -95,3 +95,19 @@ pub async fn pending_multipart_uploads(bucket: &str, prefix: &str) -> Vec<String
         upload_id_marker = page.next_upload_id_marker().map(str::to_owned);
     }
 }
+
+/// Begins a multipart upload of `key` and leaves it incomplete, as a crashed writer would.
+pub async fn begin_multipart_upload(bucket: &str, key: &str) {
+    client()
+        .create_multipart_upload()
+        .bucket(bucket)
+        .key(key)
+        .send()
+        .await
+        .unwrap_or_else(|err| {
+            panic!(
+                "CreateMultipartUpload failed: {}",
+                DisplayErrorContext(&err)
+            )
+        });
+}

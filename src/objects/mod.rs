@@ -3,6 +3,11 @@
 //! the store. Uploads stream in parts (multipart on S3, a staged file renamed into place on a
 //! local disk), so a reader never sees half an object and memory stays bounded.
 
+mod failure;
+mod in_progress;
+mod leftovers;
+mod multipart;
+
 use std::ops::Range;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -19,8 +24,12 @@ use object_store::{GetOptions, GetRange, ObjectStore, ObjectStoreExt, WriteMulti
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
+use failure::read_error;
+use in_progress::{InProgress, UploadsInProgress};
+use multipart::MultipartUploads;
+
 use crate::config::ArtifactConfig;
-use crate::domain::{Error, RegistrationId, Result};
+use crate::domain::{RegistrationId, Result};
 
 /// Every artifact object's key starts with this.
 const MODELS_PREFIX: &str = "models";
@@ -52,6 +61,10 @@ pub(crate) struct Objects {
     /// The folder of a `file://` store, where interrupted uploads leave staged files that the
     /// object listing does not show.
     folder: Option<PathBuf>,
+    /// The incomplete multipart uploads of an `s3://` store, which listings do not show either.
+    multipart: Option<MultipartUploads>,
+    /// Uploads of this process, which its sweeps leave alone.
+    uploading: UploadsInProgress,
     part_bytes: usize,
     /// The store's URL, for logs.
     pub(crate) location: String,
@@ -66,7 +79,7 @@ impl Objects {
         };
         let url =
             url::Url::parse(&location).map_err(|err| OpenError::Url(location.clone(), err))?;
-        let mut staging_folder = None;
+        let (mut staging_folder, mut multipart) = (None, None);
         let objects: Arc<dyn ObjectStore> = match url.scheme() {
             "file" => {
                 let folder = url
@@ -84,11 +97,20 @@ impl Objects {
                 Arc::new(local)
             }
             "s3" | "s3a" => {
-                let s3 = AmazonS3Builder::from_env()
-                    .with_url(location.as_str())
+                let builder = AmazonS3Builder::from_env().with_url(location.as_str());
+                let prefix = url.path().trim_matches('/');
+                let bucket = url.host_str().unwrap_or_default();
+                multipart = MultipartUploads::for_store(&builder, bucket, prefix);
+                if multipart.is_none() {
+                    tracing::warn!(
+                        "the S3 credentials are not static AWS_* variables: incomplete multipart \
+                         uploads are not swept; a bucket lifecycle rule \
+                         (AbortIncompleteMultipartUpload) must remove them"
+                    );
+                }
+                let s3 = builder
                     .build()
                     .map_err(|err| OpenError::Store(location.clone(), err))?;
-                let prefix = url.path().trim_matches('/');
                 if prefix.is_empty() {
                     Arc::new(s3)
                 } else {
@@ -107,6 +129,8 @@ impl Objects {
         Ok(Self {
             objects,
             folder: staging_folder,
+            multipart,
+            uploading: UploadsInProgress::default(),
             part_bytes,
             location,
         })
@@ -119,9 +143,12 @@ impl Objects {
 
     /// Starts writing an object. Nothing is visible under `key` until `finish`.
     pub(crate) async fn begin_upload(&self, key: &str) -> Result<ObjectUpload> {
+        // Marked before the store sees it, so that no sweep finds it unmarked.
+        let in_progress = self.uploading.start(key);
         let upload = self.objects.put_multipart(&Path::from(key)).await?;
         Ok(ObjectUpload {
             key: key.to_owned(),
+            _in_progress: in_progress,
             writer: WriteMultipart::new_with_chunk_size(upload, self.part_bytes),
             hasher: Sha256::new(),
             size: 0,
@@ -164,68 +191,6 @@ impl Objects {
     }
 }
 
-/// An artifact object as the store lists it.
-#[derive(Clone, Debug)]
-pub(crate) struct StoredObject {
-    pub(crate) key: String,
-    pub(crate) size: u64,
-}
-
-impl Objects {
-    /// Every artifact object last written before `cutoff`.
-    pub(crate) async fn list_older_than(
-        &self,
-        cutoff: chrono::DateTime<chrono::Utc>,
-    ) -> Result<Vec<StoredObject>> {
-        let mut found = Vec::new();
-        let mut listing = self.objects.list(Some(&Path::from(MODELS_PREFIX)));
-        while let Some(meta) = listing.next().await {
-            let meta = meta?;
-            if meta.last_modified < cutoff {
-                found.push(StoredObject {
-                    key: meta.location.to_string(),
-                    size: meta.size,
-                });
-            }
-        }
-        Ok(found)
-    }
-
-    /// Staged files of uploads that a crash interrupted in a folder store, last written before
-    /// `cutoff` (an upload in progress writes to its file all the time). `name#digits` is how
-    /// object_store names them; S3 keeps such parts as incomplete multipart uploads, which a
-    /// bucket lifecycle rule removes.
-    pub(crate) fn stale_staged_files(&self, cutoff: std::time::SystemTime) -> Vec<PathBuf> {
-        let mut stale = Vec::new();
-        let Some(folder) = &self.folder else {
-            return stale;
-        };
-        let mut pending = vec![folder.join(MODELS_PREFIX)];
-        while let Some(dir) = pending.pop() {
-            let Ok(entries) = std::fs::read_dir(&dir) else {
-                continue;
-            };
-            for entry in entries.flatten() {
-                let path = entry.path();
-                let Ok(meta) = entry.metadata() else { continue };
-                if meta.is_dir() {
-                    pending.push(path);
-                } else if is_staged(&path) && meta.modified().is_ok_and(|time| time < cutoff) {
-                    stale.push(path);
-                }
-            }
-        }
-        stale
-    }
-}
-
-fn is_staged(path: &std::path::Path) -> bool {
-    path.file_name()
-        .and_then(|name| name.to_str())
-        .and_then(|name| name.split_once('#'))
-        .is_some_and(|(_, suffix)| !suffix.is_empty() && suffix.bytes().all(|b| b.is_ascii_digit()))
-}
-
 /// `artifacts/` beside a SQLite file; otherwise in the working directory.
 fn default_location(database_url: &str) -> Result<String, OpenError> {
     let database_file = database_url
@@ -254,6 +219,7 @@ fn default_location(database_url: &str) -> Result<String, OpenError> {
 /// An object being written. Computes the size and SHA-256 of what passes through.
 pub(crate) struct ObjectUpload {
     key: String,
+    _in_progress: InProgress,
     writer: WriteMultipart,
     hasher: Sha256,
     size: u64,
@@ -292,101 +258,5 @@ impl ObjectUpload {
         if let Err(err) = self.writer.abort().await {
             tracing::error!(%key, error = %err, "cannot discard a partial artifact upload");
         }
-    }
-}
-
-/// Object store failures by what can be done about them: refusals that only a change of
-/// configuration fixes, and transient ones (network, server errors) that a retry may get past.
-impl From<object_store::Error> for Error {
-    fn from(err: object_store::Error) -> Self {
-        use object_store::Error as E;
-        match err {
-            E::PermissionDenied { .. }
-            | E::Unauthenticated { .. }
-            | E::UnknownConfigurationKey { .. }
-            | E::NotSupported { .. }
-            | E::NotImplemented { .. }
-            | E::InvalidPath { .. }
-            // Where an object may be missing (reads, deletes) that is handled before; anywhere
-            // else a missing bucket or folder is.
-            | E::NotFound { .. } => Error::ArtifactStoreMisconfigured(err.into()),
-            E::Generic { .. } | E::JoinError { .. } => Error::ArtifactStoreUnavailable(err.into()),
-            // Keys are made of fresh ids and written once: a conflict is a bug.
-            _ => Error::Internal(err.into()),
-        }
-    }
-}
-
-/// A recorded artifact whose object is gone has lost data; other failures are the store's.
-fn read_error(err: object_store::Error, key: &str) -> Error {
-    match err {
-        object_store::Error::NotFound { .. } => Error::ArtifactDataLoss {
-            key: key.to_owned(),
-        },
-        err => err.into(),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn classified(err: object_store::Error) -> &'static str {
-        Error::from(err).reason()
-    }
-
-    fn source() -> Box<dyn std::error::Error + Send + Sync> {
-        "refused".into()
-    }
-
-    #[test]
-    fn only_transient_store_failures_are_unavailable() {
-        let path = String::from("models/x");
-        assert_eq!(
-            classified(object_store::Error::Generic {
-                store: "S3",
-                source: source()
-            }),
-            "ARTIFACT_STORE_UNAVAILABLE"
-        );
-        for refusal in [
-            object_store::Error::PermissionDenied {
-                path: path.clone(),
-                source: source(),
-            },
-            object_store::Error::Unauthenticated {
-                path: path.clone(),
-                source: source(),
-            },
-            object_store::Error::NotFound {
-                path: path.clone(),
-                source: source(),
-            },
-        ] {
-            assert_eq!(classified(refusal), "ARTIFACT_STORE_MISCONFIGURED");
-        }
-        assert_eq!(
-            classified(object_store::Error::AlreadyExists {
-                path,
-                source: source()
-            }),
-            "INTERNAL"
-        );
-    }
-
-    #[tokio::test]
-    async fn a_missing_object_of_a_recorded_artifact_is_data_loss() {
-        let folder = tempfile::tempdir().unwrap();
-        let config = ArtifactConfig {
-            artifact_store: Some(url::Url::from_directory_path(folder.path()).unwrap().into()),
-            ..ArtifactConfig::default()
-        };
-        let objects = Objects::open(&config, "sqlite::memory:").unwrap();
-        let err = objects
-            .read("models/x/artifacts/y", 0..10)
-            .await
-            .err()
-            .unwrap();
-        assert_eq!(err.reason(), "ARTIFACT_DATA_LOSS");
     }
 }
