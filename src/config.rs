@@ -8,6 +8,10 @@ use std::sync::Arc;
 
 use clap::Args;
 
+mod tls;
+
+pub use tls::TlsConfig;
+
 #[derive(Debug, Clone, Args)]
 pub struct ServeConfig {
     /// Address to serve gRPC on; port 0 picks a free port.
@@ -25,6 +29,9 @@ pub struct ServeConfig {
 
     #[command(flatten)]
     pub sweep: SweepConfig,
+
+    #[command(flatten)]
+    pub tls: TlsConfig,
 
     /// Address to serve Prometheus metrics on, at `/metrics` (plain HTTP); none by default.
     #[arg(long, env = "MODELREG_METRICS_LISTEN")]
@@ -212,6 +219,7 @@ impl ServeConfig {
             artifacts: ArtifactConfig::default(),
             limits: LimitsConfig::default(),
             sweep: SweepConfig::default(),
+            tls: TlsConfig::default(),
             metrics_listen: None,
             health_check_interval: Duration::from_secs(2),
             statement_observer: None,

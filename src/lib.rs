@@ -21,9 +21,10 @@ mod transport;
 
 pub use config::{
     ArtifactConfig, DatabaseConfig, GcConfig, LimitsConfig, ServeConfig, StatementObserver,
-    SweepConfig,
+    SweepConfig, TlsConfig,
 };
 pub use objects::OpenError as ArtifactStoreError;
 pub use registry::SweepReport;
 pub use server::{Application, ServerError, collect_garbage, migrate};
 pub use telemetry::init as init_logging;
+pub use transport::TlsError;

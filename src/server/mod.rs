@@ -33,6 +33,7 @@ use crate::pb::{
 use crate::registry::Registry;
 use crate::registry::SweepReport;
 use crate::store::Store;
+use crate::transport::{TlsError, TlsIncoming, TlsServer, exposure_warning};
 
 /// How long a keep-alive ping may go unanswered before the connection is dropped.
 const KEEPALIVE_TIMEOUT: Duration = Duration::from_secs(20);
@@ -43,6 +44,8 @@ pub enum ServerError {
     Database(#[from] sea_orm::DbErr),
     #[error("cannot open the artifact store: {0}")]
     ArtifactStore(#[from] OpenError),
+    #[error("TLS: {0}")]
+    Tls(#[from] TlsError),
     #[error("cannot listen on {addr}: {source}")]
     Bind {
         addr: SocketAddr,
@@ -70,10 +73,18 @@ pub struct Application {
     limits: LimitsConfig,
     sweep: SweepConfig,
     metrics: Option<MetricsEndpoint>,
+    /// `None` serves plaintext.
+    tls: Option<TlsServer>,
 }
 
 impl Application {
     pub async fn build(config: ServeConfig) -> Result<Self, ServerError> {
+        let tls = TlsServer::from_config(&config.tls)?;
+        // This server authenticates no caller.
+        let authentication = false;
+        if let Some(warning) = exposure_warning(config.listen, tls.is_some(), authentication) {
+            tracing::warn!("{warning}");
+        }
         let objects = Objects::open(&config.artifacts, &config.database.database_url)?;
         tracing::info!(location = %objects.location, "artifact store");
         let store = Store::connect(&config.database, config.statement_observer.as_ref()).await?;
@@ -110,6 +121,7 @@ impl Application {
             limits: config.limits,
             sweep: config.sweep,
             metrics,
+            tls,
         })
     }
 
@@ -145,6 +157,14 @@ impl Application {
             monitor_stopped,
         ));
 
+        let (tls_acceptor, reloader) = match self.tls.map(TlsServer::into_parts) {
+            Some((acceptor, reloader)) => (
+                Some(acceptor),
+                Some(tokio::spawn(reloader.run(stop_monitor.subscribe()))),
+            ),
+            None => (None, None),
+        };
+
         let sweeper = (!self.sweep.gc_interval.is_zero()).then(|| {
             tokio::spawn(sweep_periodically(
                 self.registry.clone(),
@@ -173,7 +193,7 @@ impl Application {
         let (answer_shed, load_shed, concurrency_limit) =
             overload_layers(limits.max_concurrent_requests);
 
-        let serve = Server::builder()
+        let router = Server::builder()
             .max_concurrent_streams(limits.max_concurrent_streams)
             .http2_max_header_list_size(limits.max_header_bytes.as_u64() as u32)
             .http2_keepalive_interval(Some(limits.keepalive_interval))
@@ -212,12 +232,25 @@ impl Application {
             .add_service(
                 ModelArtifactServiceServer::new(ArtifactService::new(self.registry))
                     .max_decoding_message_size(max_message),
-            )
-            .serve_with_incoming_shutdown(
-                // Small RPC answers must not wait for Nagle's algorithm.
-                TcpIncoming::from(self.listener).with_nodelay(Some(true)),
-                shutdown,
             );
+        let listener = self.listener;
+        let serve = async move {
+            match tls_acceptor {
+                None => {
+                    // Small RPC answers must not wait for Nagle's algorithm.
+                    let incoming = TcpIncoming::from(listener).with_nodelay(Some(true));
+                    router
+                        .serve_with_incoming_shutdown(incoming, shutdown)
+                        .await
+                }
+                Some(acceptor) => {
+                    let incoming = TlsIncoming::new(listener, acceptor);
+                    router
+                        .serve_with_incoming_shutdown(incoming, shutdown)
+                        .await
+                }
+            }
+        };
         // After the shutdown signal, calls in progress get the grace period to finish.
         let grace_period = self.limits.shutdown_grace;
         let result = tokio::select! {
@@ -235,6 +268,9 @@ impl Application {
         let _ = monitor.await;
         if let Some(sweeper) = sweeper {
             let _ = sweeper.await;
+        }
+        if let Some(reloader) = reloader {
+            let _ = reloader.await;
         }
         if let Some(metrics) = metrics {
             match metrics.await {
