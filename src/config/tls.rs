@@ -41,7 +41,7 @@ pub struct TlsConfig {
     pub tls_client_ca: Option<PathBuf>,
 
     /// How often the certificate and key files are checked for a rotated certificate, e.g.
-    /// "10s"; new connections get the new one, open connections keep theirs.
+    /// "10s"; new connections get the new one, open connections keep theirs. "0s" never checks.
     #[arg(long, env = "MODELREG_TLS_RELOAD_INTERVAL", default_value = "10s", value_parser = humantime::parse_duration)]
     pub tls_reload_interval: Duration,
 }

@@ -116,13 +116,12 @@ impl TlsConnection {
             .and_then(|chain| chain.first())
             .and_then(|leaf| certificate_identity(leaf))
             .map(Arc::from);
-        Self {
-            stream,
-            info: ConnectionInfo {
-                remote_addr,
-                client_identity,
-            },
-        }
+        let info = ConnectionInfo {
+            remote_addr,
+            client_identity,
+        };
+        tracing::debug!(remote = ?info.remote_addr, client = info.client_identity.as_deref(), "TLS connection accepted");
+        Self { stream, info }
     }
 }
 
