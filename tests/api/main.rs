@@ -17,6 +17,7 @@ mod query_budgets;
 mod registration;
 mod robustness;
 mod sweeper;
+mod tls;
 mod update;
 
 fn main() {
@@ -32,6 +33,7 @@ fn main() {
         metrics::trials(),
         cli::trials(),
         grpcurl::trials(),
+        tls::trials(),
         loadgen::trials(),
         operations::trials(),
         faults::trials(),
