@@ -45,7 +45,7 @@ impl Authority {
         Self(CertifiedIssuer::self_signed(params, KeyPair::generate().unwrap()).unwrap())
     }
 
-    fn issue(&self, names: Vec<SanType>) -> Leaf {
+    fn sign_leaf(&self, names: Vec<SanType>) -> Leaf {
         let mut params = CertificateParams::default();
         params.subject_alt_names = names;
         let key = KeyPair::generate().unwrap();
@@ -57,11 +57,11 @@ impl Authority {
     }
 
     fn server(&self) -> Leaf {
-        self.issue(vec![SanType::DnsName("localhost".try_into().unwrap())])
+        self.sign_leaf(vec![SanType::DnsName("localhost".try_into().unwrap())])
     }
 
     fn client(&self) -> Leaf {
-        self.issue(vec![SanType::URI(SPIFFE_ID.try_into().unwrap())])
+        self.sign_leaf(vec![SanType::URI(SPIFFE_ID.try_into().unwrap())])
     }
 }
 
