@@ -15,6 +15,7 @@
 use std::path::Path;
 use std::time::{Duration, Instant};
 
+use modelreg::client::ConnectionArgs;
 use modelreg::client::bench::{self as loadgen, BenchConfig, Report, Scenario};
 use sea_orm::{ConnectionTrait, Database};
 
@@ -107,7 +108,7 @@ async fn run_backend(
         .map(|text| humantime::parse_duration(&text).expect("MODELREG_BENCH_DURATION"))
         .unwrap_or(Duration::from_secs(10));
     let config = BenchConfig {
-        server: server.0.url(),
+        connection: ConnectionArgs::new(server.0.url()),
         scenarios: Scenario::ALL.to_vec(),
         concurrency: 32,
         connections: 4,

@@ -9,6 +9,10 @@ use std::sync::Arc;
 
 use clap::Args;
 
+mod tls;
+
+pub use tls::TlsConfig;
+
 #[derive(Debug, Clone, Args)]
 pub struct ServeConfig {
     /// Address to serve gRPC on; port 0 picks a free port.
@@ -29,6 +33,9 @@ pub struct ServeConfig {
 
     #[command(flatten)]
     pub auth: AuthConfig,
+
+    #[command(flatten)]
+    pub tls: TlsConfig,
 
     /// Address to serve Prometheus metrics on, at `/metrics` (plain HTTP); none by default.
     #[arg(long, env = "MODELREG_METRICS_LISTEN")]
@@ -307,6 +314,7 @@ impl ServeConfig {
             limits: LimitsConfig::default(),
             sweep: SweepConfig::default(),
             auth: AuthConfig::default(),
+            tls: TlsConfig::default(),
             metrics_listen: None,
             health_check_interval: Duration::from_secs(2),
             statement_observer: None,

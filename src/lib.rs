@@ -23,9 +23,10 @@ mod transport;
 pub use auth::{AuthSetupError, NewToken, NewTokenArgs, new_token};
 pub use config::{
     ArtifactConfig, AuthConfig, DatabaseConfig, GcConfig, LimitsConfig, ServeConfig,
-    StatementObserver, SweepConfig,
+    StatementObserver, SweepConfig, TlsConfig,
 };
 pub use objects::OpenError as ArtifactStoreError;
 pub use registry::SweepReport;
 pub use server::{Application, ServerError, collect_garbage, migrate};
 pub use telemetry::init as init_logging;
+pub use transport::TlsError;

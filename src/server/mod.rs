@@ -35,6 +35,7 @@ use crate::pb::{
 use crate::registry::Registry;
 use crate::registry::SweepReport;
 use crate::store::Store;
+use crate::transport::{TlsError, TlsIncoming, TlsServer, exposure_warning};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ServerError {
@@ -44,6 +45,8 @@ pub enum ServerError {
     ArtifactStore(#[from] OpenError),
     #[error("authentication: {0}")]
     Authentication(#[from] AuthSetupError),
+    #[error("TLS: {0}")]
+    Tls(#[from] TlsError),
     #[error("cannot listen on {addr}: {source}")]
     Bind {
         addr: SocketAddr,
@@ -75,21 +78,27 @@ pub struct Application {
     /// The consumers file and a JWKS file, re-read when they change.
     auth_files: Vec<WatchedFile>,
     auth_reload_interval: Duration,
+    /// `None` serves plaintext.
+    tls: Option<TlsServer>,
 }
 
 impl Application {
     pub async fn build(config: ServeConfig) -> Result<Self, ServerError> {
-        let objects = Objects::open(&config.artifacts, &config.database.database_url)?;
-        tracing::info!(location = %objects.location, "artifact store");
-        // Plaintext listener: no client certificate can be presented.
-        let client_certificates_required = false;
+        let tls = TlsServer::from_config(&config.tls)?;
+        let client_certificates_required = config.tls.tls_client_ca.is_some();
         let (authenticator, auth_files) =
             Authenticator::start(&config.auth, client_certificates_required).await?;
-        if !authenticator.is_enabled() {
-            tracing::warn!(
+        if let Some(warning) =
+            exposure_warning(config.listen, tls.is_some(), authenticator.is_enabled())
+        {
+            tracing::warn!("{warning}");
+        } else if !authenticator.is_enabled() {
+            tracing::info!(
                 "no authentication configured: every caller is an anonymous administrator"
             );
         }
+        let objects = Objects::open(&config.artifacts, &config.database.database_url)?;
+        tracing::info!(location = %objects.location, "artifact store");
         let store = Store::connect(&config.database, config.statement_observer.as_ref()).await?;
         store.migrate().await?;
         let listener =
@@ -127,6 +136,7 @@ impl Application {
             authenticator,
             auth_files,
             auth_reload_interval: config.auth.auth_reload_interval,
+            tls,
         })
     }
 
@@ -172,6 +182,13 @@ impl Application {
                 },
             ))
         };
+        let (tls_acceptor, reloader) = match self.tls.map(TlsServer::into_parts) {
+            Some((acceptor, reloader)) => (
+                Some(acceptor),
+                Some(tokio::spawn(reloader.run(stop_monitor.subscribe()))),
+            ),
+            None => (None, None),
+        };
 
         let sweeper = (!self.sweep.gc_interval.is_zero()).then(|| {
             tokio::spawn(sweep_periodically(
@@ -201,7 +218,7 @@ impl Application {
         let (answer_shed, load_shed, concurrency_limit) =
             overload_layers(limits.max_concurrent_requests);
 
-        let serve = Server::builder()
+        let router = Server::builder()
             .max_concurrent_streams(limits.max_concurrent_streams)
             .http2_max_header_list_size(limits.max_header_bytes.as_u64() as u32)
             .http2_keepalive_interval(Some(limits.keepalive_interval))
@@ -246,12 +263,25 @@ impl Application {
             .add_service(
                 ModelArtifactServiceServer::new(ArtifactService::new(self.registry))
                     .max_decoding_message_size(max_message),
-            )
-            .serve_with_incoming_shutdown(
-                // Small RPC answers must not wait for Nagle's algorithm.
-                TcpIncoming::from(self.listener).with_nodelay(Some(true)),
-                shutdown,
             );
+        let listener = self.listener;
+        let serve = async move {
+            match tls_acceptor {
+                None => {
+                    // Small RPC answers must not wait for Nagle's algorithm.
+                    let incoming = TcpIncoming::from(listener).with_nodelay(Some(true));
+                    router
+                        .serve_with_incoming_shutdown(incoming, shutdown)
+                        .await
+                }
+                Some(acceptor) => {
+                    let incoming = TlsIncoming::new(listener, acceptor);
+                    router
+                        .serve_with_incoming_shutdown(incoming, shutdown)
+                        .await
+                }
+            }
+        };
         // After the shutdown signal, calls in progress get the grace period to finish.
         let grace_period = self.limits.shutdown_grace;
         let result = tokio::select! {
@@ -270,6 +300,9 @@ impl Application {
         let _ = auth_reloader.await;
         if let Some(sweeper) = sweeper {
             let _ = sweeper.await;
+        }
+        if let Some(reloader) = reloader {
+            let _ = reloader.await;
         }
         if let Some(metrics) = metrics {
             match metrics.await {

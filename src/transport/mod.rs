@@ -1,8 +1,22 @@
 //! The connection a call arrived on: plaintext or TLS, and the identity a verified client
 //! certificate proves.
 
+mod exposure;
+mod identity;
+mod incoming;
+mod reload;
+mod tls;
+
+#[cfg(test)]
+mod tests;
+
 use std::net::SocketAddr;
 use std::sync::Arc;
+
+pub(crate) use exposure::exposure_warning;
+pub(crate) use incoming::TlsIncoming;
+pub use tls::TlsError;
+pub(crate) use tls::TlsServer;
 
 /// What the server knows of a connection; tonic puts it in the extensions of every request
 /// that arrives on it.

@@ -1,4 +1,5 @@
-//! What a grpcurl user does, with no proto files at hand: reflection, describe, and R1AP JSON.
+//! What a grpcurl user does, with no proto files at hand: reflection, describe, and R1AP JSON,
+//! in plaintext and over TLS.
 //! Runs when MODELREG_TEST_GRPCURL names the grpcurl binary (or is 1 for `grpcurl` on PATH);
 //! ignored otherwise.
 
@@ -6,16 +7,28 @@ use std::process::Command;
 
 use serde_json::{Value, json};
 
+use crate::common::certificates::{Authority, write_atomically};
 use crate::common::trials::{Needs, name, trial};
 use crate::common::{Backend, TestServer};
 
 pub(crate) fn trials() -> Vec<libtest_mimic::Trial> {
     let test = "grpcurl_registers_and_discovers_with_r1ap_json";
-    vec![trial(
-        name(module_path!(), Some("sqlite"), test),
-        &[Needs::Grpcurl],
-        grpcurl_registers_and_discovers_with_r1ap_json,
-    )]
+    vec![
+        trial(
+            name(module_path!(), Some("sqlite"), test),
+            &[Needs::Grpcurl],
+            grpcurl_registers_and_discovers_with_r1ap_json,
+        ),
+        trial(
+            name(
+                module_path!(),
+                Some("sqlite"),
+                "grpcurl_lists_and_calls_over_tls",
+            ),
+            &[Needs::Grpcurl],
+            grpcurl_lists_and_calls_over_tls,
+        ),
+    ]
 }
 
 /// The binary that `MODELREG_TEST_GRPCURL` names; its trial checked that it is set.
@@ -31,8 +44,13 @@ fn grpcurl_binary() -> String {
 
 /// Runs `grpcurl -plaintext FLAGS ADDRESS COMMAND` and returns its standard output.
 fn grpcurl(binary: &str, server: &TestServer, flags: &[String], command: &[&str]) -> String {
+    let plaintext = ["-plaintext".to_owned()];
+    grpcurl_with(binary, server, &[&plaintext, flags].concat(), command)
+}
+
+/// Runs `grpcurl FLAGS ADDRESS COMMAND` and returns its standard output.
+fn grpcurl_with(binary: &str, server: &TestServer, flags: &[String], command: &[&str]) -> String {
     let output = Command::new(binary)
-        .arg("-plaintext")
         .args(flags)
         .arg(server.addr.to_string())
         .args(command)
@@ -116,5 +134,42 @@ async fn grpcurl_registers_and_discovers_with_r1ap_json() {
 
     let health = run(&[], &["grpc.health.v1.Health/Check"]);
     assert!(health.contains("SERVING"), "{health}");
+    server.stop().await;
+}
+
+async fn grpcurl_lists_and_calls_over_tls() {
+    let binary = grpcurl_binary();
+    let authority = Authority::new("registry CA");
+    let dir = tempfile::tempdir().unwrap();
+    let (cert, key) = authority.server_certificate().write(dir.path(), "server");
+    let ca = dir.path().join("ca.pem");
+    write_atomically(&ca, &authority.pem());
+    let server = TestServer::start_tls(
+        Backend::Sqlite,
+        |config| {
+            config.tls.tls_cert = Some(cert);
+            config.tls.tls_key = Some(key);
+        },
+        authority.trusted_by_client(),
+    )
+    .await;
+    let id = server.registered_id("qoe-predictor").await;
+    let tls = ["-cacert".to_owned(), ca.display().to_string()];
+    let run = |flags: &[String], command: &[&str]| {
+        let flags = [&tls, flags].concat();
+        tokio::task::block_in_place(|| grpcurl_with(&binary, &server, &flags, command))
+    };
+
+    let listed = run(&[], &["list"]);
+    assert!(
+        listed.contains("modelregistry.v1.ModelRegistrationService"),
+        "{listed}"
+    );
+    let got: Value = serde_json::from_str(&run(
+        &["-d".into(), json!({"modelRegistrationId": id}).to_string()],
+        &["modelregistry.v1.ModelRegistrationService/GetModelRegistration"],
+    ))
+    .unwrap();
+    assert_eq!(got["modelId"]["modelName"], "qoe-predictor");
     server.stop().await;
 }

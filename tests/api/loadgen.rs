@@ -4,6 +4,7 @@
 
 use std::time::Duration;
 
+use modelreg::client::ConnectionArgs;
 use modelreg::client::bench::{self as loadgen, BenchConfig, LoadError, Scenario};
 use modelreg::pb;
 
@@ -22,7 +23,7 @@ pub(crate) fn trials() -> Vec<libtest_mimic::Trial> {
 
 fn config(server: String) -> BenchConfig {
     BenchConfig {
-        server,
+        connection: ConnectionArgs::new(server),
         scenarios: Scenario::ALL.to_vec(),
         concurrency: 4,
         connections: 2,

@@ -21,6 +21,7 @@ mod registration;
 mod robustness;
 mod stalled_uploads;
 mod sweeper;
+mod tls;
 mod transport_limits;
 mod update;
 
@@ -39,6 +40,7 @@ fn main() {
         metrics::trials(),
         cli::trials(),
         grpcurl::trials(),
+        tls::trials(),
         loadgen::trials(),
         operations::trials(),
         faults::trials(),

@@ -19,13 +19,8 @@ use scenario::{Clients, Worker};
 
 #[derive(Debug, Clone, Args)]
 pub struct BenchConfig {
-    /// The server to load.
-    #[arg(
-        long,
-        env = "MODELREG_SERVER",
-        default_value = "http://127.0.0.1:50051"
-    )]
-    pub server: String,
+    #[command(flatten)]
+    pub connection: super::ConnectionArgs,
 
     /// Scenarios to run, in order: health, get, list-N (pages of N, e.g. list-100), update,
     /// register, mixed (80% get, 10% list-10, 10% register). `health` always runs first: it is
@@ -87,7 +82,7 @@ pub async fn run(config: &BenchConfig) -> Result<Report, LoadError> {
 
     let mut channels = Vec::with_capacity(config.connections);
     for _ in 0..config.connections {
-        channels.push(super::open_channel(&config.server).await?);
+        channels.push(super::open_channel(&config.connection).await?);
     }
     // Names are unique to this run, so runs can share a database.
     let run_id = &uuid::Uuid::new_v4().simple().to_string()[..8];

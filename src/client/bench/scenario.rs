@@ -4,7 +4,7 @@ use std::fmt;
 use std::str::FromStr;
 use std::sync::Arc;
 
-use tonic::transport::Channel;
+use crate::client::Connection;
 use tonic_health::pb::HealthCheckRequest;
 use tonic_health::pb::health_client::HealthClient;
 
@@ -94,13 +94,13 @@ impl FromStr for Scenario {
 /// The generated clients, on one connection.
 #[derive(Clone)]
 pub(super) struct Clients {
-    pub health: HealthClient<Channel>,
-    pub registration: ModelRegistrationServiceClient<Channel>,
-    pub discovery: ModelDiscoveryServiceClient<Channel>,
+    pub health: HealthClient<Connection>,
+    pub registration: ModelRegistrationServiceClient<Connection>,
+    pub discovery: ModelDiscoveryServiceClient<Connection>,
 }
 
 impl Clients {
-    pub(super) fn new(channel: Channel) -> Self {
+    pub(super) fn new(channel: Connection) -> Self {
         Self {
             health: HealthClient::new(channel.clone()),
             registration: ModelRegistrationServiceClient::new(channel.clone()),

@@ -5,11 +5,11 @@ use std::io::{Read, Seek, Write};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
+use crate::client::Connection;
 use bytes::Bytes;
 use clap::Subcommand;
 use indicatif::{ProgressBar, ProgressStyle};
 use sha2::{Digest, Sha256};
-use tonic::transport::Channel;
 
 use super::{CliError, ClientArgs, ModelArgs, Output, json, table};
 use crate::pb::{
@@ -62,7 +62,7 @@ pub enum ArtifactsCommand {
 
 pub(super) async fn run(
     command: ArtifactsCommand,
-    channel: Channel,
+    channel: Connection,
     client: &ClientArgs,
 ) -> Result<(), CliError> {
     let mut artifacts = ModelArtifactServiceClient::new(channel);
@@ -144,7 +144,7 @@ pub(super) async fn run(
 }
 
 async fn upload(
-    artifacts: &mut ModelArtifactServiceClient<Channel>,
+    artifacts: &mut ModelArtifactServiceClient<Connection>,
     model: &ModelArgs,
     file: &Path,
     content_type: Option<String>,
@@ -212,7 +212,7 @@ async fn upload(
 }
 
 async fn download(
-    artifacts: &mut ModelArtifactServiceClient<Channel>,
+    artifacts: &mut ModelArtifactServiceClient<Connection>,
     model: &ModelArgs,
     artifact_version: Option<String>,
     dest: &Path,

@@ -6,12 +6,13 @@ use std::fmt;
 
 use tonic_types::StatusExt;
 
+use crate::client::ConnectError;
 use crate::pb::code_name;
 
 #[derive(Debug, thiserror::Error)]
 pub enum CliError {
     #[error(transparent)]
-    Connect(#[from] crate::client::ConnectError),
+    Connect(#[from] ConnectError),
     #[error("{}", status_lines(.0))]
     Rpc(#[from] tonic::Status),
     #[error("{path}: {source}")]
@@ -34,10 +35,10 @@ impl CliError {
     /// What to print on stderr: the error, and for a refused connection how to point elsewhere.
     pub fn report(&self) -> String {
         match self {
-            CliError::Connect(crate::client::ConnectError { server, source }) => format!(
+            CliError::Connect(ConnectError::Unreachable { server, source }) => format!(
                 "error: cannot connect to {server}: {}\n\
                  hint: start the server there, or name another one with --server URL or \
-                 MODELREG_SERVER=URL",
+                 MODELREG_SERVER=URL; for https:// servers, trust its CA with --ca-cert FILE",
                 root_cause(source)
             ),
             other => format!("error: {other}"),

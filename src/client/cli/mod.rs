@@ -10,6 +10,8 @@ mod table;
 
 use clap::{Args, ValueEnum};
 
+use super::ConnectionArgs;
+
 pub use artifacts::ArtifactsCommand;
 pub use failure::CliError;
 pub use models::ModelsCommand;
@@ -17,14 +19,8 @@ pub use models::ModelsCommand;
 /// Options every client subcommand takes, before or after its own arguments.
 #[derive(Debug, Clone, Args)]
 pub struct ClientArgs {
-    /// The server to talk to.
-    #[arg(
-        long,
-        env = "MODELREG_SERVER",
-        default_value = "http://127.0.0.1:50051",
-        global = true
-    )]
-    pub server: String,
+    #[command(flatten)]
+    pub connection: ConnectionArgs,
 
     /// `table` for people, `json` for exact proto3 JSON (pipe it into jq, or back into -f).
     #[arg(short, long, value_enum, default_value_t = Output::Table, global = true)]
@@ -89,12 +85,12 @@ impl ModelArgs {
 }
 
 pub async fn run_models(args: ModelsArgs) -> Result<(), CliError> {
-    let channel = super::open_channel(&args.client.server).await?;
+    let channel = super::open_channel(&args.client.connection).await?;
     models::run(args.command, channel, &args.client).await
 }
 
 pub async fn run_artifacts(args: ArtifactsArgs) -> Result<(), CliError> {
-    let channel = super::open_channel(&args.client.server).await?;
+    let channel = super::open_channel(&args.client.connection).await?;
     artifacts::run(args.command, channel, &args.client).await
 }
 

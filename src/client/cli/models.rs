@@ -2,8 +2,8 @@
 
 use std::path::PathBuf;
 
+use crate::client::Connection;
 use clap::Subcommand;
-use tonic::transport::Channel;
 
 use super::{CliError, ClientArgs, Output, json, read_input, table};
 use crate::pb::{
@@ -69,7 +69,7 @@ pub enum ModelsCommand {
 
 pub(super) async fn run(
     command: ModelsCommand,
-    channel: Channel,
+    channel: Connection,
     client: &ClientArgs,
 ) -> Result<(), CliError> {
     let mut registration = ModelRegistrationServiceClient::new(channel.clone());

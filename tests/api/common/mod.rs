@@ -3,6 +3,7 @@
 //! child process. Every test is a libtest-mimic trial (see `trials`).
 
 pub mod backends;
+pub mod certificates;
 pub mod connections;
 pub mod credentials;
 pub mod fixtures;

@@ -13,7 +13,7 @@ use modelreg::{Application, ServeConfig};
 use sea_orm::{ConnectionTrait, Statement};
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
-use tonic::transport::Channel;
+use tonic::transport::{Channel, ClientTlsConfig};
 use tonic_health::pb::health_client::HealthClient;
 
 use super::backends::{Backend, TestDatabase};
@@ -22,6 +22,8 @@ use super::statements::StatementLog;
 
 pub struct TestServer {
     pub addr: SocketAddr,
+    /// `http://ADDRESS`, or `https://ADDRESS` when the server serves TLS.
+    pub url: String,
     /// Where `/metrics` is served, when the test asked for it.
     pub metrics_addr: Option<SocketAddr>,
     pub registration: ModelRegistrationServiceClient<Channel>,
@@ -51,6 +53,24 @@ impl TestServer {
         backend: Backend,
         objects: Objects,
         configure: impl FnOnce(&mut ServeConfig),
+    ) -> Self {
+        Self::launch(backend, objects, configure, None).await
+    }
+
+    /// A server that `configure` sets up for TLS, reached by clients with `client_tls`.
+    pub async fn start_tls(
+        backend: Backend,
+        configure: impl FnOnce(&mut ServeConfig),
+        client_tls: ClientTlsConfig,
+    ) -> Self {
+        Self::launch(backend, Objects::File, configure, Some(client_tls)).await
+    }
+
+    async fn launch(
+        backend: Backend,
+        objects: Objects,
+        configure: impl FnOnce(&mut ServeConfig),
+        client_tls: Option<ClientTlsConfig>,
     ) -> Self {
         if std::env::var_os("MODELREG_TEST_LOG").is_some() {
             modelreg::init_logging();
@@ -89,14 +109,22 @@ impl TestServer {
             .await
             .expect("the server runs");
         });
-        let channel = Channel::from_shared(format!("http://{addr}"))
+        let scheme = if client_tls.is_some() {
+            "https"
+        } else {
+            "http"
+        };
+        let url = format!("{scheme}://{addr}");
+        let mut endpoint = Channel::from_shared(url.clone())
             .unwrap()
-            .connect_timeout(Duration::from_secs(5))
-            .connect()
-            .await
-            .expect("connect to the server");
+            .connect_timeout(Duration::from_secs(5));
+        if let Some(client_tls) = client_tls {
+            endpoint = endpoint.tls_config(client_tls).expect("a TLS client");
+        }
+        let channel = endpoint.connect().await.expect("connect to the server");
         Self {
             addr,
+            url,
             metrics_addr,
             registration: ModelRegistrationServiceClient::new(channel.clone()),
             discovery: ModelDiscoveryServiceClient::new(channel.clone()),

@@ -1,0 +1,131 @@
+//! Certificate rotation without a restart: cert-manager and Kubernetes secrets replace the
+//! files in place, and the server picks the new pair up at its next check. Each handshake asks
+//! the resolver for the current certificate, so new connections get the new one while open
+//! connections, already past their handshake, carry on untouched.
+
+use std::sync::{Arc, PoisonError, RwLock};
+use std::time::Duration;
+
+use rustls::crypto::CryptoProvider;
+use rustls::server::{ClientHello, ResolvesServerCert};
+use rustls::sign::CertifiedKey;
+use tokio::sync::watch;
+
+use super::tls::{CertificateFiles, CertificatePem};
+
+/// The certificate the listener presents; replaced in place by the reloader.
+#[derive(Debug)]
+pub(crate) struct RotatingCertificate {
+    current: RwLock<Arc<CertifiedKey>>,
+}
+
+impl RotatingCertificate {
+    pub(crate) fn new(certified_key: CertifiedKey) -> Self {
+        Self {
+            current: RwLock::new(Arc::new(certified_key)),
+        }
+    }
+
+    fn current(&self) -> Arc<CertifiedKey> {
+        Arc::clone(&self.current.read().unwrap_or_else(PoisonError::into_inner))
+    }
+
+    fn replace(&self, certified_key: CertifiedKey) {
+        // A panic elsewhere cannot leave a half-written Arc behind: the lock's data stays valid.
+        *self.current.write().unwrap_or_else(PoisonError::into_inner) = Arc::new(certified_key);
+    }
+}
+
+impl ResolvesServerCert for RotatingCertificate {
+    fn resolve(&self, _client_hello: ClientHello<'_>) -> Option<Arc<CertifiedKey>> {
+        Some(self.current())
+    }
+}
+
+/// Checks the certificate files every interval and swaps in a pair that changed. A pair that
+/// does not load (a half-finished rotation, a key that belongs to another certificate) leaves
+/// the current certificate in place, with a warning.
+pub(crate) struct CertificateReloader {
+    files: CertificateFiles,
+    certificate: Arc<RotatingCertificate>,
+    provider: Arc<CryptoProvider>,
+    interval: Duration,
+    /// The contents the current certificate was loaded from.
+    loaded: CertificatePem,
+    /// Contents that failed to load, not tried again until they change.
+    rejected: Option<CertificatePem>,
+    /// The last failure to read the files, warned about once.
+    unreadable: Option<String>,
+}
+
+impl CertificateReloader {
+    pub(crate) fn new(
+        files: CertificateFiles,
+        loaded: CertificatePem,
+        certificate: Arc<RotatingCertificate>,
+        provider: Arc<CryptoProvider>,
+        interval: Duration,
+    ) -> Self {
+        Self {
+            files,
+            certificate,
+            provider,
+            interval,
+            loaded,
+            rejected: None,
+            unreadable: None,
+        }
+    }
+
+    /// Checks until `stopped` changes or its sender is dropped. An interval of zero turns
+    /// checking off.
+    pub(crate) async fn run(mut self, mut stopped: watch::Receiver<()>) {
+        if self.interval.is_zero() {
+            return;
+        }
+        // The files were read at start; the first check is one interval later.
+        let start = tokio::time::Instant::now() + self.interval;
+        let mut ticks = tokio::time::interval_at(start, self.interval);
+        ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tokio::select! {
+                _ = ticks.tick() => self.check(),
+                _ = stopped.changed() => return,
+            }
+        }
+    }
+
+    /// Two small files every few seconds: read in place, which costs less than a trip to the
+    /// blocking pool.
+    pub(super) fn check(&mut self) {
+        let pem = match self.files.read() {
+            Ok(pem) => {
+                self.unreadable = None;
+                pem
+            }
+            Err(err) => {
+                let message = err.to_string();
+                if self.unreadable.as_ref() != Some(&message) {
+                    tracing::warn!(error = %message, "cannot read the TLS certificate files; serving the current certificate");
+                    self.unreadable = Some(message);
+                }
+                return;
+            }
+        };
+        if pem == self.loaded || self.rejected.as_ref() == Some(&pem) {
+            return;
+        }
+        match self.files.parse(&pem, &self.provider) {
+            Ok(certified_key) => {
+                self.certificate.replace(certified_key);
+                self.loaded = pem;
+                self.rejected = None;
+                tracing::info!(cert = %self.files.cert.display(), "TLS certificate reloaded");
+            }
+            Err(err) => {
+                tracing::warn!(error = %err, "the changed TLS certificate files do not load; serving the current certificate");
+                self.rejected = Some(pem);
+            }
+        }
+    }
+}
