@@ -6,6 +6,7 @@
 mod artifacts;
 mod authentication;
 mod authorization;
+mod certificate_consumers;
 mod cli;
 mod common;
 mod discovery;
@@ -46,6 +47,7 @@ fn main() {
         faults::trials(),
         authentication::trials(),
         authorization::trials(),
+        certificate_consumers::trials(),
         jwt::trials(),
         fuzz::trials(),
     ]
