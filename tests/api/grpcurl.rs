@@ -8,6 +8,7 @@ use std::process::Command;
 use serde_json::{Value, json};
 
 use crate::common::certificates::{Authority, write_atomically};
+use crate::common::credentials::{consumers_toml, write_file};
 use crate::common::trials::{Needs, name, trial};
 use crate::common::{Backend, TestServer};
 
@@ -96,21 +97,7 @@ async fn grpcurl_registers_and_discovers_with_r1ap_json() {
     assert!(message.contains("dependency_list"), "{message}");
 
     // The R1AP body, as the standard's JSON names it.
-    let body = json!({
-        "modelRelatedInformation": {
-            "modelId": {"modelName": "qoe-predictor", "modelVersion": "1.0"},
-            "description": "QoE prediction for video streaming",
-            "modelInformation": {
-                "metadata": {"author": "alice", "owner": "ran-team"},
-                "inputDataType": ["pdcpBytesDl", "pdcpBytesUl"],
-                "outputDataType": ["qoe"],
-                "targetEnvironment": [
-                    {"platformName": "kserve", "environmentType": "onnx", "dependencyList": "a,b,c"}
-                ]
-            },
-            "modelLocation": "s3://models/qoe-predictor/1.0.zip"
-        }
-    });
+    let body = json!({"modelRelatedInformation": r1ap_model("qoe-predictor")});
     let registered: Value = serde_json::from_str(&run(
         &["-d".into(), body.to_string()],
         &["modelregistry.v1.ModelRegistrationService/RegisterModel"],
@@ -137,6 +124,25 @@ async fn grpcurl_registers_and_discovers_with_r1ap_json() {
     server.stop().await;
 }
 
+/// A model in the R1AP body's JSON, as the standard names its fields.
+fn r1ap_model(name: &str) -> Value {
+    json!({
+        "modelId": {"modelName": name, "modelVersion": "1.0"},
+        "description": "QoE prediction for video streaming",
+        "modelInformation": {
+            "metadata": {"author": "alice", "owner": "ran-team"},
+            "inputDataType": ["pdcpBytesDl", "pdcpBytesUl"],
+            "outputDataType": ["qoe"],
+            "targetEnvironment": [
+                {"platformName": "kserve", "environmentType": "onnx", "dependencyList": "a,b,c"}
+            ]
+        },
+        "modelLocation": "s3://models/qoe-predictor/1.0.zip"
+    })
+}
+
+/// Over TLS with `-cacert`, and with a bearer token (`-H 'authorization: Bearer …'`) for the
+/// registry's services; reflection answers without one.
 async fn grpcurl_lists_and_calls_over_tls() {
     let binary = grpcurl_binary();
     let authority = Authority::new("registry CA");
@@ -144,17 +150,24 @@ async fn grpcurl_lists_and_calls_over_tls() {
     let (cert, key) = authority.server_certificate().write(dir.path(), "server");
     let ca = dir.path().join("ca.pem");
     write_atomically(&ca, &authority.pem());
+    let token = "a-writer-token-for-grpcurl";
+    let consumers = write_file(
+        dir.path(),
+        "consumers.toml",
+        &consumers_toml(&[("grpcurl-user", token, "writer")]),
+    );
     let server = TestServer::start_tls(
         Backend::Sqlite,
         |config| {
             config.tls.tls_cert = Some(cert);
             config.tls.tls_key = Some(key);
+            config.auth.auth_tokens = Some(consumers);
         },
         authority.trusted_by_client(),
     )
     .await;
-    let id = server.registered_id("qoe-predictor").await;
     let tls = ["-cacert".to_owned(), ca.display().to_string()];
+    let bearer = ["-H".to_owned(), format!("authorization: Bearer {token}")];
     let run = |flags: &[String], command: &[&str]| {
         let flags = [&tls, flags].concat();
         tokio::task::block_in_place(|| grpcurl_with(&binary, &server, &flags, command))
@@ -165,11 +178,46 @@ async fn grpcurl_lists_and_calls_over_tls() {
         listed.contains("modelregistry.v1.ModelRegistrationService"),
         "{listed}"
     );
+    let registered: Value = serde_json::from_str(&run(
+        &[
+            bearer.to_vec(),
+            vec![
+                "-d".into(),
+                json!({"modelRelatedInformation": r1ap_model("qoe-predictor")}).to_string(),
+            ],
+        ]
+        .concat(),
+        &["modelregistry.v1.ModelRegistrationService/RegisterModel"],
+    ))
+    .unwrap();
+    let id = registered["modelRegistrationId"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let get = [
+        "-d".to_owned(),
+        json!({"modelRegistrationId": id}).to_string(),
+    ];
     let got: Value = serde_json::from_str(&run(
-        &["-d".into(), json!({"modelRegistrationId": id}).to_string()],
+        &[bearer.to_vec(), get.to_vec()].concat(),
         &["modelregistry.v1.ModelRegistrationService/GetModelRegistration"],
     ))
     .unwrap();
     assert_eq!(got["modelId"]["modelName"], "qoe-predictor");
+
+    // Without the token, the same call is refused.
+    let refused = tokio::task::block_in_place(|| {
+        Command::new(&binary)
+            .args(&tls)
+            .args(&get)
+            .arg(server.addr.to_string())
+            .arg("modelregistry.v1.ModelRegistrationService/GetModelRegistration")
+            .output()
+            .expect("run grpcurl")
+    });
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert!(!refused.status.success(), "{stderr}");
+    assert!(stderr.contains("Unauthenticated"), "{stderr}");
+    assert!(stderr.contains("CREDENTIALS_MISSING"), "{stderr}");
     server.stop().await;
 }
