@@ -14,7 +14,7 @@ use std::process::{Child, Command, ExitStatus, Stdio};
 use std::time::{Duration, Instant};
 
 use tokio::sync::oneshot;
-use tonic::transport::Channel;
+use tonic::transport::{Certificate, Channel, ClientTlsConfig};
 use tonic_health::pb::health_check_response::ServingStatus;
 use tonic_health::pb::{HealthCheckRequest, health_client::HealthClient};
 
@@ -28,6 +28,8 @@ const START_TIMEOUT: Duration = Duration::from_secs(30);
 pub struct Serve {
     command: Command,
     log: Option<File>,
+    /// The CA (PEM) of the server's certificate, when it serves TLS.
+    ca: Option<String>,
 }
 
 impl Default for Serve {
@@ -46,7 +48,18 @@ impl Serve {
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::piped());
-        Self { command, log: None }
+        Self {
+            command,
+            log: None,
+            ca: None,
+        }
+    }
+
+    /// The server serves TLS with a certificate of `ca_pem`: clients, and the check that it
+    /// serves, connect over https and trust that CA.
+    pub fn tls_trusting(mut self, ca_pem: String) -> Self {
+        self.ca = Some(ca_pem);
+        self
     }
 
     pub fn args<S: AsRef<OsStr>>(mut self, args: impl IntoIterator<Item = S>) -> Self {
@@ -68,14 +81,18 @@ impl Serve {
 
     /// Spawns the server and returns once it answers SERVING.
     pub async fn start(self) -> ServeProcess {
-        let Self { mut command, log } = self;
+        let Self {
+            mut command,
+            log,
+            ca,
+        } = self;
         let mut child = command.spawn().expect("start modelreg");
         let stderr = child.stderr.take().expect("the log is piped");
         let (told, address) = oneshot::channel();
         // The log is read to its end, so that the server never blocks on a full pipe.
         std::thread::spawn(move || read_log(stderr, log, told));
         let mut server = match tokio::time::timeout(START_TIMEOUT, address).await {
-            Ok(Ok(Ok(addr))) => ServeProcess { child, addr },
+            Ok(Ok(Ok(addr))) => ServeProcess { child, addr, ca },
             Ok(Ok(Err(log))) => {
                 let status = child.wait().expect("wait for modelreg");
                 panic!("modelreg exited with {status} before serving; its log:\n{log}");
@@ -133,6 +150,7 @@ fn read_log(
 pub struct ServeProcess {
     child: Child,
     addr: SocketAddr,
+    ca: Option<String>,
 }
 
 impl ServeProcess {
@@ -140,9 +158,10 @@ impl ServeProcess {
         self.addr
     }
 
-    /// `http://ADDRESS`, for clients.
+    /// `http://ADDRESS`, or `https://ADDRESS` when it serves TLS, for clients.
     pub fn url(&self) -> String {
-        format!("http://{}", self.addr)
+        let scheme = if self.ca.is_some() { "https" } else { "http" };
+        format!("{scheme}://{}", self.addr)
     }
 
     pub fn pid(&self) -> u32 {
@@ -151,7 +170,11 @@ impl ServeProcess {
 
     async fn wait_until_serving(&mut self) {
         let deadline = Instant::now() + START_TIMEOUT;
-        let endpoint = Channel::from_shared(self.url()).unwrap();
+        let mut endpoint = Channel::from_shared(self.url()).unwrap();
+        if let Some(ca) = &self.ca {
+            let tls = ClientTlsConfig::new().ca_certificate(Certificate::from_pem(ca));
+            endpoint = endpoint.tls_config(tls).expect("a TLS client");
+        }
         loop {
             if let Some(status) = self.child.try_wait().expect("poll modelreg") {
                 panic!("modelreg exited with {status} before serving");
