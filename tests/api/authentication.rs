@@ -15,6 +15,7 @@ use tonic_reflection::pb::v1::{
 use crate::common::credentials::{
     assert_let_in, assert_refused, consumers_toml, get, get_with_token, write_file,
 };
+use crate::common::process::Serve;
 use crate::common::{Backend, TestServer, plain_async};
 
 pub(crate) fn trials() -> Vec<libtest_mimic::Trial> {
@@ -25,6 +26,7 @@ pub(crate) fn trials() -> Vec<libtest_mimic::Trial> {
         health_and_reflection_need_no_token,
         a_changed_consumers_file_is_picked_up_while_serving,
         a_token_from_tokens_new_is_accepted,
+        the_log_names_the_principal_and_never_the_token,
     )
 }
 
@@ -206,4 +208,63 @@ async fn a_token_from_tokens_new_is_accepted() {
         message.contains("role") && message.contains("owner"),
         "{message}"
     );
+}
+
+/// The real binary, logging at debug level: each call's span names its principal; neither a
+/// valid token nor a refused one appears anywhere in the log.
+async fn the_log_names_the_principal_and_never_the_token() {
+    let dir = tempfile::tempdir().unwrap();
+    let valid = "the-valid-token-that-must-not-be-logged";
+    let unknown = "the-unknown-token-that-must-not-be-logged";
+    let consumers = write_file(
+        dir.path(),
+        "consumers.toml",
+        &consumers_toml(&[("log-reader", valid, "reader")]),
+    );
+    let database = format!("sqlite://{}?mode=rwc", dir.path().join("m.db").display());
+    let artifacts = url::Url::from_directory_path(dir.path().join("artifacts")).unwrap();
+    let log = dir.path().join("server.log");
+    let mut server = Serve::new()
+        .args([
+            "--database-url",
+            &database,
+            "--artifact-store",
+            artifacts.as_str(),
+        ])
+        .args(["--auth-tokens", consumers.to_str().unwrap()])
+        .env("RUST_LOG", "info,modelreg=debug")
+        .log_to(std::fs::File::create(&log).unwrap())
+        .start()
+        .await;
+    let call = |token: &'static str| {
+        let url = server.url();
+        async move {
+            let channel = Channel::from_shared(url).unwrap().connect_lazy();
+            let mut request = tonic::Request::new(modelreg::pb::ListModelsRequest::default());
+            request
+                .metadata_mut()
+                .insert("authorization", format!("Bearer {token}").parse().unwrap());
+            modelreg::pb::model_discovery_service_client::ModelDiscoveryServiceClient::new(channel)
+                .list_models(request)
+                .await
+        }
+    };
+    call(valid).await.expect("the consumer lists");
+    let refused = call(unknown).await.unwrap_err();
+    assert_eq!(refused.code(), tonic::Code::Unauthenticated);
+    server.terminate();
+    server
+        .wait(Duration::from_secs(30))
+        .await
+        .expect("modelreg stops");
+    drop(server);
+
+    let logged = std::fs::read_to_string(&log).unwrap();
+    assert!(
+        logged.contains("principal=log-reader"),
+        "no span names the principal:\n{logged}"
+    );
+    for secret in [valid, unknown] {
+        assert!(!logged.contains(secret), "a token was logged:\n{logged}");
+    }
 }

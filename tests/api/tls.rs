@@ -289,21 +289,32 @@ async fn the_cli_reaches_an_https_server_with_its_ca_and_client_certificate() {
         .client_certificate("spiffe://test.local/cli")
         .write(files.dir.path(), "client");
 
-    let mut trusted = modelreg(&server);
-    trusted
-        .arg("--ca-cert")
-        .arg(&ca)
-        .arg("--client-cert")
-        .arg(&client_cert)
-        .arg("--client-key")
-        .arg(&client_key)
-        .env("MODELREG_TOKEN", "s3cr3t-token");
-    let output = run(trusted).await;
+    let trusted = || {
+        let mut command = modelreg(&server);
+        command
+            .arg("--ca-cert")
+            .arg(&ca)
+            .arg("--client-cert")
+            .arg(&client_cert)
+            .arg("--client-key")
+            .arg(&client_key);
+        command
+    };
+    let output = run(trusted()).await;
     let stdout = String::from_utf8_lossy(&output.stdout);
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(output.status.success(), "{stderr}");
     assert!(stdout.contains("qoe-predictor"), "{stdout}");
-    assert!(!format!("{stdout}{stderr}").contains("s3cr3t"));
+
+    // A token decides over the certificate; one the server does not know is refused, and the
+    // CLI's report of the refusal does not repeat it.
+    let mut with_token = trusted();
+    with_token.env("MODELREG_TOKEN", "s3cr3t-token");
+    let output = run(with_token).await;
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(!output.status.success());
+    assert!(stderr.contains("UNAUTHENTICATED"), "{stderr}");
+    assert!(!stderr.contains("s3cr3t"), "{stderr}");
 
     // Without --ca-cert, only public CAs are trusted: the handshake fails and says why.
     let mut untrusted = modelreg(&server);
