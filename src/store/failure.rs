@@ -51,6 +51,19 @@ fn classify(err: &DbErr) -> DbFailure {
     }
 }
 
+/// Whether opening a connection failed because another connection held the lock it needed:
+/// the first connections to a new SQLite file switch it to WAL, and SQLite refuses that at
+/// once (without its busy handler, which could deadlock) while another one does the same.
+pub(super) fn is_busy_connect(err: &DbErr) -> bool {
+    let DbErr::Conn(RuntimeErr::SqlxError(err)) = err else {
+        return false;
+    };
+    match err.as_ref() {
+        sqlx::Error::Database(db) => db.code().as_deref().is_some_and(is_sqlite_busy),
+        _ => false,
+    }
+}
+
 /// SQLite reports numeric (extended) result codes, PostgreSQL five-character SQLSTATEs.
 fn is_sqlite_busy(code: &str) -> bool {
     code.len() < 5

@@ -63,14 +63,14 @@ impl Store {
             (pool.clone(), pool)
         } else if url.contains(":memory:") || url.contains("mode=memory") {
             // An in-memory database exists once per connection: it can only have one.
-            let pool = Database::connect(sqlite_options(url, 1)).await?;
+            let pool = connect_sqlite(sqlite_options(url, 1)).await?;
             (pool.clone(), pool)
         } else {
             // The writer connects first: with `mode=rwc` it creates the file and switches it
             // to WAL.
-            let writer = Database::connect(sqlite_options(url, 1)).await?;
+            let writer = connect_sqlite(sqlite_options(url, 1)).await?;
             let reader =
-                Database::connect(sqlite_options(url, config.database_max_connections)).await?;
+                connect_sqlite(sqlite_options(url, config.database_max_connections)).await?;
             (reader, writer)
         };
         let (mut reader, mut writer) = (reader, writer);
@@ -144,6 +144,26 @@ fn split_page<R, C>(
     rows.truncate(limit as usize);
     let next = if more { rows.last().map(cursor) } else { None };
     (rows, next)
+}
+
+/// Connects to SQLite, trying again for up to `ACQUIRE_TIMEOUT` while another process that
+/// opens the same new file holds the lock its switch to WAL needs (replicas that start
+/// together).
+async fn connect_sqlite(options: ConnectOptions) -> Result<DatabaseConnection, DbErr> {
+    let deadline = tokio::time::Instant::now() + ACQUIRE_TIMEOUT;
+    loop {
+        match Database::connect(options.clone()).await {
+            Err(err)
+                if failure::is_busy_connect(&err) && tokio::time::Instant::now() < deadline =>
+            {
+                tracing::debug!(error = %err, "the SQLite file is locked; connecting again");
+                // Apart, so that processes that collided do not collide again.
+                let pause = Duration::from_millis(10 + fastrand::u64(0..40));
+                tokio::time::sleep(pause).await;
+            }
+            outcome => return outcome,
+        }
+    }
 }
 
 fn options(url: &str, max_connections: u32) -> ConnectOptions {
