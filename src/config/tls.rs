@@ -40,8 +40,8 @@ pub struct TlsConfig {
     )]
     pub tls_client_ca: Option<PathBuf>,
 
-    /// How often the certificate and key files are checked for a rotated certificate, e.g.
-    /// "10s"; new connections get the new one, open connections keep theirs. "0s" never checks.
+    /// How often the certificate, key and client CA files are checked for a rotation, e.g.
+    /// "10s"; new connections get the new ones, open connections keep theirs. "0s" never checks.
     #[arg(long, env = "MODELREG_TLS_RELOAD_INTERVAL", default_value = "10s", value_parser = humantime::parse_duration)]
     pub tls_reload_interval: Duration,
 }

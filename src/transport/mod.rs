@@ -1,6 +1,7 @@
 //! The connection a call arrived on: plaintext or TLS, and the identity a verified client
 //! certificate proves.
 
+mod client_ca;
 mod exposure;
 mod identity;
 mod incoming;

@@ -11,6 +11,7 @@ use rustls::server::{ClientHello, ResolvesServerCert};
 use rustls::sign::CertifiedKey;
 use tokio::sync::watch;
 
+use super::client_ca::ClientCaFile;
 use super::tls::{CertificateFiles, CertificatePem};
 
 /// The certificate the listener presents; replaced in place by the reloader.
@@ -42,12 +43,15 @@ impl ResolvesServerCert for RotatingCertificate {
     }
 }
 
-/// Checks the certificate files every interval and swaps in a pair that changed. A pair that
-/// does not load (a half-finished rotation, a key that belongs to another certificate) leaves
-/// the current certificate in place, with a warning.
+/// Checks the certificate files, and the client CA file of mutual TLS, every interval and swaps
+/// in what changed. A pair that does not load (a half-finished rotation, a key that belongs to
+/// another certificate) leaves the current certificate in place, with a warning; a client CA
+/// file that does not load leaves the current verifier in place likewise. One loop watches
+/// all the files, as one interval paces them.
 pub(crate) struct CertificateReloader {
     files: CertificateFiles,
     certificate: Arc<RotatingCertificate>,
+    client_ca: Option<ClientCaFile>,
     provider: Arc<CryptoProvider>,
     interval: Duration,
     /// The contents the current certificate was loaded from.
@@ -63,12 +67,14 @@ impl CertificateReloader {
         files: CertificateFiles,
         loaded: CertificatePem,
         certificate: Arc<RotatingCertificate>,
+        client_ca: Option<ClientCaFile>,
         provider: Arc<CryptoProvider>,
         interval: Duration,
     ) -> Self {
         Self {
             files,
             certificate,
+            client_ca,
             provider,
             interval,
             loaded,
@@ -95,9 +101,16 @@ impl CertificateReloader {
         }
     }
 
-    /// Two small files every few seconds: read in place, which costs less than a trip to the
-    /// blocking pool.
+    /// Two or three small files every few seconds: read in place, which costs less than a trip
+    /// to the blocking pool.
     pub(super) fn check(&mut self) {
+        self.check_certificate();
+        if let Some(client_ca) = &mut self.client_ca {
+            client_ca.check(&self.provider);
+        }
+    }
+
+    fn check_certificate(&mut self) {
         let pem = match self.files.read() {
             Ok(pem) => {
                 self.unreadable = None;

@@ -1,19 +1,19 @@
 //! The rustls configuration of the listener: TLS 1.2 and 1.3 with ALPN `h2`, the server's
 //! certificate from a resolver that can be swapped while serving, and, for mutual TLS, a
-//! verifier that refuses clients without a certificate from the configured CA.
+//! verifier (swapped likewise) that refuses clients without a certificate from the configured
+//! CA.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use rustls::ServerConfig;
 use rustls::crypto::CryptoProvider;
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};
-use rustls::server::WebPkiClientVerifier;
-use rustls::server::danger::ClientCertVerifier;
 use rustls::sign::CertifiedKey;
-use rustls::{RootCertStore, ServerConfig};
 use tokio_rustls::TlsAcceptor;
 
+use super::client_ca::ClientCaFile;
 use super::reload::{CertificateReloader, RotatingCertificate};
 use crate::config::TlsConfig;
 
@@ -87,7 +87,8 @@ impl CertificateFiles {
     }
 }
 
-/// TLS on the listener, ready to serve: the acceptor, and what keeps its certificate fresh.
+/// TLS on the listener, ready to serve: the acceptor, and what keeps its certificate and client
+/// CA fresh.
 pub(crate) struct TlsServer {
     acceptor: TlsAcceptor,
     reloader: CertificateReloader,
@@ -109,9 +110,12 @@ impl TlsServer {
 
         let builder = ServerConfig::builder_with_provider(Arc::clone(&provider))
             .with_protocol_versions(&[&rustls::version::TLS13, &rustls::version::TLS12])?;
-        let builder = match &config.tls_client_ca {
-            Some(path) => builder.with_client_cert_verifier(client_verifier(path, &provider)?),
-            None => builder.with_no_client_auth(),
+        let (builder, client_ca) = match &config.tls_client_ca {
+            Some(path) => {
+                let (verifier, file) = ClientCaFile::load(path, &provider)?;
+                (builder.with_client_cert_verifier(verifier), Some(file))
+            }
+            None => (builder.with_no_client_auth(), None),
         };
         let mut server_config = builder.with_cert_resolver(certificate.clone());
         // gRPC is HTTP/2 only; clients that offer ALPN must offer h2.
@@ -123,41 +127,25 @@ impl TlsServer {
                 files,
                 pem,
                 certificate,
+                client_ca,
                 provider,
                 config.tls_reload_interval,
             ),
         }))
     }
 
-    /// The acceptor for `TlsIncoming`, and what keeps its certificate fresh (run it beside
-    /// the server).
+    /// The acceptor for `TlsIncoming`, and what keeps its certificate and client CA fresh (run
+    /// it beside the server).
     pub(crate) fn into_parts(self) -> (TlsAcceptor, CertificateReloader) {
         (self.acceptor, self.reloader)
     }
 }
 
-/// Refuses, during the handshake, clients without a certificate that chains to a CA of `path`.
-fn client_verifier(
-    path: &Path,
-    provider: &Arc<CryptoProvider>,
-) -> Result<Arc<dyn ClientCertVerifier>, TlsError> {
-    let invalid = |reason: String| TlsError::Invalid {
-        path: path.to_owned(),
-        reason,
-    };
-    let mut roots = RootCertStore::empty();
-    for certificate in certificates(path, &read(path)?)? {
-        roots
-            .add(certificate)
-            .map_err(|err| invalid(format!("not a CA certificate: {err}")))?;
-    }
-    WebPkiClientVerifier::builder_with_provider(Arc::new(roots), Arc::clone(provider))
-        .build()
-        .map_err(|err| invalid(err.to_string()))
-}
-
 /// Every certificate of a PEM file, in order; at least one.
-fn certificates(path: &Path, pem: &[u8]) -> Result<Vec<CertificateDer<'static>>, TlsError> {
+pub(super) fn certificates(
+    path: &Path,
+    pem: &[u8],
+) -> Result<Vec<CertificateDer<'static>>, TlsError> {
     let chain = CertificateDer::pem_slice_iter(pem)
         .collect::<Result<Vec<_>, _>>()
         .map_err(|err| TlsError::Invalid {
@@ -173,7 +161,7 @@ fn certificates(path: &Path, pem: &[u8]) -> Result<Vec<CertificateDer<'static>>,
     Ok(chain)
 }
 
-fn read(path: &Path) -> Result<Vec<u8>, TlsError> {
+pub(super) fn read(path: &Path) -> Result<Vec<u8>, TlsError> {
     std::fs::read(path).map_err(|source| TlsError::Read {
         path: path.to_owned(),
         source,

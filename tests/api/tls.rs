@@ -1,6 +1,6 @@
 //! TLS on the gRPC listener with real certificates, made by rcgen for each test: which clients
-//! get through, mutual TLS, a certificate rotated while serving, start-up errors, and the CLI
-//! over https.
+//! get through, mutual TLS, a certificate and a client CA rotated while serving, start-up
+//! errors, and the CLI over https.
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -22,6 +22,7 @@ pub(crate) fn trials() -> Vec<libtest_mimic::Trial> {
         mutual_tls_refuses_a_client_certificate_from_another_ca,
         mutual_tls_accepts_a_client_certificate_from_its_ca,
         a_rotated_certificate_serves_new_connections_and_spares_open_ones,
+        a_rotated_client_ca_verifies_new_connections_and_spares_open_ones,
         a_bad_certificate_file_stops_the_start_naming_it,
         the_cli_reaches_an_https_server_with_its_ca_and_client_certificate,
     );
@@ -236,6 +237,70 @@ async fn a_rotated_certificate_serves_new_connections_and_spares_open_ones() {
     health_check(channel(&server, new.trusted_by_client()))
         .await
         .expect("the last good certificate");
+    server.stop().await;
+}
+
+async fn a_rotated_client_ca_verifies_new_connections_and_spares_open_ones() {
+    let authority = Authority::new("registry CA");
+    let old = Authority::new("old client CA");
+    let files = ServerFiles::new(&authority, Some(&old));
+    let client_ca = files.client_ca.clone().unwrap();
+    let client_of = |clients: &Authority| {
+        let certificate = clients.client_certificate("spiffe://test.local/ns/ran/sa/trainer");
+        authority
+            .trusted_by_client()
+            .identity(certificate.identity())
+    };
+    let server = TestServer::start_tls(
+        Backend::Sqlite,
+        |config| {
+            files.configure(config);
+            config.tls.tls_reload_interval = Duration::from_millis(100);
+        },
+        client_of(&old),
+    )
+    .await;
+    // A connection opened before the rotation, with a certificate of the old client CA only.
+    let mut before = server.health.clone();
+    before
+        .check(HealthCheckRequest::default())
+        .await
+        .expect("a call before the rotation");
+
+    let new = Authority::new("new client CA");
+    write_atomically(&client_ca, &new.pem());
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while health_check(channel(&server, client_of(&new)))
+        .await
+        .is_err()
+    {
+        assert!(
+            Instant::now() < deadline,
+            "new connections are still verified against the old client CA"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_refused_by_server(
+        health_check(channel(&server, client_of(&old))).await,
+        "UnknownCA",
+    );
+
+    // Were it closed, this client would reconnect, meet the new client CA and be refused.
+    before
+        .check(HealthCheckRequest::default())
+        .await
+        .expect("the connection opened before the rotation keeps working");
+
+    // A client CA file that breaks keeps the verifier that works.
+    write_atomically(&client_ca, "not a certificate");
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    health_check(channel(&server, client_of(&new)))
+        .await
+        .expect("the last client CA that loaded");
+    assert_refused_by_server(
+        health_check(channel(&server, client_of(&old))).await,
+        "UnknownCA",
+    );
     server.stop().await;
 }
 
