@@ -1,7 +1,6 @@
 //! Typed configuration from command-line flags and `MODELREG_*` environment variables.
 
 use std::net::SocketAddr;
-use std::path::PathBuf;
 use std::time::Duration;
 
 use bytesize::ByteSize;
@@ -9,8 +8,10 @@ use std::sync::Arc;
 
 use clap::Args;
 
+mod auth;
 mod tls;
 
+pub use auth::AuthConfig;
 pub use tls::TlsConfig;
 
 #[derive(Debug, Clone, Args)]
@@ -156,89 +157,6 @@ impl Default for LimitsConfig {
             max_connection_age: Duration::from_secs(30 * 60),
             shutdown_grace: Duration::from_secs(30),
         }
-    }
-}
-
-/// How callers prove who they are. With none of these (and no client CA), every caller is an
-/// anonymous administrator.
-#[derive(Debug, Clone, Args)]
-pub struct AuthConfig {
-    /// The consumers file (TOML): each consumer's name, role, model scopes, and the SHA-256
-    /// of its bearer token, or none for a client-certificate identity. Re-read when it changes.
-    #[arg(long, env = "MODELREG_AUTH_TOKENS")]
-    pub auth_tokens: Option<PathBuf>,
-
-    /// How often the consumers file, and a JWKS file, are checked for changes.
-    #[arg(long, env = "MODELREG_AUTH_RELOAD_INTERVAL", default_value = "5s", value_parser = humantime::parse_duration)]
-    pub auth_reload_interval: Duration,
-
-    /// The keys that sign JWTs: a JWKS file, or an `http(s)://` URL fetched at start and again
-    /// when a token names a key it does not hold.
-    #[arg(long, env = "MODELREG_AUTH_JWKS", requires_all = ["auth_issuer", "auth_audience"])]
-    pub auth_jwks: Option<String>,
-
-    /// The `iss` every JWT must carry.
-    #[arg(long, env = "MODELREG_AUTH_ISSUER", requires = "auth_jwks")]
-    pub auth_issuer: Option<String>,
-
-    /// The `aud` every JWT must carry (one of its values, when it is a list).
-    #[arg(long, env = "MODELREG_AUTH_AUDIENCE", requires = "auth_jwks")]
-    pub auth_audience: Option<String>,
-
-    /// Clock skew allowed when checking a JWT's `exp` and `nbf`.
-    #[arg(long, env = "MODELREG_AUTH_LEEWAY", default_value = "30s", value_parser = humantime::parse_duration)]
-    pub auth_leeway: Duration,
-
-    /// The JWT claim that holds the caller's role: `reader`, `writer` or `admin`.
-    #[arg(long, env = "MODELREG_AUTH_ROLE_CLAIM", default_value = "role")]
-    pub auth_role_claim: String,
-
-    /// The JWT claim that holds the model-name patterns the caller may use: a list, or one
-    /// space-separated string. Without it, every model.
-    #[arg(
-        long,
-        env = "MODELREG_AUTH_SCOPES_CLAIM",
-        default_value = "model_scopes"
-    )]
-    pub auth_scopes_claim: String,
-
-    /// A JWKS URL is fetched again for an unknown key at most this often, however many tokens
-    /// name unknown keys.
-    #[arg(long, env = "MODELREG_AUTH_JWKS_REFRESH_MIN_INTERVAL", default_value = "30s", value_parser = humantime::parse_duration)]
-    pub auth_jwks_refresh_min_interval: Duration,
-
-    /// Verified JWTs remembered (until they expire), so that a client's next calls skip the
-    /// signature check.
-    #[arg(
-        long,
-        env = "MODELREG_AUTH_JWT_CACHE_ENTRIES",
-        default_value_t = 10_000
-    )]
-    pub auth_jwt_cache_entries: usize,
-}
-
-impl Default for AuthConfig {
-    fn default() -> Self {
-        Self {
-            auth_tokens: None,
-            auth_reload_interval: Duration::from_secs(5),
-            auth_jwks: None,
-            auth_issuer: None,
-            auth_audience: None,
-            auth_leeway: Duration::from_secs(30),
-            auth_role_claim: "role".into(),
-            auth_scopes_claim: "model_scopes".into(),
-            auth_jwks_refresh_min_interval: Duration::from_secs(30),
-            auth_jwt_cache_entries: 10_000,
-        }
-    }
-}
-
-impl AuthConfig {
-    /// Whether callers must prove who they are: as soon as any way to do so is configured.
-    /// A client CA (`client_certificates_required`) is one of them.
-    pub(crate) fn any_method(&self, client_certificates_required: bool) -> bool {
-        self.auth_tokens.is_some() || self.auth_jwks.is_some() || client_certificates_required
     }
 }
 
