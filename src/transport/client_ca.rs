@@ -14,6 +14,7 @@ use rustls::server::danger::{ClientCertVerified, ClientCertVerifier};
 use rustls::{DigitallySignedStruct, DistinguishedName, RootCertStore, SignatureScheme};
 
 use super::tls::{TlsError, certificates, read};
+use super::versions::Versions;
 
 /// Refuses, during the handshake, clients without a certificate that chains to a CA of `pem`
 /// (the contents of `path`, which errors name).
@@ -119,12 +120,8 @@ impl ClientCertVerifier for RotatingClientVerifier {
 pub(crate) struct ClientCaFile {
     path: PathBuf,
     verifier: Arc<RotatingClientVerifier>,
-    /// The contents the current verifier was built from.
-    loaded: Vec<u8>,
-    /// Contents that failed to load, not tried again until they change.
-    rejected: Option<Vec<u8>>,
-    /// The last failure to read the file, warned about once.
-    unreadable: Option<String>,
+    /// The contents of the file, as loaded and as rejected.
+    versions: Versions<Vec<u8>>,
 }
 
 impl ClientCaFile {
@@ -140,41 +137,27 @@ impl ClientCaFile {
         let file = Self {
             path: path.to_owned(),
             verifier: Arc::clone(&verifier),
-            loaded: pem,
-            rejected: None,
-            unreadable: None,
+            versions: Versions::new(pem),
         };
         Ok((verifier, file))
     }
 
     pub(super) fn check(&mut self, provider: &Arc<CryptoProvider>) {
-        let pem = match read(&self.path) {
-            Ok(pem) => {
-                self.unreadable = None;
-                pem
-            }
-            Err(err) => {
-                let message = err.to_string();
-                if self.unreadable.as_ref() != Some(&message) {
-                    tracing::warn!(error = %message, "cannot read the TLS client CA file; verifying clients against the current CA");
-                    self.unreadable = Some(message);
-                }
-                return;
-            }
-        };
-        if pem == self.loaded || self.rejected.as_ref() == Some(&pem) {
+        let Some(pem) = self.versions.changed(
+            read(&self.path),
+            "cannot read the TLS client CA file; verifying clients against the current CA",
+        ) else {
             return;
-        }
+        };
         match client_verifier(&self.path, &pem, provider) {
             Ok(verifier) => {
                 self.verifier.replace(verifier);
-                self.loaded = pem;
-                self.rejected = None;
+                self.versions.loaded(pem);
                 tracing::info!(client_ca = %self.path.display(), "TLS client CA reloaded");
             }
             Err(err) => {
                 tracing::warn!(error = %err, "the changed TLS client CA file does not load; verifying clients against the current CA");
-                self.rejected = Some(pem);
+                self.versions.rejected(pem);
             }
         }
     }

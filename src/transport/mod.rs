@@ -7,6 +7,7 @@ mod identity;
 mod incoming;
 mod reload;
 mod tls;
+mod versions;
 
 #[cfg(test)]
 mod tests;

@@ -13,6 +13,7 @@ use tokio::sync::watch;
 
 use super::client_ca::ClientCaFile;
 use super::tls::{CertificateFiles, CertificatePem};
+use super::versions::Versions;
 
 /// The certificate the listener presents; replaced in place by the reloader.
 #[derive(Debug)]
@@ -54,12 +55,8 @@ pub(crate) struct CertificateReloader {
     client_ca: Option<ClientCaFile>,
     provider: Arc<CryptoProvider>,
     interval: Duration,
-    /// The contents the current certificate was loaded from.
-    loaded: CertificatePem,
-    /// Contents that failed to load, not tried again until they change.
-    rejected: Option<CertificatePem>,
-    /// The last failure to read the files, warned about once.
-    unreadable: Option<String>,
+    /// The contents of the certificate files, as loaded and as rejected.
+    versions: Versions<CertificatePem>,
 }
 
 impl CertificateReloader {
@@ -77,9 +74,7 @@ impl CertificateReloader {
             client_ca,
             provider,
             interval,
-            loaded,
-            rejected: None,
-            unreadable: None,
+            versions: Versions::new(loaded),
         }
     }
 
@@ -111,33 +106,22 @@ impl CertificateReloader {
     }
 
     fn check_certificate(&mut self) {
-        let pem = match self.files.read() {
-            Ok(pem) => {
-                self.unreadable = None;
-                pem
-            }
-            Err(err) => {
-                let message = err.to_string();
-                if self.unreadable.as_ref() != Some(&message) {
-                    tracing::warn!(error = %message, "cannot read the TLS certificate files; serving the current certificate");
-                    self.unreadable = Some(message);
-                }
-                return;
-            }
-        };
-        if pem == self.loaded || self.rejected.as_ref() == Some(&pem) {
+        let read = self.files.read();
+        let Some(pem) = self.versions.changed(
+            read,
+            "cannot read the TLS certificate files; serving the current certificate",
+        ) else {
             return;
-        }
+        };
         match self.files.parse(&pem, &self.provider) {
             Ok(certified_key) => {
                 self.certificate.replace(certified_key);
-                self.loaded = pem;
-                self.rejected = None;
+                self.versions.loaded(pem);
                 tracing::info!(cert = %self.files.cert.display(), "TLS certificate reloaded");
             }
             Err(err) => {
                 tracing::warn!(error = %err, "the changed TLS certificate files do not load; serving the current certificate");
-                self.rejected = Some(pem);
+                self.versions.rejected(pem);
             }
         }
     }
