@@ -133,23 +133,7 @@ impl Deployment {
 
     /// Runs `modelreg gc` with `args` on this deployment; returns what it printed.
     fn gc(&self, args: &[&str]) -> String {
-        let output = Command::new(env!("CARGO_BIN_EXE_modelreg"))
-            .arg("gc")
-            .args(["--database-url", &self.database.url])
-            .args(["--artifact-store", &self.store_url()])
-            .args(args)
-            .env_remove("RUST_LOG")
-            .stdin(Stdio::null())
-            .output()
-            .expect("run modelreg gc");
-        let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
-        assert!(
-            output.status.success(),
-            "modelreg gc {args:?} failed with {}:\n{stdout}\n{}",
-            output.status,
-            String::from_utf8_lossy(&output.stderr)
-        );
-        stdout
+        crate::common::process::gc(&self.database.url, &self.store_url(), args)
     }
 
     /// Every file in the artifact folder, staged uploads included.

@@ -4,7 +4,6 @@
 //! `modelreg serve`, which never aborts an upload of its own. The database plays no part:
 //! SQLite is enough.
 
-use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
@@ -17,7 +16,7 @@ use tonic::transport::{Channel, Endpoint};
 
 use crate::artifacts::random_bytes;
 use crate::common::objects::StoredObjects;
-use crate::common::process::Serve;
+use crate::common::process::{Serve, gc};
 use crate::common::s3::{bucket_of, pending_multipart_uploads};
 use crate::common::trials::{Needs, name, trial};
 use crate::common::{Backend, Objects, TestDatabase, TestServer, model};
@@ -68,26 +67,6 @@ fn chunk(bytes: &[u8]) -> pb::UploadArtifactRequest {
     pb::UploadArtifactRequest {
         payload: Some(Payload::Chunk(Bytes::copy_from_slice(bytes))),
     }
-}
-
-/// Runs `modelreg gc` with `args` on the database and store; returns what it printed.
-fn gc(database_url: &str, store: &str, args: &[&str]) -> String {
-    let output = Command::new(env!("CARGO_BIN_EXE_modelreg"))
-        .arg("gc")
-        .args(["--database-url", database_url, "--artifact-store", store])
-        .args(args)
-        .env_remove("RUST_LOG")
-        .stdin(Stdio::null())
-        .output()
-        .expect("run modelreg gc");
-    let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
-    assert!(
-        output.status.success(),
-        "modelreg gc {args:?} failed with {}:\n{stdout}\n{}",
-        output.status,
-        String::from_utf8_lossy(&output.stderr)
-    );
-    stdout
 }
 
 async fn gc_aborts_the_multipart_upload_of_a_killed_upload_past_the_grace_period(backend: Backend) {

@@ -231,3 +231,23 @@ impl Drop for ServeProcess {
         let _ = self.child.wait();
     }
 }
+
+/// Runs `modelreg gc` with `args` on the database and store; returns what it printed.
+pub fn gc(database_url: &str, store: &str, args: &[&str]) -> String {
+    let output = Command::new(env!("CARGO_BIN_EXE_modelreg"))
+        .arg("gc")
+        .args(["--database-url", database_url, "--artifact-store", store])
+        .args(args)
+        .env_remove("RUST_LOG")
+        .stdin(Stdio::null())
+        .output()
+        .expect("run modelreg gc");
+    let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
+    assert!(
+        output.status.success(),
+        "modelreg gc {args:?} failed with {}:\n{stdout}\n{}",
+        output.status,
+        String::from_utf8_lossy(&output.stderr)
+    );
+    stdout
+}
