@@ -12,6 +12,7 @@ const PROTOS: &[&str] = &[
     "proto/modelregistry/v1/registration.proto",
     "proto/modelregistry/v1/discovery.proto",
     "proto/modelregistry/v1/artifacts.proto",
+    "proto/modelregistry/v1/events.proto",
 ];
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {

@@ -9,9 +9,11 @@ use std::sync::Arc;
 use clap::Args;
 
 mod auth;
+mod events;
 mod tls;
 
 pub use auth::AuthConfig;
+pub use events::EventsConfig;
 pub use tls::TlsConfig;
 
 #[derive(Debug, Clone, Args)]
@@ -37,6 +39,9 @@ pub struct ServeConfig {
 
     #[command(flatten)]
     pub tls: TlsConfig,
+
+    #[command(flatten)]
+    pub events: EventsConfig,
 
     /// Address to serve Prometheus metrics on, at `/metrics` (plain HTTP); none by default.
     #[arg(long, env = "MODELREG_METRICS_LISTEN")]
@@ -233,6 +238,7 @@ impl ServeConfig {
             sweep: SweepConfig::default(),
             auth: AuthConfig::default(),
             tls: TlsConfig::default(),
+            events: EventsConfig::default(),
             metrics_listen: None,
             health_check_interval: Duration::from_secs(2),
             statement_observer: None,

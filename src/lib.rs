@@ -22,7 +22,7 @@ mod transport;
 
 pub use auth::{AuthSetupError, NewToken, NewTokenArgs, new_token};
 pub use config::{
-    ArtifactConfig, AuthConfig, DatabaseConfig, GcConfig, LimitsConfig, ServeConfig,
+    ArtifactConfig, AuthConfig, DatabaseConfig, EventsConfig, GcConfig, LimitsConfig, ServeConfig,
     StatementObserver, SweepConfig, TlsConfig,
 };
 pub use objects::OpenError as ArtifactStoreError;

@@ -46,6 +46,8 @@ pub(crate) enum Action {
     Read,
     Write,
     Delete,
+    /// Reading the audit trail.
+    Audit,
 }
 
 impl Action {
@@ -53,7 +55,7 @@ impl Action {
         match self {
             Action::Read => Role::Reader,
             Action::Write => Role::Writer,
-            Action::Delete => Role::Admin,
+            Action::Delete | Action::Audit => Role::Admin,
         }
     }
 }

@@ -102,6 +102,28 @@ pub(crate) enum Error {
     #[error("{} is not a consumer of this registry", echo(.principal))]
     UnknownConsumer { principal: String },
 
+    /// A watch asked to resume after events the log no longer keeps.
+    #[error(
+        "the event log keeps events after sequence {pruned_through}, not {start}; list the models again and watch from the sequence of that answer"
+    )]
+    SequenceExpired { start: i64, pruned_through: i64 },
+
+    /// A watch asked to resume after an event the log has not written (another database?).
+    #[error(
+        "sequence {start} is beyond the newest event ({last}); list the models again and watch from the sequence of that answer"
+    )]
+    SequenceAhead { start: i64, last: i64 },
+
+    /// A watcher read its stream more slowly than changes came, and its buffer filled.
+    #[error(
+        "the watcher fell more than {buffer} events behind; watch again from sequence {last_sent}"
+    )]
+    WatcherTooSlow { buffer: usize, last_sent: i64 },
+
+    /// The server is stopping; a stream ends so that its client resumes elsewhere.
+    #[error("the server is shutting down; watch again from sequence {last_sent}")]
+    ShuttingDown { last_sent: i64 },
+
     /// A bug or an unexpected failure. Its cause is logged, never sent.
     #[error("internal error")]
     Internal(#[source] Cause),
@@ -173,6 +195,10 @@ impl Error {
             Error::RoleTooLow { .. } => "ROLE_TOO_LOW",
             Error::OutOfScope { .. } => "MODEL_OUT_OF_SCOPE",
             Error::UnknownConsumer { .. } => "UNKNOWN_CONSUMER",
+            Error::SequenceExpired { .. } => "SEQUENCE_EXPIRED",
+            Error::SequenceAhead { .. } => "SEQUENCE_AHEAD",
+            Error::WatcherTooSlow { .. } => "WATCHER_TOO_SLOW",
+            Error::ShuttingDown { .. } => "SHUTTING_DOWN",
             Error::Internal(_) => "INTERNAL",
         }
     }
@@ -206,6 +232,13 @@ impl Error {
                 ("required_role", needed.to_string()),
             ],
             Error::OutOfScope { model_name, .. } => vec![("model_name", model_name.clone())],
+            Error::SequenceExpired { pruned_through, .. } => {
+                vec![("pruned_through", pruned_through.to_string())]
+            }
+            Error::SequenceAhead { last, .. } => vec![("last_sequence", last.to_string())],
+            Error::WatcherTooSlow { last_sent, .. } | Error::ShuttingDown { last_sent } => {
+                vec![("last_sequence", last_sent.to_string())]
+            }
             Error::UploadStream { .. }
             | Error::Unauthenticated(_)
             | Error::AuthenticationUnavailable(_)

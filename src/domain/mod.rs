@@ -7,6 +7,7 @@ mod caller;
 mod check;
 mod draft;
 mod error;
+mod event;
 mod model;
 mod names;
 mod paging;
@@ -25,6 +26,10 @@ pub(crate) use draft::{
     EnvironmentDraft, InformationDraft, MetadataDraft, ModelDraft, ModelIdDraft,
 };
 pub(crate) use error::{AuthFailure, Cause, Error, Result, StreamFailure};
+pub(crate) use event::{
+    Actor, Event, EventFilter, EventQuery, EventQueryDraft, EventType, NewEvent, WatchRequest,
+    WatchStart,
+};
 pub(crate) use model::{ModelFields, ModelSpec, Registration, TargetEnvironment};
 pub(crate) use names::{ArtifactVersion, Etag, ModelName, ModelVersion, RegistrationId, RequestId};
 pub(crate) use paging::{ArtifactCursor, ListQuery, ModelCursor, Page, PageSize};
@@ -39,6 +44,8 @@ pub(crate) mod limits {
     pub(crate) const TARGET_ENVIRONMENTS: usize = 100;
     pub(crate) const DEPENDENCY_LIST_CHARS: usize = 4_096;
     pub(crate) const REQUEST_ID_CHARS: usize = 255;
+    /// A principal: a consumer's name, a SPIFFE id or a JWT subject.
+    pub(crate) const ACTOR_CHARS: usize = 1024;
     pub(crate) const ARTIFACT_VERSION_CHARS: usize = 64;
     /// Etags the server makes have 32 characters.
     pub(crate) const ETAG_CHARS: usize = 128;

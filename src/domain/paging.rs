@@ -20,7 +20,7 @@ impl PageSize {
         check.finish(size)
     }
 
-    fn check(check: &mut Checker, requested: i32) -> Option<Self> {
+    pub(super) fn check(check: &mut Checker, requested: i32) -> Option<Self> {
         match u64::try_from(requested) {
             Err(_) => {
                 check.violation(
@@ -32,6 +32,11 @@ impl PageSize {
             Ok(0) => Some(Self(DEFAULT_PAGE_SIZE)),
             Ok(size) => Some(Self(size.min(MAX_PAGE_SIZE))),
         }
+    }
+
+    /// The largest page there is.
+    pub(crate) fn largest() -> Self {
+        Self(MAX_PAGE_SIZE)
     }
 
     pub(crate) fn get(self) -> u64 {

@@ -36,8 +36,9 @@ impl ModelDiscoveryService for DiscoveryService {
             token => Some(page_token::decode(token, &model_name, &model_version)?),
         };
         let query = ListQuery::parse(&model_name, &model_version, page_size, after)?;
-        let page = self.registry.list(&caller, query).await?;
+        let (page, sequence) = self.registry.list(&caller, query).await?;
         Ok(Response::new(pb::ListModelsResponse {
+            sequence,
             models: page.items.iter().map(convert::registration).collect(),
             next_page_token: page
                 .next

@@ -7,6 +7,7 @@ mod authenticate;
 mod caller;
 mod convert;
 mod discovery;
+mod events;
 mod limits;
 mod page_token;
 #[cfg(test)]
@@ -18,5 +19,6 @@ mod update_mask;
 pub(crate) use artifacts::ArtifactService;
 pub(crate) use authenticate::AuthenticateLayer;
 pub(crate) use discovery::DiscoveryService;
+pub(crate) use events::EventService;
 pub(crate) use limits::{DeadlineLayer, overload_layers};
 pub(crate) use registration::RegistrationService;

@@ -30,6 +30,14 @@ struct ArtifactToken {
     before: i64,
 }
 
+#[derive(Serialize, Deserialize)]
+struct EventToken {
+    /// A digest of the request's filters and order.
+    filters: String,
+    /// The sequence of the last event of the previous page.
+    after: i64,
+}
+
 fn seal(token: &impl Serialize) -> String {
     URL_SAFE_NO_PAD.encode(serde_json::to_vec(token).expect("a token serializes"))
 }
@@ -69,6 +77,25 @@ pub(super) fn decode_artifacts(text: &str) -> Result<ArtifactCursor> {
         model: RegistrationId::from_uuid(token.model_registration_id),
         before_sequence: token.before,
     })
+}
+
+/// A ListEvents token: the last event listed, for the filters summed up by `filters`.
+pub(super) fn encode_events(filters: &str, after: i64) -> String {
+    seal(&EventToken {
+        filters: filters.to_owned(),
+        after,
+    })
+}
+
+pub(super) fn decode_events(text: &str, filters: &str) -> Result<i64> {
+    let token: EventToken = open(text)?;
+    if token.filters != filters {
+        return Err(Error::invalid_request(
+            FIELD,
+            "was issued for other filters or another order; send those of the first request",
+        ));
+    }
+    Ok(token.after)
 }
 
 pub(super) fn encode(filter_name: &str, filter_version: &str, after: ModelCursor) -> String {

@@ -89,6 +89,11 @@ impl From<Error> for Status {
             ref err @ (Error::RoleTooLow { .. }
             | Error::OutOfScope { .. }
             | Error::UnknownConsumer { .. }) => plain(Code::PermissionDenied, err),
+            ref err @ (Error::SequenceExpired { .. } | Error::SequenceAhead { .. }) => {
+                plain(Code::OutOfRange, err)
+            }
+            ref err @ Error::WatcherTooSlow { .. } => plain(Code::ResourceExhausted, err),
+            ref err @ Error::ShuttingDown { .. } => plain(Code::Unavailable, err),
             Error::Internal(ref cause) => {
                 // The cause may hold SQL or driver text: it goes to the log (inside the RPC's
                 // span), never to the client.

@@ -10,8 +10,8 @@ use uuid::Uuid;
 use super::Registry;
 use super::models::not_found;
 use crate::domain::{
-    Action, Artifact, ArtifactCursor, Caller, Error, FieldViolation, ModelIdentity, ModelRef,
-    NewArtifact, Page, PageSize, Result, StreamFailure, UploadSpec,
+    Action, Actor, Artifact, ArtifactCursor, Caller, Error, FieldViolation, ModelIdentity,
+    ModelRef, NewArtifact, Page, PageSize, Result, StreamFailure, UploadSpec,
 };
 use crate::objects::{ObjectUpload, Objects};
 
@@ -40,12 +40,14 @@ impl Registry {
         // Dropped with this call: an upload whose caller went away stops reading and is not
         // committed.
         let (_waiting, waiting) = oneshot::channel::<()>();
-        super::detached(self.clone().receive(model, spec, chunks, waiting)).await
+        let actor = Actor::of(caller, None);
+        super::detached(self.clone().receive(model, actor, spec, chunks, waiting)).await
     }
 
     async fn receive(
         self,
         model: ModelIdentity,
+        actor: Actor,
         spec: UploadSpec,
         chunks: impl Stream<Item = Result<Bytes>>,
         mut caller: oneshot::Receiver<()>,
@@ -89,8 +91,9 @@ impl Registry {
             filename: spec.filename,
             content_type: spec.content_type,
         };
-        match self.store.commit_artifact(new).await {
+        match self.store.commit_artifact(new, &actor).await {
             Ok(Some((artifact, model))) => {
+                self.feed.wake();
                 tracing::info!(
                     model_registration_id = %model.id,
                     artifact_version = artifact.version.as_str(),

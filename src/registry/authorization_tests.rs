@@ -48,7 +48,7 @@ async fn names(registry: &Registry, caller: &Caller, page_size: i32) -> Vec<Vec<
     let mut after = None;
     loop {
         let query = ListQuery::parse("", "", page_size, after).unwrap();
-        let page = registry.list(caller, query).await.unwrap();
+        let (page, _) = registry.list(caller, query).await.unwrap();
         pages.push(
             page.items
                 .iter()

@@ -6,17 +6,28 @@ mod artifacts;
 #[cfg(test)]
 mod authorization_tests;
 mod download;
+mod events;
+mod feed;
 mod models;
 mod sweep;
 #[cfg(test)]
 mod testing;
+mod watch;
+
+use std::time::Duration;
 
 pub(crate) use artifacts::StoredArtifact;
+pub(crate) use feed::Feed;
 pub use sweep::SweepReport;
+pub(crate) use watch::{WatchItem, WatchStream};
 
 use crate::domain::{Error, Result};
 use crate::objects::Objects;
 use crate::store::Store;
+
+/// Watchers' defaults where no configuration gives them (tools that never serve watches).
+const DEFAULT_WATCH_BUFFER: usize = 1024;
+const DEFAULT_WATCH_HEARTBEAT: Duration = Duration::from_secs(10);
 
 #[derive(Clone, Debug)]
 pub(crate) struct Registry {
@@ -24,6 +35,10 @@ pub(crate) struct Registry {
     objects: Objects,
     /// The largest artifact accepted, in bytes.
     max_artifact_bytes: u64,
+    /// Hands committed events to this server's watch streams.
+    feed: Feed,
+    /// A watch stream with nothing to send sends a heartbeat this often.
+    watch_heartbeat: Duration,
 }
 
 impl Registry {
@@ -32,7 +47,21 @@ impl Registry {
             store,
             objects,
             max_artifact_bytes,
+            feed: Feed::new(DEFAULT_WATCH_BUFFER),
+            watch_heartbeat: DEFAULT_WATCH_HEARTBEAT,
         }
+    }
+
+    /// Watch streams that may fall `buffer` events behind, and send a heartbeat after
+    /// `heartbeat` without events.
+    pub(crate) fn with_watches(mut self, buffer: usize, heartbeat: Duration) -> Self {
+        self.feed = Feed::new(buffer);
+        self.watch_heartbeat = heartbeat;
+        self
+    }
+
+    pub(crate) fn feed(&self) -> &Feed {
+        &self.feed
     }
 }
 

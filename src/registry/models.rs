@@ -2,8 +2,8 @@
 
 use super::Registry;
 use crate::domain::{
-    Action, ArtifactVersion, Caller, Error, Etag, ListQuery, ModelCursor, ModelSpec, Page, Patch,
-    Registration, RegistrationId, RequestId, Result, Scope,
+    Action, Actor, ArtifactVersion, Caller, Error, Etag, ListQuery, ModelCursor, ModelSpec, Page,
+    Patch, Registration, RegistrationId, RequestId, Result,
 };
 use crate::store::Inserted;
 
@@ -34,8 +34,12 @@ impl Registry {
             create_time: now,
             update_time: now,
         };
-        match self.store.insert(&new, request_id.as_ref()).await? {
-            Inserted::Created => Ok(new),
+        let actor = Actor::of(caller, request_id.as_ref());
+        match self.store.insert(&new, &actor).await? {
+            Inserted::Created => {
+                self.feed.wake();
+                Ok(new)
+            }
             // Either the name and version are taken, or a concurrent retry with the same
             // request id won the race: then its registration is the answer.
             Inserted::Duplicate => match self
@@ -91,8 +95,10 @@ impl Registry {
         patch: Patch,
     ) -> Result<Registration> {
         caller.require(Action::Write)?;
-        self.store
-            .update(id, |current| {
+        let actor = Actor::of(caller, None);
+        let updated = self
+            .store
+            .update(id, &actor, |current| {
                 // Before the etag: an unseen model must not answer ABORTED.
                 if !caller.sees(current.spec.name.as_str()) {
                     return Err(not_found(id));
@@ -101,7 +107,9 @@ impl Registry {
                 patch.apply_to(&current.spec)
             })
             .await?
-            .ok_or_else(|| not_found(id))
+            .ok_or_else(|| not_found(id))?;
+        self.feed.wake();
+        Ok(updated)
     }
 
     /// Deregisters a model with its environments and artifacts. The artifacts' bytes are
@@ -114,31 +122,38 @@ impl Registry {
         etag: Option<Etag>,
     ) -> Result<()> {
         caller.require(Action::Delete)?;
-        super::detached(self.clone().delete_now(caller.scope.clone(), id, etag)).await
+        super::detached(self.clone().delete_now(caller.clone(), id, etag)).await
     }
 
-    async fn delete_now(self, scope: Scope, id: RegistrationId, etag: Option<Etag>) -> Result<()> {
+    async fn delete_now(
+        self,
+        caller: Caller,
+        id: RegistrationId,
+        etag: Option<Etag>,
+    ) -> Result<()> {
+        let actor = Actor::of(&caller, None);
         let keys = self
             .store
-            .delete(id, |name, current| {
-                if !scope.includes(name) {
+            .delete(id, &actor, |name, current| {
+                if !caller.sees(name) {
                     return Err(not_found(id));
                 }
                 check_etag(id, current, etag.as_ref())
             })
             .await?
             .ok_or_else(|| not_found(id))?;
+        self.feed.wake();
         self.objects.delete(keys).await;
         Ok(())
     }
 
-    /// A page of the models the caller may see: the scope is part of the query, so pages stay
-    /// full and their tokens stay valid.
+    /// A page of the models the caller may see, with the sequence of the event log it was
+    /// read at: the scope is part of the query, so pages stay full and their tokens stay valid.
     pub(crate) async fn list(
         &self,
         caller: &Caller,
         query: ListQuery,
-    ) -> Result<Page<Registration, ModelCursor>> {
+    ) -> Result<(Page<Registration, ModelCursor>, i64)> {
         caller.require(Action::Read)?;
         self.store.list(query, &caller.scope).await
     }

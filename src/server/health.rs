@@ -10,11 +10,12 @@ use tonic_health::server::HealthReporter;
 use crate::store::Store;
 
 /// Names of the services whose health is reported; "" is the server as a whole.
-pub(super) const SERVICES: [&str; 4] = [
+pub(super) const SERVICES: [&str; 5] = [
     "",
     "modelregistry.v1.ModelRegistrationService",
     "modelregistry.v1.ModelDiscoveryService",
     "modelregistry.v1.ModelArtifactService",
+    "modelregistry.v1.ModelEventService",
 ];
 
 /// Reports SERVING while the database answers and NOT_SERVING while it does not.

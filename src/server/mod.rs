@@ -13,23 +13,30 @@ use tonic::transport::server::TcpIncoming;
 use tonic_health::ServingStatus;
 use tower_http::trace::TraceLayer;
 
+mod drain;
 mod health;
 mod spans;
+mod upkeep;
 
+use drain::CallsInProgress;
 use health::{SERVICES, monitor_database};
 use spans::{record_end_of_stream, record_response, rpc_span};
+use upkeep::{prune_events_periodically, sweep_periodically};
 
 use crate::auth::{AuthSetupError, Authenticator, WatchedFile, watch_files};
-use crate::config::{DatabaseConfig, GcConfig, LimitsConfig, ServeConfig, SweepConfig};
+use crate::config::{
+    DatabaseConfig, EventsConfig, GcConfig, LimitsConfig, ServeConfig, SweepConfig,
+};
 use crate::grpc::{
-    ArtifactService, AuthenticateLayer, DeadlineLayer, DiscoveryService, RegistrationService,
-    overload_layers,
+    ArtifactService, AuthenticateLayer, DeadlineLayer, DiscoveryService, EventService,
+    RegistrationService, overload_layers,
 };
 use crate::metrics::{MetricsEndpoint, RpcMetricsLayer};
 use crate::objects::{Objects, OpenError};
 use crate::pb::{
     self, model_artifact_service_server::ModelArtifactServiceServer,
     model_discovery_service_server::ModelDiscoveryServiceServer,
+    model_event_service_server::ModelEventServiceServer,
     model_registration_service_server::ModelRegistrationServiceServer,
 };
 use crate::registry::Registry;
@@ -73,6 +80,7 @@ pub struct Application {
     health_check_interval: Duration,
     limits: LimitsConfig,
     sweep: SweepConfig,
+    events: EventsConfig,
     metrics: Option<MetricsEndpoint>,
     authenticator: Authenticator,
     /// The consumers file and a JWKS file, re-read when they change.
@@ -127,11 +135,16 @@ impl Application {
                 store.clone(),
                 objects,
                 config.artifacts.max_artifact_bytes.as_u64(),
+            )
+            .with_watches(
+                config.events.watch_buffer as usize,
+                config.events.watch_heartbeat,
             ),
             store,
             health_check_interval: config.health_check_interval,
             limits: config.limits,
             sweep: config.sweep,
+            events: config.events,
             metrics,
             authenticator,
             auth_files,
@@ -198,6 +211,18 @@ impl Application {
             ))
         });
 
+        let feed = tokio::spawn(self.registry.feed().clone().run(
+            self.store.clone(),
+            self.events.event_poll_interval,
+            stop_monitor.subscribe(),
+        ));
+        let pruner = tokio::spawn(prune_events_periodically(
+            self.registry.clone(),
+            self.events.event_retention,
+            self.events.event_prune_interval,
+            stop_monitor.subscribe(),
+        ));
+
         // The metrics endpoint stops with the gRPC server: when `shutdown` completes, or when
         // the server fails and drops `stop_metrics`.
         let (stop_metrics, metrics_stopped) = watch::channel(());
@@ -208,10 +233,20 @@ impl Application {
             }))
         });
         let (grace_started, grace) = tokio::sync::oneshot::channel::<()>();
-        let shutdown = async move {
-            shutdown.await;
-            drop(stop_metrics);
-            drop(grace_started);
+        let calls = CallsInProgress::new();
+        let shutdown = {
+            let (calls, feed) = (calls.clone(), self.registry.feed().clone());
+            async move {
+                shutdown.await;
+                drop(stop_metrics);
+                drop(grace_started);
+                // Watch streams never end by themselves: once the other calls are done, they
+                // end with UNAVAILABLE and their clients resume on another replica.
+                tokio::spawn(async move {
+                    calls.drained().await;
+                    feed.close();
+                });
+            }
         };
         let limits = &self.limits;
         let max_message = limits.max_message_bytes.as_u64() as usize;
@@ -229,6 +264,7 @@ impl Application {
             // every call in progress within `--max-deadline`.
             .max_connection_age(limits.max_connection_age)
             .layer(RpcMetricsLayer)
+            .layer(calls)
             .layer(
                 TraceLayer::new_for_grpc()
                     .make_span_with(rpc_span)
@@ -261,7 +297,11 @@ impl Application {
                     .max_decoding_message_size(max_message),
             )
             .add_service(
-                ModelArtifactServiceServer::new(ArtifactService::new(self.registry))
+                ModelArtifactServiceServer::new(ArtifactService::new(self.registry.clone()))
+                    .max_decoding_message_size(max_message),
+            )
+            .add_service(
+                ModelEventServiceServer::new(EventService::new(self.registry))
                     .max_decoding_message_size(max_message),
             );
         let listener = self.listener;
@@ -297,6 +337,8 @@ impl Application {
 
         drop(stop_monitor);
         let _ = monitor.await;
+        let _ = feed.await;
+        let _ = pruner.await;
         let _ = auth_reloader.await;
         if let Some(sweeper) = sweeper {
             let _ = sweeper.await;
@@ -339,44 +381,6 @@ pub async fn migrate(database: &DatabaseConfig) -> Result<(), ServerError> {
     store.migrate().await?;
     store.close().await?;
     Ok(())
-}
-
-/// Sweeps at start and then every `gc_interval`, until `stopped` changes.
-async fn sweep_periodically(
-    registry: Registry,
-    config: SweepConfig,
-    mut stopped: watch::Receiver<()>,
-) {
-    let mut ticks = tokio::time::interval(config.gc_interval);
-    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    loop {
-        tokio::select! {
-            _ = ticks.tick() => {}
-            _ = stopped.changed() => return,
-        }
-        match registry.sweep(config.gc_grace, false).await {
-            Ok(report) => log_sweep(&report),
-            Err(err) => {
-                tracing::warn!(error = %err, "sweep failed; trying again at the next interval")
-            }
-        }
-    }
-}
-
-/// A sweep that found nothing is logged at debug level: it repeats every interval.
-fn log_sweep(report: &SweepReport) {
-    let aborted = report.stalled_uploads.as_ref().map_or(0, Vec::len);
-    if report.orphans.is_empty() && aborted == 0 {
-        tracing::debug!(scanned = report.scanned, "sweep found nothing to remove");
-    } else {
-        tracing::info!(
-            scanned = report.scanned,
-            removed = report.orphans.len(),
-            bytes = report.orphan_bytes,
-            aborted_multipart_uploads = aborted,
-            "sweep removed artifact bytes that no record names"
-        );
-    }
 }
 
 fn reflection() -> tonic_reflection::server::Builder<'static> {

@@ -3,17 +3,19 @@
 //! artifact version, so versions are consecutive and none is ever lost.
 
 use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, IntoActiveModel, QueryFilter,
-    QueryOrder, QuerySelect,
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, IntoActiveModel, ModelTrait,
+    QueryFilter, QueryOrder, QuerySelect,
 };
 
 use super::entity::model_artifact as artifact;
 use super::entity::model_related_information as registration;
+use super::entity::target_environment as environment;
+use super::events::append;
 use super::registrations::{lock_registration, settle};
 use super::{Store, rows};
 use crate::domain::{
-    Artifact, ArtifactCursor, ArtifactVersion, Error, Etag, ModelIdentity, ModelRef, NewArtifact,
-    Page, PageSize, RegistrationId, Result,
+    Actor, Artifact, ArtifactCursor, ArtifactVersion, Error, Etag, EventType, ModelIdentity,
+    ModelRef, NewArtifact, NewEvent, Page, PageSize, RegistrationId, Result,
 };
 
 impl Store {
@@ -34,6 +36,7 @@ impl Store {
     pub(crate) async fn commit_artifact(
         &self,
         new: NewArtifact,
+        actor: &Actor,
     ) -> Result<Option<(Artifact, ModelIdentity)>> {
         let size_bytes = i64::try_from(new.size_bytes)
             .map_err(|_| Error::Internal("an artifact size beyond i64".into()))?;
@@ -69,11 +72,26 @@ impl Store {
                 .exec_without_returning(&txn)
                 .await?;
             let identity = rows::identity(&model);
+            let etag_before = Etag::stored(model.etag.clone());
+            let environments = model
+                .find_related(environment::Entity)
+                .order_by_asc(environment::Column::Position)
+                .all(&txn)
+                .await?;
             let mut row = model.into_active_model();
             row.artifact_version = Set(version.into_string());
             row.etag = Set(Etag::generate().as_str().to_owned());
             row.update_time = Set(time);
-            row.update(&txn).await?;
+            let updated = row.update(&txn).await?;
+            let after = rows::registration(updated, environments);
+            let event = NewEvent {
+                kind: EventType::ArtifactStored,
+                time,
+                registration: &after,
+                etag_before: Some(&etag_before),
+                actor,
+            };
+            append(&txn, event).await?;
             Ok(Some((rows::artifact(record), identity)))
         }
         .await;

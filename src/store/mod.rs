@@ -9,7 +9,9 @@
 mod artifacts;
 mod discovery;
 mod entity;
+mod events;
 mod failure;
+mod listen;
 mod pools;
 mod registrations;
 mod rows;

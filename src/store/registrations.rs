@@ -8,8 +8,11 @@ use sea_orm::{
 use super::entity::model_artifact as artifact;
 use super::entity::model_related_information::{self as registration, DataTypes};
 use super::entity::target_environment as environment;
+use super::events::append;
 use super::{Store, rows};
-use crate::domain::{Etag, ModelSpec, Registration, RegistrationId, RequestId, Result};
+use crate::domain::{
+    Actor, Etag, EventType, ModelSpec, NewEvent, Registration, RegistrationId, RequestId, Result,
+};
 
 /// What inserting a new registration came to.
 pub(crate) enum Inserted {
@@ -19,20 +22,24 @@ pub(crate) enum Inserted {
 }
 
 impl Store {
-    /// Inserts a registration and its environments in one transaction.
-    pub(crate) async fn insert(
-        &self,
-        new: &Registration,
-        request_id: Option<&RequestId>,
-    ) -> Result<Inserted> {
-        let parent = rows::new_registration_row(new, request_id);
+    /// Inserts a registration and its environments, with its event, in one transaction.
+    pub(crate) async fn insert(&self, new: &Registration, actor: &Actor) -> Result<Inserted> {
+        let parent = rows::new_registration_row(new, actor.request_id.as_ref());
         let environments = rows::environment_rows(new.id, &new.spec.target_environments);
         let txn = self.begin_write().await?;
         let inserted = async {
             registration::Entity::insert(parent.into_active_model())
                 .exec_without_returning(&txn)
                 .await?;
-            insert_environments(&txn, environments).await
+            insert_environments(&txn, environments).await?;
+            let event = NewEvent {
+                kind: EventType::ModelRegistered,
+                time: new.create_time,
+                registration: new,
+                etag_before: None,
+                actor,
+            };
+            append(&txn, event).await
         }
         .await;
         match inserted {
@@ -85,6 +92,7 @@ impl Store {
     pub(crate) async fn update(
         &self,
         id: RegistrationId,
+        actor: &Actor,
         change: impl FnOnce(&Registration) -> Result<ModelSpec>,
     ) -> Result<Option<Registration>> {
         let txn = self.begin_write().await?;
@@ -120,12 +128,22 @@ impl Store {
                 let environments = rows::environment_rows(id, &spec.target_environments);
                 insert_environments(&txn, environments).await?;
             }
-            Ok(Some(Registration {
+            let etag_before = current.etag.clone();
+            let updated = Registration {
                 spec,
                 etag,
                 update_time,
                 ..current
-            }))
+            };
+            let event = NewEvent {
+                kind: EventType::ModelUpdated,
+                time: update_time,
+                registration: &updated,
+                etag_before: Some(&etag_before),
+                actor,
+            };
+            append(&txn, event).await?;
+            Ok(Some(updated))
         }
         .await;
         settle(txn, updated).await
@@ -139,6 +157,7 @@ impl Store {
     pub(crate) async fn delete(
         &self,
         id: RegistrationId,
+        actor: &Actor,
         check: impl FnOnce(&str, &Etag) -> Result<()>,
     ) -> Result<Option<Vec<String>>> {
         let txn = self.begin_write().await?;
@@ -146,7 +165,14 @@ impl Store {
             let Some(row) = lock_registration(&txn, id).await? else {
                 return Ok(None);
             };
-            check(&row.model_name, &Etag::stored(row.etag))?;
+            check(&row.model_name, &Etag::stored(row.etag.clone()))?;
+            // The event keeps the registration as it was.
+            let environments = row
+                .find_related(environment::Entity)
+                .order_by_asc(environment::Column::Position)
+                .all(&txn)
+                .await?;
+            let last = rows::registration(row, environments);
             let keys: Vec<String> = artifact::Entity::find()
                 .select_only()
                 .column(artifact::Column::ObjectKey)
@@ -157,6 +183,14 @@ impl Store {
             registration::Entity::delete_by_id(id.uuid())
                 .exec(&txn)
                 .await?;
+            let event = NewEvent {
+                kind: EventType::ModelDeregistered,
+                time: rows::now(),
+                registration: &last,
+                etag_before: Some(&last.etag),
+                actor,
+            };
+            append(&txn, event).await?;
             Ok(Some(keys))
         }
         .await;

@@ -11,6 +11,11 @@ use crate::domain::{NamePattern, Scope};
 
 /// The condition that keeps the models of `scope`; `None` when it keeps every model.
 pub(super) fn condition(scope: &Scope, backend: DbBackend) -> Option<Condition> {
+    condition_on(scope, backend, Expr::col(registration::Column::ModelName))
+}
+
+/// The condition that keeps the rows whose model name (`name`) is in `scope`.
+pub(super) fn condition_on(scope: &Scope, backend: DbBackend, name: Expr) -> Option<Condition> {
     let Scope::Only(patterns) = scope else {
         return None;
     };
@@ -19,13 +24,12 @@ pub(super) fn condition(scope: &Scope, backend: DbBackend) -> Option<Condition> 
     }
     let mut any = Condition::any();
     for pattern in patterns {
-        any = any.add(matches(pattern, backend));
+        any = any.add(matches(pattern, backend, name.clone()));
     }
     Some(any)
 }
 
-fn matches(pattern: &NamePattern, backend: DbBackend) -> Expr {
-    let name = Expr::col(registration::Column::ModelName);
+fn matches(pattern: &NamePattern, backend: DbBackend, name: Expr) -> Expr {
     match backend {
         // SQLite's LIKE ignores the case of ASCII letters; GLOB does not.
         DbBackend::Sqlite => name.glob(glob(pattern)),

@@ -10,6 +10,7 @@ mod certificate_consumers;
 mod cli;
 mod common;
 mod discovery;
+mod events;
 mod faults;
 mod fuzz;
 mod grpcurl;
@@ -35,6 +36,7 @@ fn main() {
         sweeper::trials(),
         stalled_uploads::trials(),
         discovery::trials(),
+        events::trials(),
         update::trials(),
         query_budgets::trials(),
         artifacts::trials(),

@@ -10,10 +10,12 @@ use crate::common::{Backend, TestServer, model, on_every_backend, plain_sync};
 const MODELS: &str = "model_related_information";
 const ENVIRONMENTS: &str = "target_environments";
 const ARTIFACTS: &str = "model_artifacts";
+const EVENTS: &str = "model_events";
+const EVENT_LOG: &str = "event_log";
 
 pub(crate) fn trials() -> Vec<libtest_mimic::Trial> {
     let mut trials = on_every_backend!(
-        list_models_costs_two_statements_whatever_the_page_size,
+        list_models_costs_three_statements_whatever_the_page_size,
         get_costs_one_statement,
         register_inserts_all_environments_in_one_statement,
         artifact_reads_cost_two_statements,
@@ -88,7 +90,7 @@ async fn seed(server: &TestServer, models: usize) {
     }
 }
 
-async fn list_models_costs_two_statements_whatever_the_page_size(backend: Backend) {
+async fn list_models_costs_three_statements_whatever_the_page_size(backend: Backend) {
     let server = TestServer::start(backend).await;
     seed(&server, 1001).await;
     for page_size in [1, 100, 1000] {
@@ -109,11 +111,15 @@ async fn list_models_costs_two_statements_whatever_the_page_size(backend: Backen
         }));
         assert_eq!(
             statements.total(),
-            2,
-            "page size {page_size}: parents, then all their environments: {statements:#?}"
+            3,
+            "page size {page_size}: the log's sequence, the parents, then all their environments: {statements:#?}"
         );
         statements.assert_counts(
-            &[(Kind::Select, MODELS, 1), (Kind::Select, ENVIRONMENTS, 1)],
+            &[
+                (Kind::Select, EVENT_LOG, 1),
+                (Kind::Select, MODELS, 1),
+                (Kind::Select, ENVIRONMENTS, 1),
+            ],
             &format!("page size {page_size}"),
         );
     }
@@ -163,13 +169,18 @@ async fn register_inserts_all_environments_in_one_statement(backend: Backend) {
         statements_of(&server, server.register(model("qoe", "1", 5))).await;
     registered.expect("register");
     statements.assert_counts(
-        &[(Kind::Insert, MODELS, 1), (Kind::Insert, ENVIRONMENTS, 1)],
+        &[
+            (Kind::Insert, MODELS, 1),
+            (Kind::Insert, ENVIRONMENTS, 1),
+            (Kind::Update, EVENT_LOG, 1),
+            (Kind::Insert, EVENTS, 1),
+        ],
         "register with 5 environments",
     );
     assert_eq!(
         statements.total(),
-        2,
-        "the parent, then its children: {statements:#?}"
+        4,
+        "the parent, its children, the event's number and the event: {statements:#?}"
     );
 }
 

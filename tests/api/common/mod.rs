@@ -16,6 +16,7 @@ pub mod servers;
 pub mod signing;
 pub mod statements;
 pub mod trials;
+pub mod watching;
 
 pub use backends::{Backend, TestDatabase};
 pub use fixtures::{assert_error, environment, environments_of, model, violated_fields};

@@ -7,6 +7,7 @@ use std::time::Duration;
 use modelreg::pb::{
     self, model_artifact_service_client::ModelArtifactServiceClient,
     model_discovery_service_client::ModelDiscoveryServiceClient,
+    model_event_service_client::ModelEventServiceClient,
     model_registration_service_client::ModelRegistrationServiceClient,
 };
 use modelreg::{Application, ServeConfig};
@@ -29,6 +30,7 @@ pub struct TestServer {
     pub registration: ModelRegistrationServiceClient<Channel>,
     pub discovery: ModelDiscoveryServiceClient<Channel>,
     pub artifacts: ModelArtifactServiceClient<Channel>,
+    pub events: ModelEventServiceClient<Channel>,
     pub health: HealthClient<Channel>,
     pub database: TestDatabase,
     /// Every SQL statement the server issued, as its statement observer saw it.
@@ -129,6 +131,7 @@ impl TestServer {
             registration: ModelRegistrationServiceClient::new(channel.clone()),
             discovery: ModelDiscoveryServiceClient::new(channel.clone()),
             artifacts: ModelArtifactServiceClient::new(channel.clone()),
+            events: ModelEventServiceClient::new(channel.clone()),
             health: HealthClient::new(channel),
             database,
             statements,

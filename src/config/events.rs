@@ -1,0 +1,45 @@
+//! The event log and its watchers: how long events are kept, and how watch streams behave.
+
+use std::time::Duration;
+
+use clap::Args;
+
+#[derive(Debug, Clone, Args)]
+pub struct EventsConfig {
+    /// How long the event log keeps events, e.g. "7d", "12h". A watch that resumes from an
+    /// older sequence is answered OUT_OF_RANGE (list again and watch from the list's sequence).
+    #[arg(long, env = "MODELREG_EVENT_RETENTION", default_value = "7d", value_parser = humantime::parse_duration)]
+    pub event_retention: Duration,
+
+    /// How often events past --event-retention are deleted.
+    #[arg(long, env = "MODELREG_EVENT_PRUNE_INTERVAL", default_value = "1m", value_parser = humantime::parse_duration)]
+    pub event_prune_interval: Duration,
+
+    /// A watch stream with no event to send for this long sends a heartbeat with the current
+    /// sequence.
+    #[arg(long, env = "MODELREG_WATCH_HEARTBEAT", default_value = "10s", value_parser = humantime::parse_duration)]
+    pub watch_heartbeat: Duration,
+
+    /// Events a watch stream may fall behind the log before it ends with RESOURCE_EXHAUSTED
+    /// (its client resumes from its last sequence). Writers never wait for watchers.
+    #[arg(long, env = "MODELREG_WATCH_BUFFER", default_value_t = 1024, value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
+    pub watch_buffer: u32,
+
+    /// While anyone watches, the log is read at least this often: it catches the commits of
+    /// replicas that cannot notify (SQLite files shared by processes, a lost PostgreSQL
+    /// notification). Commits of this server and PostgreSQL notifications wake it at once.
+    #[arg(long, env = "MODELREG_EVENT_POLL_INTERVAL", default_value = "1s", value_parser = humantime::parse_duration)]
+    pub event_poll_interval: Duration,
+}
+
+impl Default for EventsConfig {
+    fn default() -> Self {
+        Self {
+            event_retention: Duration::from_secs(7 * 24 * 3600),
+            event_prune_interval: Duration::from_secs(60),
+            watch_heartbeat: Duration::from_secs(10),
+            watch_buffer: 1024,
+            event_poll_interval: Duration::from_secs(1),
+        }
+    }
+}

@@ -1,0 +1,146 @@
+//! The feed: one task per server reads the event log as it grows and hands each new event to
+//! every watch stream of this server. It reads when this server committed a change, when
+//! PostgreSQL notifies a commit of another replica, and at a steady interval in case a
+//! notification was lost; and only while someone watches.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::{Notify, broadcast, watch};
+
+use crate::domain::Event;
+use crate::store::Store;
+
+/// Events read from the log in one statement.
+const READ_BATCH: u64 = 500;
+
+/// After a failed read or a lost listener connection, wait this long before the next try.
+const RETRY_PAUSE: Duration = Duration::from_secs(1);
+
+#[derive(Clone, Debug)]
+pub(crate) struct Feed {
+    inner: Arc<Inner>,
+}
+
+#[derive(Debug)]
+struct Inner {
+    events: broadcast::Sender<Arc<Event>>,
+    /// The last sequence published, or skipped when the feed began reading at the log's end.
+    position: watch::Sender<i64>,
+    wake: Notify,
+    /// Set when the server stops: every watch stream ends.
+    closing: watch::Sender<bool>,
+    buffer: usize,
+}
+
+impl Feed {
+    /// A feed whose watchers may each fall `buffer` events behind before they are cut off.
+    pub(crate) fn new(buffer: usize) -> Self {
+        let buffer = buffer.max(1);
+        Self {
+            inner: Arc::new(Inner {
+                events: broadcast::Sender::new(buffer),
+                position: watch::Sender::new(0),
+                wake: Notify::new(),
+                closing: watch::Sender::new(false),
+                buffer,
+            }),
+        }
+    }
+
+    /// A change was committed here: read the log now.
+    pub(crate) fn wake(&self) {
+        self.inner.wake.notify_one();
+    }
+
+    pub(crate) fn subscribe(&self) -> broadcast::Receiver<Arc<Event>> {
+        self.inner.events.subscribe()
+    }
+
+    /// Where the feed is: every event up to it was published, or is in the log only (when the
+    /// feed began at the log's end), for a watcher to read there.
+    pub(crate) fn position(&self) -> watch::Receiver<i64> {
+        self.inner.position.subscribe()
+    }
+
+    pub(crate) fn buffer(&self) -> usize {
+        self.inner.buffer
+    }
+
+    /// Ends every watch stream, now and from now on.
+    pub(crate) fn close(&self) {
+        self.inner.closing.send_replace(true);
+    }
+
+    pub(crate) fn closing(&self) -> watch::Receiver<bool> {
+        self.inner.closing.subscribe()
+    }
+
+    /// Publishes the log's new events until `stop` changes.
+    pub(crate) async fn run(
+        self,
+        store: Store,
+        poll_interval: Duration,
+        mut stop: watch::Receiver<()>,
+    ) {
+        let mut listener = match store.listen_for_commits().await {
+            Ok(listener) => listener,
+            Err(err) => {
+                tracing::warn!(error = %err, "cannot listen for the commits of other replicas; their events come at the poll interval");
+                None
+            }
+        };
+        // The last event published; `None` while nobody watches (then the log is not read,
+        // and a new watcher reads what it needs itself, see `watch`).
+        let mut last: Option<i64> = None;
+        loop {
+            if self.inner.events.receiver_count() == 0 {
+                last = None;
+            } else if let Err(err) = self.publish(&store, &mut last).await {
+                tracing::warn!(error = %err, "reading the event log failed");
+            }
+            let woken_by_listener = async {
+                match listener.as_mut() {
+                    Some(listener) => listener.committed().await,
+                    None => std::future::pending().await,
+                }
+            };
+            tokio::select! {
+                () = self.inner.wake.notified() => {}
+                woken = woken_by_listener => {
+                    if let Err(err) = woken {
+                        tracing::warn!(error = %err, "listening for the commits of other replicas failed; trying again");
+                        tokio::time::sleep(RETRY_PAUSE).await;
+                    }
+                }
+                () = tokio::time::sleep(poll_interval) => {}
+                _ = stop.changed() => return,
+            }
+        }
+    }
+
+    async fn publish(&self, store: &Store, last: &mut Option<i64>) -> crate::domain::Result<()> {
+        let mut after = match *last {
+            Some(after) => after,
+            // Watchers appeared: begin at the log's end. A watcher that needs earlier events
+            // reads them from the log itself.
+            None => store.log_position().await?.last,
+        };
+        *last = Some(after);
+        self.inner.position.send_replace(after);
+        loop {
+            let events = store.events_after(after, READ_BATCH).await?;
+            let read = events.len() as u64;
+            for event in events {
+                after = event.sequence;
+                // No receiver left is no error: the next round stops reading.
+                let _ = self.inner.events.send(Arc::new(event));
+            }
+            *last = Some(after);
+            self.inner.position.send_replace(after);
+            if read < READ_BATCH {
+                return Ok(());
+            }
+        }
+    }
+}

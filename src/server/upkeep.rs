@@ -1,0 +1,71 @@
+//! Background upkeep while serving: the artifact sweeper, and the pruning of the event log.
+
+use std::time::Duration;
+
+use tokio::sync::watch;
+
+use crate::config::SweepConfig;
+use crate::registry::{Registry, SweepReport};
+
+/// Sweeps at start and then every `gc_interval`, until `stopped` changes.
+pub(super) async fn sweep_periodically(
+    registry: Registry,
+    config: SweepConfig,
+    mut stopped: watch::Receiver<()>,
+) {
+    let mut ticks = tokio::time::interval(config.gc_interval);
+    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            _ = ticks.tick() => {}
+            _ = stopped.changed() => return,
+        }
+        match registry.sweep(config.gc_grace, false).await {
+            Ok(report) => log_sweep(&report),
+            Err(err) => {
+                tracing::warn!(error = %err, "sweep failed; trying again at the next interval")
+            }
+        }
+    }
+}
+
+/// A sweep that found nothing is logged at debug level: it repeats every interval.
+fn log_sweep(report: &SweepReport) {
+    let aborted = report.stalled_uploads.as_ref().map_or(0, Vec::len);
+    if report.orphans.is_empty() && aborted == 0 {
+        tracing::debug!(scanned = report.scanned, "sweep found nothing to remove");
+    } else {
+        tracing::info!(
+            scanned = report.scanned,
+            removed = report.orphans.len(),
+            bytes = report.orphan_bytes,
+            aborted_multipart_uploads = aborted,
+            "sweep removed artifact bytes that no record names"
+        );
+    }
+}
+
+/// Deletes the events past `retention` every `interval` (the first time one interval after
+/// the start), until `stopped` changes.
+pub(super) async fn prune_events_periodically(
+    registry: Registry,
+    retention: Duration,
+    interval: Duration,
+    mut stopped: watch::Receiver<()>,
+) {
+    let mut ticks = tokio::time::interval_at(tokio::time::Instant::now() + interval, interval);
+    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            _ = ticks.tick() => {}
+            _ = stopped.changed() => return,
+        }
+        match registry.prune_events(retention).await {
+            Ok(0) => {}
+            Ok(pruned) => tracing::info!(pruned, ?retention, "events past their retention deleted"),
+            Err(err) => {
+                tracing::warn!(error = %err, "pruning the event log failed; trying again at the next interval")
+            }
+        }
+    }
+}
