@@ -197,10 +197,34 @@ pub(crate) struct EventQueryDraft<'a> {
     pub(crate) model_name: &'a str,
     pub(crate) actor: &'a str,
     pub(crate) types: Vec<EventType>,
-    pub(crate) start_time: Option<DateTime<Utc>>,
-    pub(crate) end_time: Option<DateTime<Utc>>,
+    /// Seconds and nanoseconds since the Unix epoch, as a client sent them.
+    pub(crate) start_time: Option<(i64, i32)>,
+    pub(crate) end_time: Option<(i64, i32)>,
     pub(crate) newest_first: bool,
     pub(crate) page_size: i32,
+}
+
+/// A protobuf Timestamp's range: 0001-01-01T00:00:00Z to 9999-12-31T23:59:59Z.
+const EARLIEST_SECONDS: i64 = -62_135_596_800;
+const LATEST_SECONDS: i64 = 253_402_300_799;
+
+fn time(check: &mut Checker, field: &str, time: Option<(i64, i32)>) -> Option<DateTime<Utc>> {
+    let (seconds, nanos) = time?;
+    let valid = (EARLIEST_SECONDS..=LATEST_SECONDS).contains(&seconds)
+        && (0..1_000_000_000).contains(&nanos);
+    match valid
+        .then(|| DateTime::from_timestamp(seconds, nanos as u32))
+        .flatten()
+    {
+        Some(time) => Some(time),
+        None => {
+            check.violation(
+                field,
+                "must be a time from 0001-01-01T00:00:00Z to 9999-12-31T23:59:59Z",
+            );
+            None
+        }
+    }
 }
 
 impl EventQuery {
@@ -212,7 +236,9 @@ impl EventQuery {
         };
         check.max_chars("model_name", draft.model_name, limits::NAME_CHARS);
         check.max_chars("actor", draft.actor, limits::ACTOR_CHARS);
-        if let (Some(start), Some(end)) = (draft.start_time, draft.end_time)
+        let start_time = time(&mut check, "start_time", draft.start_time);
+        let end_time = time(&mut check, "end_time", draft.end_time);
+        if let (Some(start), Some(end)) = (start_time, end_time)
             && end < start
         {
             check.violation("end_time", "must not be before start_time");
@@ -223,8 +249,8 @@ impl EventQuery {
             model_name: non_empty(draft.model_name),
             actor: non_empty(draft.actor),
             types: dedup(draft.types),
-            start_time: draft.start_time,
-            end_time: draft.end_time,
+            start_time,
+            end_time,
             newest_first: draft.newest_first,
             after,
             page_size,

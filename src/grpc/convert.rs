@@ -177,13 +177,3 @@ pub(super) fn timestamp(time: DateTime<Utc>) -> prost_types::Timestamp {
         nanos: time.timestamp_subsec_nanos() as i32,
     }
 }
-
-/// A time a client sent; out-of-range values are clamped to what chrono represents.
-pub(super) fn time(timestamp: prost_types::Timestamp) -> DateTime<Utc> {
-    let nanos = timestamp.nanos.clamp(0, 999_999_999) as u32;
-    DateTime::from_timestamp(timestamp.seconds, nanos).unwrap_or(if timestamp.seconds < 0 {
-        DateTime::<Utc>::MIN_UTC
-    } else {
-        DateTime::<Utc>::MAX_UTC
-    })
-}

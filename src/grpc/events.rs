@@ -75,8 +75,8 @@ impl ModelEventService for EventService {
             model_name: &request.model_name,
             actor: &request.actor,
             types,
-            start_time: request.start_time.map(convert::time),
-            end_time: request.end_time.map(convert::time),
+            start_time: request.start_time.map(|t| (t.seconds, t.nanos)),
+            end_time: request.end_time.map(|t| (t.seconds, t.nanos)),
             newest_first: request.newest_first,
             page_size: request.page_size,
         };

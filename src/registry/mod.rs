@@ -65,9 +65,10 @@ impl Registry {
     }
 }
 
-/// Runs `work` in a task of its own. A front-end drops its call when the client goes away; the
-/// task still runs to its end, so no change is left half done: an upload removes what it
-/// stored, a committed deletion removes its bytes.
+/// Runs `work` in a task of its own. A front-end drops its call when the client goes away or
+/// its deadline passes; the task still runs to its end, so no change is left half done (an
+/// upload removes what it stored, a committed deletion removes its bytes) and no transaction
+/// is abandoned between two statements.
 async fn detached<T: Send + 'static>(
     work: impl Future<Output = Result<T>> + Send + 'static,
 ) -> Result<T> {

@@ -10,7 +10,9 @@ use crate::store::Inserted;
 impl Registry {
     /// Registers a model. A retry with the `request_id` of an earlier registration gets that
     /// registration instead of ALREADY_EXISTS (AIP-155). The name must be one the caller may
-    /// use, whether or not it is taken.
+    /// use, whether or not it is taken. Like every operation that opens a transaction, it runs
+    /// detached: a call dropped at its deadline must not drop the transaction half-way (the
+    /// driver could hand its connection to the next caller still inside it).
     pub(crate) async fn register(
         &self,
         caller: &Caller,
@@ -19,6 +21,16 @@ impl Registry {
     ) -> Result<Registration> {
         caller.require(Action::Write)?;
         caller.require_in_scope(spec.name.as_str())?;
+        super::detached(self.clone().register_now(caller.clone(), spec, request_id)).await
+    }
+
+    async fn register_now(
+        self,
+        caller: Caller,
+        spec: ModelSpec,
+        request_id: Option<RequestId>,
+    ) -> Result<Registration> {
+        let caller = &caller;
         if let Some(earlier) = self
             .earlier_registration(caller, request_id.as_ref())
             .await?
@@ -95,7 +107,17 @@ impl Registry {
         patch: Patch,
     ) -> Result<Registration> {
         caller.require(Action::Write)?;
-        let actor = Actor::of(caller, None);
+        super::detached(self.clone().update_now(caller.clone(), id, etag, patch)).await
+    }
+
+    async fn update_now(
+        self,
+        caller: Caller,
+        id: RegistrationId,
+        etag: Option<Etag>,
+        patch: Patch,
+    ) -> Result<Registration> {
+        let actor = Actor::of(&caller, None);
         let updated = self
             .store
             .update(id, &actor, |current| {
@@ -155,7 +177,9 @@ impl Registry {
         query: ListQuery,
     ) -> Result<(Page<Registration, ModelCursor>, i64)> {
         caller.require(Action::Read)?;
-        self.store.list(query, &caller.scope).await
+        // Detached like the writes: it reads in a transaction.
+        let (store, scope) = (self.store.clone(), caller.scope.clone());
+        super::detached(async move { store.list(query, &scope).await }).await
     }
 }
 

@@ -60,10 +60,12 @@ enum Rpc {
     UploadArtifact,
     DownloadArtifact,
     ListArtifacts,
+    WatchModels,
+    ListEvents,
 }
 
 impl Rpc {
-    const ALL: [Rpc; 8] = [
+    const ALL: [Rpc; 10] = [
         Rpc::RegisterModel,
         Rpc::GetModelRegistration,
         Rpc::UpdateModelRegistration,
@@ -72,6 +74,8 @@ impl Rpc {
         Rpc::UploadArtifact,
         Rpc::DownloadArtifact,
         Rpc::ListArtifacts,
+        Rpc::WatchModels,
+        Rpc::ListEvents,
     ];
 
     fn path(self) -> &'static str {
@@ -90,6 +94,8 @@ impl Rpc {
             Rpc::UploadArtifact => "/modelregistry.v1.ModelArtifactService/UploadArtifact",
             Rpc::DownloadArtifact => "/modelregistry.v1.ModelArtifactService/DownloadArtifact",
             Rpc::ListArtifacts => "/modelregistry.v1.ModelArtifactService/ListArtifacts",
+            Rpc::WatchModels => "/modelregistry.v1.ModelEventService/WatchModels",
+            Rpc::ListEvents => "/modelregistry.v1.ModelEventService/ListEvents",
         }
     }
 }
@@ -400,6 +406,35 @@ impl Generator<'_> {
         }
     }
 
+    /// Mostly none; sometimes known types, unknown numbers or "unspecified".
+    fn event_types(&mut self) -> Vec<i32> {
+        (0..self.rng.usize(..4))
+            .map(|_| match self.rng.u8(..4) {
+                0 => self.rng.i32(..),
+                _ => self.rng.i32(0..=4),
+            })
+            .collect()
+    }
+
+    /// A start sequence: mostly near the log, sometimes far outside it.
+    fn sequence(&mut self) -> i64 {
+        match self.rng.u8(..4) {
+            0 => self.rng.i64(..),
+            _ => self.rng.i64(-2..20),
+        }
+    }
+
+    /// Any time a client may send, including ones beyond what calendars hold.
+    fn timestamp(&mut self) -> prost_types::Timestamp {
+        prost_types::Timestamp {
+            seconds: match self.rng.u8(..3) {
+                0 => self.rng.i64(..),
+                _ => self.rng.i64(0..4_000_000_000),
+            },
+            nanos: self.rng.i32(..),
+        }
+    }
+
     /// An encoded request message for `rpc` (for an upload, its first message).
     fn message(&mut self, rpc: Rpc) -> Vec<u8> {
         match rpc {
@@ -455,6 +490,26 @@ impl Generator<'_> {
             Rpc::ListArtifacts => pb::ListArtifactsRequest {
                 model_registration_id: self.id(),
                 model_id: self.model_id(),
+                page_size: self.page_size(),
+                page_token: self.page_token(),
+            }
+            .encode_to_vec(),
+            Rpc::WatchModels => pb::WatchModelsRequest {
+                model_name: self.string(|_| String::new()),
+                model_version: self.string(|_| String::new()),
+                types: self.event_types(),
+                start_sequence: self.sequence(),
+                send_initial_state: self.rng.bool(),
+            }
+            .encode_to_vec(),
+            Rpc::ListEvents => pb::ListEventsRequest {
+                model_registration_id: self.id(),
+                model_name: self.string(|_| String::new()),
+                actor: self.word(),
+                types: self.event_types(),
+                start_time: self.rng.bool().then(|| self.timestamp()),
+                end_time: self.rng.bool().then(|| self.timestamp()),
+                newest_first: self.rng.bool(),
                 page_size: self.page_size(),
                 page_token: self.page_token(),
             }
@@ -700,6 +755,15 @@ async fn send(
     // The `:status` pseudo-header counts too (h2 keeps it out of the map).
     let mut metadata_bytes = ":status".len() + 3 + 32 + header_list_size(&parts.headers);
     let mut status = grpc_status(&parts.headers);
+    if status.is_none() && case.rpc == Rpc::WatchModels {
+        // A watch that started goes on until the client leaves: its first message (or its
+        // end, if it failed) is the answer.
+        match body.data().await {
+            Some(Ok(_)) => status = Some((tonic::Code::Ok as i32, String::new(), None)),
+            Some(Err(err)) => return Err(format!("stream reset after the headers: {err}")),
+            None => {}
+        }
+    }
     if status.is_none() {
         while let Some(data) = body.data().await {
             let data = data.map_err(|err| format!("stream reset after the headers: {err}"))?;
@@ -860,7 +924,11 @@ async fn malformed_and_oversized_requests_get_bounded_answers(backend: Backend) 
         .unwrap_or(REQUESTS);
     println!("fuzz: seed {seed} (rerun with {SEED_VAR}={seed})");
 
-    let server = TestServer::start(backend).await;
+    // A watch answers with its first message: a heartbeat comes soon when nothing matches.
+    let server = TestServer::start_with(backend, |config| {
+        config.events.watch_heartbeat = Duration::from_millis(200);
+    })
+    .await;
     let known = Arc::new(known_models(&server).await);
     let addr = server.addr;
     let connections = [connect(addr).await, connect(addr).await];

@@ -84,6 +84,7 @@ async fn grpcurl_registers_and_discovers_with_r1ap_json() {
             "grpc.health.v1.Health",
             "modelregistry.v1.ModelArtifactService",
             "modelregistry.v1.ModelDiscoveryService",
+            "modelregistry.v1.ModelEventService",
             "modelregistry.v1.ModelRegistrationService",
         ]
     );

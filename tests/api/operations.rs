@@ -38,11 +38,12 @@ pub(crate) fn trials() -> Vec<libtest_mimic::Trial> {
         .collect()
 }
 
-const SERVICES: [&str; 4] = [
+const SERVICES: [&str; 5] = [
     "",
     "modelregistry.v1.ModelRegistrationService",
     "modelregistry.v1.ModelDiscoveryService",
     "modelregistry.v1.ModelArtifactService",
+    "modelregistry.v1.ModelEventService",
 ];
 
 async fn health_reports_serving_for_every_service(backend: Backend) {
@@ -106,6 +107,7 @@ async fn reflection_v1_lists_the_public_services(backend: Backend) {
             "grpc.health.v1.Health",
             "modelregistry.v1.ModelArtifactService",
             "modelregistry.v1.ModelDiscoveryService",
+            "modelregistry.v1.ModelEventService",
             "modelregistry.v1.ModelRegistrationService",
         ]
     );
