@@ -60,7 +60,10 @@ mod tests {
 
     #[test]
     fn durations_must_be_positive() {
-        assert_eq!(positive_duration("1s"), Ok(std::time::Duration::from_secs(1)));
+        assert_eq!(
+            positive_duration("1s"),
+            Ok(std::time::Duration::from_secs(1))
+        );
         assert!(positive_duration("0s").is_err());
         assert!(positive_duration("soon").is_err());
     }

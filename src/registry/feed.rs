@@ -14,6 +14,9 @@ use crate::store::Store;
 /// Events read from the log in one statement.
 const READ_BATCH: u64 = 500;
 
+/// How long a closing feed waits to publish the log's last events.
+const CLOSE_CATCH_UP: Duration = Duration::from_secs(2);
+
 /// After a failed read or a lost listener connection, wait this long before the next try.
 const RETRY_PAUSE: Duration = Duration::from_secs(1);
 
@@ -67,8 +70,18 @@ impl Feed {
         self.inner.buffer
     }
 
-    /// Ends every watch stream, now and from now on.
-    pub(crate) fn close(&self) {
+    /// Ends every watch stream, now and from now on, after publishing what the log holds (for
+    /// at most `CLOSE_CATCH_UP`): the changes of the calls that finished just before go out
+    /// with the streams' last events.
+    pub(crate) async fn close(&self, store: &Store) {
+        if self.inner.events.receiver_count() > 0
+            && let Ok(log) = store.log_position().await
+        {
+            self.wake();
+            let mut position = self.position();
+            let published = position.wait_for(|position| *position >= log.last);
+            let _ = tokio::time::timeout(CLOSE_CATCH_UP, published).await;
+        }
         self.inner.closing.send_replace(true);
     }
 

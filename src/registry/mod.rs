@@ -63,6 +63,11 @@ impl Registry {
     pub(crate) fn feed(&self) -> &Feed {
         &self.feed
     }
+
+    /// Ends every watch stream (the server is stopping), once they have the log's last events.
+    pub(crate) async fn close_watches(&self) {
+        self.feed.close(&self.store).await;
+    }
 }
 
 /// Runs `work` in a task of its own. A front-end drops its call when the client goes away or

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::sync::broadcast::error::{RecvError, TryRecvError};
-use tokio::sync::{mpsc, oneshot, watch};
+use tokio::sync::{broadcast, mpsc, oneshot, watch};
 use tokio::time::Instant;
 
 use super::Registry;
@@ -143,7 +143,10 @@ impl Watcher {
             let heartbeat_due = self.quiet_since + self.heartbeat;
             tokio::select! {
                 biased;
-                () = closed(&mut closing) => return Err(self.shutting_down()),
+                () = closed(&mut closing) => {
+                    self.deliver_queued(&mut events).await?;
+                    return Err(self.shutting_down());
+                }
                 () = self.items.closed() => return Err(Ended::ClientGone),
                 received = events.recv() => {
                     self.received(received).await?;
@@ -190,6 +193,14 @@ impl Watcher {
             return Err(self.too_slow());
         }
         self.catch_up().await
+    }
+
+    /// The events the feed handed over already, as far as the client takes them at once.
+    async fn deliver_queued(&mut self, events: &mut broadcast::Receiver<Arc<Event>>) -> Step {
+        while let Ok(event) = events.try_recv() {
+            self.deliver(event).await?;
+        }
+        Ok(())
     }
 
     fn too_slow(&self) -> Ended {

@@ -235,7 +235,7 @@ impl Application {
         let (grace_started, grace) = tokio::sync::oneshot::channel::<()>();
         let calls = CallsInProgress::new();
         let shutdown = {
-            let (calls, feed) = (calls.clone(), self.registry.feed().clone());
+            let (calls, registry) = (calls.clone(), self.registry.clone());
             async move {
                 shutdown.await;
                 drop(stop_metrics);
@@ -244,7 +244,7 @@ impl Application {
                 // end with UNAVAILABLE and their clients resume on another replica.
                 tokio::spawn(async move {
                     calls.drained().await;
-                    feed.close();
+                    registry.close_watches().await;
                 });
             }
         };

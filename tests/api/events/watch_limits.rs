@@ -8,7 +8,8 @@ use tonic::metadata::MetadataValue;
 use tonic::transport::Channel;
 use tonic::{Code, Request};
 
-use crate::common::watching::{Watching, name_of};
+use crate::artifacts::{chunk_message, header_for, header_message};
+use crate::common::watching::{Watching, event_type, name_of};
 use crate::common::{Backend, TestServer, assert_error, model, on_every_backend};
 
 pub(crate) fn trials() -> Vec<libtest_mimic::Trial> {
@@ -16,6 +17,7 @@ pub(crate) fn trials() -> Vec<libtest_mimic::Trial> {
         resuming_before_the_retained_log_or_past_its_end_is_out_of_range,
         a_slow_watcher_is_cut_off_while_writers_keep_going,
         stopping_the_server_ends_watches_with_unavailable,
+        watches_end_only_after_the_calls_in_progress_finish,
         scoped_consumers_see_only_the_events_of_their_models,
     )
 }
@@ -169,6 +171,45 @@ async fn stopping_the_server_ends_watches_with_unavailable(backend: Backend) {
     let (status, _) = tokio::join!(watching.failure(), server.stop());
     let details = assert_error(&status, Code::Unavailable, "SHUTTING_DOWN");
     assert_eq!(details.error_info().unwrap().metadata["last_sequence"], "1");
+}
+
+/// On SIGTERM the server first lets its unary calls finish (here an upload whose client is
+/// still sending), and only then ends its watch streams: their event comes first.
+async fn watches_end_only_after_the_calls_in_progress_finish(backend: Backend) {
+    let server = TestServer::start(backend).await;
+    let id = server.registered_id("a").await;
+    let mut watching = Watching::everything(&server.events).await;
+    let content = b"weights";
+    let (messages, outgoing) = tokio::sync::mpsc::channel(4);
+    messages
+        .send(header_message(header_for(&id, content)))
+        .await
+        .unwrap();
+    let mut artifacts = server.artifacts.clone();
+    let upload = tokio::spawn(async move {
+        artifacts
+            .upload_artifact(tokio_stream::wrappers::ReceiverStream::new(outgoing))
+            .await
+    });
+    // The upload is in progress on the server before the stop.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let stopping = tokio::spawn(server.stop());
+    assert!(
+        watching
+            .try_next(Duration::from_millis(500))
+            .await
+            .expect("the watch is still open while the upload goes on")
+            .is_none()
+    );
+    messages.send(chunk_message(content)).await.unwrap();
+    drop(messages);
+    let stored = upload.await.unwrap().expect("the upload finishes");
+    let event = watching.next_event().await;
+    assert_eq!(event_type(&event), pb::EventType::ArtifactStored);
+    assert_eq!(event.artifact_version, stored.into_inner().artifact_version);
+    let status = watching.failure().await;
+    assert_error(&status, Code::Unavailable, "SHUTTING_DOWN");
+    stopping.await.unwrap();
 }
 
 fn with_token<T>(token: &str, message: T) -> Request<T> {
