@@ -91,6 +91,9 @@ impl Watch {
         };
         if reconnect {
             eprintln!("reconnected: watching {}", self.resume_note());
+        } else if self.output == Output::Table && matches!(self.resume, Resume::After(_)) {
+            // The sequence to give --since to resume later; the initial state has its marker.
+            eprintln!("watching {}; Ctrl-C stops", self.resume_note());
         }
         let mut progressed = false;
         loop {
@@ -211,7 +214,7 @@ impl Watch {
     pub(super) fn resume_note(&self) -> String {
         match self.resume {
             Resume::InitialState => "with the initial state".into(),
-            Resume::After(sequence) => format!("after sequence {sequence}"),
+            Resume::After(sequence) => format!("changes after sequence {sequence}"),
         }
     }
 }
