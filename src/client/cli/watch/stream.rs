@@ -173,8 +173,11 @@ impl Watch {
             .map(|info| info.reason)
             .unwrap_or_default();
         let retry = match status.code() {
-            // Resuming elsewhere in the log would skip changes or print them twice.
-            Code::OutOfRange => {
+            // The log cannot go on from here: resuming elsewhere would skip changes or print
+            // them twice. (This client's own OUT_OF_RANGE, a message too large, has no reason.)
+            Code::OutOfRange
+                if matches!(reason.as_str(), "SEQUENCE_EXPIRED" | "SEQUENCE_AHEAD") =>
+            {
                 return Err(Stop::Failed(CliError::CannotResume {
                     sequence: self.position(),
                     status,
