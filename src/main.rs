@@ -1,5 +1,5 @@
 //! The `modelreg` binary: the server (`serve`, `migrate`) and its clients (`models`,
-//! `artifacts`, `bench`) behind one command line.
+//! `artifacts`, `events`, `bench`) behind one command line.
 
 use std::process::ExitCode;
 
@@ -36,10 +36,12 @@ enum Command {
     Gc(GcConfig),
     /// Drive a running server with load and report throughput and latency per scenario.
     Bench(bench::BenchConfig),
-    /// Register, show, change, delete and list models on a running server.
+    /// Register, show, change, delete, list and watch models on a running server.
     Models(cli::ModelsArgs),
     /// Upload, download and list a model's artifacts on a running server.
     Artifacts(cli::ArtifactsArgs),
+    /// Read the event log of a running server: who changed which model, when.
+    Events(cli::EventsArgs),
     /// Make bearer tokens for the consumers file (`serve --auth-tokens`).
     Tokens {
         #[command(subcommand)]
@@ -70,6 +72,7 @@ async fn main() -> ExitCode {
         Command::Bench(config) => run_bench(config).await,
         Command::Models(args) => return client(cli::run_models(args).await),
         Command::Artifacts(args) => return client(cli::run_artifacts(args).await),
+        Command::Events(args) => return client(cli::run_events(args).await),
         Command::Tokens {
             command: TokensCommand::New(args),
         } => return print_new_token(&args),

@@ -25,7 +25,7 @@ pub(crate) fn trials() -> Vec<libtest_mimic::Trial> {
 }
 
 /// The binary, aimed at `server`, with its output captured.
-fn modelreg(server: &TestServer) -> Command {
+pub(crate) fn modelreg(server: &TestServer) -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_modelreg"));
     command
         .env("MODELREG_SERVER", format!("http://{}", server.addr))
@@ -34,13 +34,13 @@ fn modelreg(server: &TestServer) -> Command {
 }
 
 /// Runs the command off the runtime's threads (the server runs on them) and returns its output.
-async fn run(mut command: Command) -> std::process::Output {
+pub(crate) async fn run(mut command: Command) -> std::process::Output {
     tokio::task::spawn_blocking(move || command.output().expect("run modelreg"))
         .await
         .unwrap()
 }
 
-fn stdout(output: &std::process::Output) -> String {
+pub(crate) fn stdout(output: &std::process::Output) -> String {
     assert!(
         output.status.success(),
         "modelreg failed: {}",
@@ -49,7 +49,7 @@ fn stdout(output: &std::process::Output) -> String {
     String::from_utf8(output.stdout.clone()).unwrap()
 }
 
-fn stderr_of_failure(output: &std::process::Output) -> String {
+pub(crate) fn stderr_of_failure(output: &std::process::Output) -> String {
     assert!(!output.status.success(), "modelreg succeeded unexpectedly");
     String::from_utf8(output.stderr.clone()).unwrap()
 }

@@ -8,6 +8,7 @@ mod authentication;
 mod authorization;
 mod certificate_consumers;
 mod cli;
+mod cli_events;
 mod common;
 mod discovery;
 mod events;
@@ -42,6 +43,7 @@ fn main() {
         artifacts::trials(),
         metrics::trials(),
         cli::trials(),
+        cli_events::trials(),
         grpcurl::trials(),
         tls::trials(),
         loadgen::trials(),

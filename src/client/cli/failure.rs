@@ -29,6 +29,20 @@ pub enum CliError {
         status: tonic::Status,
         partial: String,
     },
+    /// The server's log cannot continue a watch from where it was: a silent jump would skip
+    /// changes, so the user decides.
+    #[error(
+        "{}\nhint: the watch cannot continue after sequence {sequence}; start it again with \
+         --initial (the current state, then every change after it)",
+        status_lines(.status)
+    )]
+    CannotResume {
+        status: tonic::Status,
+        sequence: i64,
+    },
+    /// The watch broke, and --max-reconnects attempts in a row brought nothing.
+    #[error("{last}\nno more reconnect attempts (--max-reconnects {attempts})")]
+    GaveUp { attempts: u32, last: String },
 }
 
 impl CliError {
@@ -60,7 +74,9 @@ fn status_lines(status: &tonic::Status) -> String {
 }
 
 /// The innermost error: "Connection refused (os error 111)" rather than "transport error".
-fn root_cause<'a>(error: &'a (dyn std::error::Error + 'static)) -> impl fmt::Display + 'a {
+pub(super) fn root_cause<'a>(
+    error: &'a (dyn std::error::Error + 'static),
+) -> impl fmt::Display + 'a {
     let mut cause = error;
     while let Some(source) = cause.source() {
         cause = source;

@@ -24,13 +24,28 @@ fn descriptor(full_name: &str) -> MessageDescriptor {
 
 /// A message as pretty-printed proto3 JSON.
 pub fn to_json<M: Message>(message: &M, full_name: &str) -> String {
+    let mut out = serde_json::Serializer::pretty(Vec::new());
+    serialize(message, full_name, &mut out);
+    String::from_utf8(out.into_inner()).expect("JSON is UTF-8")
+}
+
+/// A message as proto3 JSON on one line, for JSON Lines streams (`models watch -o json`).
+pub fn to_json_line<M: Message>(message: &M, full_name: &str) -> String {
+    let mut out = serde_json::Serializer::new(Vec::new());
+    serialize(message, full_name, &mut out);
+    String::from_utf8(out.into_inner()).expect("JSON is UTF-8")
+}
+
+fn serialize<M: Message, S>(message: &M, full_name: &str, out: S)
+where
+    S: serde::Serializer,
+    S::Error: std::fmt::Debug,
+{
     let dynamic = DynamicMessage::decode(descriptor(full_name), message.encode_to_vec().as_slice())
         .expect("a message decodes with its own descriptor");
-    let mut out = serde_json::Serializer::pretty(Vec::new());
     dynamic
-        .serialize_with_options(&mut out, &SerializeOptions::new())
+        .serialize_with_options(out, &SerializeOptions::new())
         .expect("serializing to memory cannot fail");
-    String::from_utf8(out.into_inner()).expect("JSON is UTF-8")
 }
 
 /// Parses proto3 JSON into a message; the error names what is wrong and where.
@@ -46,3 +61,5 @@ pub const MODEL: &str = "modelregistry.v1.ModelRelatedInformation";
 pub const LIST_MODELS: &str = "modelregistry.v1.ListModelsResponse";
 pub const ARTIFACT: &str = "modelregistry.v1.ArtifactInfo";
 pub const LIST_ARTIFACTS: &str = "modelregistry.v1.ListArtifactsResponse";
+pub const EVENT: &str = "modelregistry.v1.ModelEvent";
+pub const LIST_EVENTS: &str = "modelregistry.v1.ListEventsResponse";

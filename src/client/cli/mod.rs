@@ -1,18 +1,21 @@
-//! Client subcommands of the `modelreg` binary: `models`, `artifacts` and `completions`. They
-//! reach a running server with the generated clients and print proto3 JSON (`-o json`) or
-//! compact tables for people (`-o table`, the default).
+//! Client subcommands of the `modelreg` binary: `models`, `artifacts`, `events` and
+//! `completions`. They reach a running server with the generated clients and print proto3 JSON
+//! (`-o json`) or compact tables for people (`-o table`, the default).
 
 mod artifacts;
+mod events;
 mod failure;
 pub mod json;
 mod models;
 mod table;
+mod watch;
 
 use clap::{Args, ValueEnum};
 
 use super::ConnectionArgs;
 
 pub use artifacts::ArtifactsCommand;
+pub use events::EventsCommand;
 pub use failure::CliError;
 pub use models::ModelsCommand;
 
@@ -51,6 +54,14 @@ pub struct ArtifactsArgs {
     pub client: ClientArgs,
     #[command(subcommand)]
     pub command: ArtifactsCommand,
+}
+
+#[derive(Debug, Args)]
+pub struct EventsArgs {
+    #[command(flatten)]
+    pub client: ClientArgs,
+    #[command(subcommand)]
+    pub command: EventsCommand,
 }
 
 /// A model named by its registration id, or by name and version.
@@ -92,6 +103,11 @@ pub async fn run_models(args: ModelsArgs) -> Result<(), CliError> {
 pub async fn run_artifacts(args: ArtifactsArgs) -> Result<(), CliError> {
     let channel = super::open_channel(&args.client.connection).await?;
     artifacts::run(args.command, channel, &args.client).await
+}
+
+pub async fn run_events(args: EventsArgs) -> Result<(), CliError> {
+    let channel = super::open_channel(&args.client.connection).await?;
+    events::run(args.command, channel, &args.client).await
 }
 
 /// Reads a file, or stdin for `-`.

@@ -1,10 +1,11 @@
-//! `modelreg models …`: register, get, update, delete and list registrations.
+//! `modelreg models …`: register, get, update, delete, list and watch registrations.
 
 use std::path::PathBuf;
 
 use crate::client::Connection;
 use clap::Subcommand;
 
+use super::watch::{self, WatchArgs};
 use super::{CliError, ClientArgs, Output, json, read_input, table};
 use crate::pb::{
     self, model_discovery_service_client::ModelDiscoveryServiceClient,
@@ -65,6 +66,9 @@ pub enum ModelsCommand {
         #[arg(long)]
         all: bool,
     },
+    /// Print changes as they are committed, one line per event, until Ctrl-C; reconnects and
+    /// resumes by itself.
+    Watch(WatchArgs),
 }
 
 pub(super) async fn run(
@@ -164,6 +168,7 @@ pub(super) async fn run(
                 }
             }
         }
+        ModelsCommand::Watch(args) => watch::run(args, channel, client).await?,
     }
     Ok(())
 }

@@ -1,4 +1,5 @@
-//! Compact tables for people: one row per model or artifact, columns padded to fit.
+//! Compact tables for people: one row per model, artifact or event, columns padded to fit;
+//! and the one-line form of an event that `models watch` prints as it comes.
 
 use crate::pb;
 
@@ -69,6 +70,81 @@ pub(super) fn artifacts(artifacts: &[pb::ArtifactInfo]) -> String {
         })
         .collect();
     render(&["ARTIFACT", "SIZE", "SHA256", "FILENAME", "CREATED"], rows)
+}
+
+pub(super) fn events(events: &[pb::ModelEvent]) -> String {
+    let rows = events
+        .iter()
+        .map(|event| {
+            let id = event.model_id.clone().unwrap_or_default();
+            vec![
+                event.sequence.to_string(),
+                timestamp(event.event_time.as_ref()),
+                event_type(event),
+                id.model_name,
+                id.model_version,
+                event.artifact_version.clone(),
+                event.actor.clone(),
+                etags(event),
+                event.model_registration_id.clone(),
+            ]
+        })
+        .collect();
+    render(
+        &[
+            "SEQUENCE", "TIME", "TYPE", "NAME", "VERSION", "ARTIFACT", "ACTOR", "ETAG", "ID",
+        ],
+        rows,
+    )
+}
+
+/// One event on one line, as `models watch` prints it:
+/// `SEQUENCE TIME TYPE NAME VERSION [artifact A] by ACTOR etag BEFORE->AFTER ID`.
+pub(super) fn event_line(event: &pb::ModelEvent) -> String {
+    let id = event.model_id.clone().unwrap_or_default();
+    let mut line = format!(
+        "{}  {}  {}",
+        event.sequence,
+        timestamp(event.event_time.as_ref()),
+        event_type(event)
+    );
+    if event.initial {
+        // Not a change: the model as the initial state found it.
+        line.push_str(" (initial)");
+    }
+    line.push_str(&format!("  {} {}", id.model_name, id.model_version));
+    if !event.artifact_version.is_empty() {
+        line.push_str(&format!("  artifact {}", event.artifact_version));
+    }
+    if !event.actor.is_empty() {
+        line.push_str(&format!("  by {}", event.actor));
+    }
+    line.push_str(&format!(
+        "  etag {}  {}",
+        etags(event),
+        event.model_registration_id
+    ));
+    line
+}
+
+/// `MODEL_UPDATED`, or the number of a type this client does not know.
+fn event_type(event: &pb::ModelEvent) -> String {
+    pb::EventType::try_from(event.r#type)
+        .map(|kind| kind.as_str_name().to_owned())
+        .unwrap_or_else(|_| event.r#type.to_string())
+}
+
+/// The etag change, `none` on the side that has none (before a registration, after a
+/// deletion).
+fn etags(event: &pb::ModelEvent) -> String {
+    let side = |etag: &str| {
+        if etag.is_empty() {
+            "none".to_owned()
+        } else {
+            etag.to_owned()
+        }
+    };
+    format!("{}->{}", side(&event.etag_before), side(&event.etag_after))
 }
 
 /// RFC 3339 to the second, UTC.

@@ -16,6 +16,7 @@ pub mod servers;
 pub mod signing;
 pub mod statements;
 pub mod trials;
+pub mod watch_command;
 pub mod watching;
 
 pub use backends::{Backend, TestDatabase};

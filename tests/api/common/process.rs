@@ -1,7 +1,7 @@
 //! `modelreg serve` as a child process, for the tests that need the real binary and for the
 //! benchmarks (which include this file with `#[path]`). It listens on a free port of
-//! 127.0.0.1, tells its address in its log, and counts as started once
-//! `grpc.health.v1.Health/Check` answers SERVING.
+//! 127.0.0.1 (or on the address of a server it replaces), tells its address in its log, and
+//! counts as started once `grpc.health.v1.Health/Check` answers SERVING.
 
 // Each includer uses a part of this module.
 #![allow(dead_code)]
@@ -41,9 +41,14 @@ impl Default for Serve {
 impl Serve {
     /// The server's own log filter (RUST_LOG removed), its log discarded.
     pub fn new() -> Self {
+        Self::listening_on(SocketAddr::from(([127, 0, 0, 1], 0)))
+    }
+
+    /// On `addr`: a server started again where its clients were connected.
+    pub fn listening_on(addr: SocketAddr) -> Self {
         let mut command = Command::new(env!("CARGO_BIN_EXE_modelreg"));
         command
-            .args(["serve", "--listen", "127.0.0.1:0"])
+            .args(["serve", "--listen", &addr.to_string()])
             .env_remove("RUST_LOG")
             .stdin(Stdio::null())
             .stdout(Stdio::null())
