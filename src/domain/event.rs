@@ -139,19 +139,21 @@ impl WatchRequest {
         model_name: &str,
         model_version: &str,
         types: Vec<EventType>,
-        start_sequence: i64,
+        start_sequence: Option<i64>,
         send_initial_state: bool,
     ) -> Result<Self> {
         let mut check = Checker::request();
         check.max_chars("model_name", model_name, limits::NAME_CHARS);
         check.max_chars("model_version", model_version, limits::NAME_CHARS);
-        if start_sequence < 0 {
+        if let Some(start) = start_sequence
+            && start < 0
+        {
             check.violation(
                 "start_sequence",
-                format!("must not be negative (is {start_sequence})"),
+                format!("must not be negative (is {start})"),
             );
         }
-        if send_initial_state && start_sequence != 0 {
+        if send_initial_state && start_sequence.is_some() {
             check.violation(
                 "send_initial_state",
                 "cannot be combined with start_sequence: the initial state is a snapshot of now",
@@ -159,8 +161,8 @@ impl WatchRequest {
         }
         let start = match (send_initial_state, start_sequence) {
             (true, _) => WatchStart::InitialState,
-            (false, 0) => WatchStart::Now,
-            (false, after) => WatchStart::After(after),
+            (false, None) => WatchStart::Now,
+            (false, Some(after)) => WatchStart::After(after),
         };
         check.finish(Some(Self {
             filter: EventFilter {

@@ -83,7 +83,7 @@ impl ModelEventService for EventService {
         let query = EventQuery::parse(draft, after)?;
         let page = self.registry.list_events(&caller, query).await?;
         Ok(Response::new(pb::ListEventsResponse {
-            events: page.items.iter().map(|event| model_event(event)).collect(),
+            events: page.items.iter().map(model_event).collect(),
             next_page_token: page
                 .next
                 .map(|after| page_token::encode_events(&filters, after))

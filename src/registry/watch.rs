@@ -31,7 +31,7 @@ pub(crate) enum WatchItem {
     Event(Arc<Event>),
     /// A registration of the initial state, read at the snapshot's sequence.
     Initial {
-        registration: Registration,
+        registration: Box<Registration>,
         sequence: i64,
     },
     InitialStateComplete(i64),
@@ -145,6 +145,10 @@ impl Watcher {
                 biased;
                 () = closed(&mut closing) => {
                     self.deliver_queued(&mut events).await?;
+                    if self.last < *position.borrow() {
+                        // The feed began at the log's end: the last events are in the log.
+                        self.catch_up().await?;
+                    }
                     return Err(self.shutting_down());
                 }
                 () = self.items.closed() => return Err(Ended::ClientGone),
@@ -229,7 +233,7 @@ impl Watcher {
             .await?;
         for registration in registrations {
             self.send(WatchItem::Initial {
-                registration,
+                registration: Box::new(registration),
                 sequence,
             })
             .await?;

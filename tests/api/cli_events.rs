@@ -238,7 +238,7 @@ async fn watch_that_cannot_resume_exits_with_the_way_to_start_again(backend: Bac
     // Pruned: once the whole log is past its retention.
     let deadline = std::time::Instant::now() + Duration::from_secs(10);
     let request = pb::WatchModelsRequest {
-        start_sequence: 1,
+        start_sequence: Some(1),
         ..Default::default()
     };
     while Watching::start(&server.events, request.clone())

@@ -498,7 +498,7 @@ impl Generator<'_> {
                 model_name: self.string(|_| String::new()),
                 model_version: self.string(|_| String::new()),
                 types: self.event_types(),
-                start_sequence: self.sequence(),
+                start_sequence: self.rng.bool().then(|| self.sequence()),
                 send_initial_state: self.rng.bool(),
             }
             .encode_to_vec(),

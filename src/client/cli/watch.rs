@@ -66,7 +66,7 @@ pub(super) async fn run(
 async fn follow(args: WatchArgs, channel: Connection, client: &ClientArgs) -> Result<(), CliError> {
     let resume = match (args.initial, args.since) {
         (true, _) => Resume::InitialState,
-        (false, Some(since)) if since > 0 => Resume::After(since),
+        (false, Some(since)) => Resume::After(since),
         _ => Resume::After(current_sequence(channel.clone()).await?),
     };
     let request = pb::WatchModelsRequest {

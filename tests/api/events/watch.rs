@@ -102,7 +102,7 @@ async fn a_watch_resumes_after_the_last_sequence_it_saw(backend: Backend) {
     let mut resumed = Watching::start(
         &server.events,
         pb::WatchModelsRequest {
-            start_sequence: 1,
+            start_sequence: Some(1),
             ..Default::default()
         },
     )
@@ -136,7 +136,7 @@ async fn list_then_watch_from_the_list_sequence_misses_nothing(backend: Backend)
     let mut watching = Watching::start(
         &server.events,
         pb::WatchModelsRequest {
-            start_sequence: listed.sequence,
+            start_sequence: Some(listed.sequence),
             ..Default::default()
         },
     )

@@ -34,7 +34,7 @@ async fn resuming_before_the_retained_log_or_past_its_end_is_out_of_range(backen
     let status = Watching::start(
         &server.events,
         pb::WatchModelsRequest {
-            start_sequence: 3,
+            start_sequence: Some(3),
             ..Default::default()
         },
     )
@@ -50,7 +50,7 @@ async fn resuming_before_the_retained_log_or_past_its_end_is_out_of_range(backen
         match Watching::start(
             &server.events,
             pb::WatchModelsRequest {
-                start_sequence: 1,
+                start_sequence: Some(1),
                 ..Default::default()
             },
         )
@@ -72,7 +72,7 @@ async fn resuming_before_the_retained_log_or_past_its_end_is_out_of_range(backen
     let mut watching = Watching::start(
         &server.events,
         pb::WatchModelsRequest {
-            start_sequence: listed.sequence,
+            start_sequence: Some(listed.sequence),
             ..Default::default()
         },
     )
@@ -151,7 +151,7 @@ async fn a_slow_watcher_is_cut_off_while_writers_keep_going(backend: Backend) {
     let mut resumed = Watching::start(
         &server.events,
         pb::WatchModelsRequest {
-            start_sequence: last,
+            start_sequence: Some(last),
             ..Default::default()
         },
     )

@@ -19,8 +19,8 @@ use crate::pb::{
 pub(super) enum Resume {
     /// With the initial state: asked until its marker has arrived.
     InitialState,
-    /// After this sequence: every event up to it was printed or did not match. 0 (a registry
-    /// that has never changed) means from now on.
+    /// After this sequence: every event up to it was printed or did not match (0: a registry
+    /// that had never changed).
     After(i64),
 }
 
@@ -79,7 +79,7 @@ impl Watch {
         let mut request = self.request.clone();
         match self.resume {
             Resume::InitialState => request.send_initial_state = true,
-            Resume::After(sequence) => request.start_sequence = sequence,
+            Resume::After(sequence) => request.start_sequence = Some(sequence),
         }
         self.initial.clear();
         let mut stream = match ModelEventServiceClient::new(channel)
