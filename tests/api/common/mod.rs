@@ -11,6 +11,7 @@ pub mod objects;
 pub mod process;
 pub mod prometheus;
 pub mod raw_http2;
+pub mod replicas;
 pub mod s3;
 pub mod servers;
 pub mod signing;
