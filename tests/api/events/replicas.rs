@@ -228,7 +228,7 @@ async fn a_dropped_watch_resumes_on_another_replica(backend: Backend) {
 
     cluster.wait_for_writes(20).await;
     let request = pb::WatchModelsRequest {
-        start_sequence: 20,
+        start_sequence: Some(20),
         ..Default::default()
     };
     let mut resumed = Watching::start(&b.events, request).await.unwrap();
@@ -271,7 +271,7 @@ async fn a_watch_ended_by_sigterm_resumes_on_another_replica(backend: Backend) {
     );
 
     let request = pb::WatchModelsRequest {
-        start_sequence: last,
+        start_sequence: Some(last),
         ..Default::default()
     };
     let mut resumed = Watching::start(&cluster.replicas[1].events, request)
