@@ -6,6 +6,7 @@ pub use sea_orm_migration::prelude::*;
 mod m20261125_000001_create_registry;
 mod m20261125_000002_create_model_artifacts;
 mod m20261126_000003_create_model_events;
+mod m20261126_000004_create_pending_events;
 
 pub struct Migrator;
 
@@ -16,6 +17,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261125_000001_create_registry::Migration),
             Box::new(m20261125_000002_create_model_artifacts::Migration),
             Box::new(m20261126_000003_create_model_events::Migration),
+            Box::new(m20261126_000004_create_pending_events::Migration),
         ]
     }
 }

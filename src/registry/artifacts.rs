@@ -93,7 +93,6 @@ impl Registry {
         };
         match self.store.commit_artifact(new, &actor).await {
             Ok(Some((artifact, model))) => {
-                self.feed.wake();
                 tracing::info!(
                     model_registration_id = %model.id,
                     artifact_version = artifact.version.as_str(),

@@ -1,7 +1,7 @@
 //! The feed: one task per server reads the event log as it grows and hands each new event to
-//! every watch stream of this server. It reads when this server committed a change, when
-//! PostgreSQL notifies a commit of another replica, and at a steady interval in case a
-//! notification was lost; and only while someone watches.
+//! every watch stream of this server. It reads when the store says that this server added to
+//! the log, when PostgreSQL notifies that another replica did, and at a steady interval in case
+//! a notification was lost; and only while someone watches.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -51,11 +51,6 @@ impl Feed {
         }
     }
 
-    /// A change was committed here: read the log now.
-    pub(crate) fn wake(&self) {
-        self.inner.wake.notify_one();
-    }
-
     pub(crate) fn subscribe(&self) -> broadcast::Receiver<Arc<Event>> {
         self.inner.events.subscribe()
     }
@@ -75,9 +70,10 @@ impl Feed {
     /// with the streams' last events.
     pub(crate) async fn close(&self, store: &Store) {
         if self.inner.events.receiver_count() > 0
+            && store.number_events().await.is_ok()
             && let Ok(log) = store.log_position().await
         {
-            self.wake();
+            self.inner.wake.notify_one();
             let mut position = self.position();
             let published = position.wait_for(|position| *position >= log.last);
             let _ = tokio::time::timeout(CLOSE_CATCH_UP, published).await;
@@ -120,6 +116,7 @@ impl Feed {
             };
             tokio::select! {
                 () = self.inner.wake.notified() => {}
+                () = store.log_grew() => {}
                 woken = woken_by_listener => {
                     if let Err(err) = woken {
                         tracing::warn!(error = %err, "listening for the commits of other replicas failed; trying again");

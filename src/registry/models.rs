@@ -48,10 +48,7 @@ impl Registry {
         };
         let actor = Actor::of(caller, request_id.as_ref());
         match self.store.insert(&new, &actor).await? {
-            Inserted::Created => {
-                self.feed.wake();
-                Ok(new)
-            }
+            Inserted::Created => Ok(new),
             // Either the name and version are taken, or a concurrent retry with the same
             // request id won the race: then its registration is the answer.
             Inserted::Duplicate => match self
@@ -130,7 +127,6 @@ impl Registry {
             })
             .await?
             .ok_or_else(|| not_found(id))?;
-        self.feed.wake();
         Ok(updated)
     }
 
@@ -164,7 +160,6 @@ impl Registry {
             })
             .await?
             .ok_or_else(|| not_found(id))?;
-        self.feed.wake();
         self.objects.delete(keys).await;
         Ok(())
     }

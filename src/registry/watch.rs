@@ -52,6 +52,11 @@ impl Registry {
         request: WatchRequest,
     ) -> Result<WatchStream> {
         caller.require(Action::Read)?;
+        if !matches!(request.start, WatchStart::InitialState) {
+            // The log's end is after every change committed before the call: from now on
+            // begins there, and a resumed watch may be just that far ahead.
+            self.store.number_events().await?;
+        }
         let after = match request.start {
             WatchStart::InitialState => None,
             WatchStart::Now => Some(self.store.log_position().await?.last),

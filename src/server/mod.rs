@@ -216,6 +216,11 @@ impl Application {
             self.events.event_poll_interval,
             stop_monitor.subscribe(),
         ));
+        let sequencer =
+            tokio::spawn(self.store.clone().number_events_continuously(
+                self.events.event_poll_interval,
+                stop_monitor.subscribe(),
+            ));
         let pruner = tokio::spawn(prune_events_periodically(
             self.registry.clone(),
             self.events.event_retention,
@@ -338,6 +343,7 @@ impl Application {
         drop(stop_monitor);
         let _ = monitor.await;
         let _ = feed.await;
+        let _ = sequencer.await;
         let _ = pruner.await;
         let _ = auth_reloader.await;
         if let Some(sweeper) = sweeper {

@@ -10,7 +10,7 @@ use sea_orm::{
 use super::entity::model_artifact as artifact;
 use super::entity::model_related_information as registration;
 use super::entity::target_environment as environment;
-use super::events::append;
+use super::numbering::append;
 use super::registrations::{lock_registration, settle};
 use super::{Store, rows};
 use crate::domain::{
@@ -95,7 +95,11 @@ impl Store {
             Ok(Some((rows::artifact(record), identity)))
         }
         .await;
-        settle(txn, committed).await
+        let committed = settle(txn, committed).await?;
+        if committed.is_some() {
+            self.appended();
+        }
+        Ok(committed)
     }
 
     /// Which of `keys` belong to recorded artifacts.

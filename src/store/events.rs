@@ -1,14 +1,10 @@
 //! The event log: events are appended by the transaction of the change they record, numbered
-//! by the `event_log` counter in commit order (see the migration), and read back in that
-//! order by watchers, by the audit view and by the pruner.
+//! in commit order (see `numbering`), and read back in that order by watchers, by the audit
+//! view and by the pruner.
 
 use chrono::{DateTime, Utc};
 use sea_orm::sea_query::Expr;
-use sea_orm::{
-    AccessMode, ColumnTrait, ConnectionTrait, DatabaseTransaction, DbBackend, DbErr, EntityTrait,
-    IntoActiveModel, IsolationLevel, QueryFilter, QueryOrder, QuerySelect, Statement,
-    TransactionOptions, TransactionTrait,
-};
+use sea_orm::{ColumnTrait, DbErr, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 
 use super::entity::event_log;
 use super::entity::model_event::{self as event, StoredEnvironment, StoredRegistration};
@@ -18,9 +14,6 @@ use crate::domain::{
     ModelVersion, NewEvent, Page, Registration, RegistrationId, Result, Scope, TargetEnvironment,
 };
 
-/// The PostgreSQL channel notified by every commit that appends events.
-pub(crate) const NOTIFY_CHANNEL: &str = "modelreg_events";
-
 /// Events the pruner deletes in one transaction.
 const PRUNE_BATCH: u64 = 5_000;
 
@@ -29,42 +22,6 @@ const PRUNE_BATCH: u64 = 5_000;
 pub(crate) struct LogPosition {
     pub(crate) last: i64,
     pub(crate) pruned_through: i64,
-}
-
-/// Appends `new` to the log as the last statements of `txn`: from the numbering on, the
-/// counter's row stays locked until `txn` ends, so numbers are handed out in commit order.
-pub(super) async fn append(txn: &DatabaseTransaction, new: NewEvent<'_>) -> Result<(), DbErr> {
-    let sequence = next_sequence(txn).await?;
-    let row = event_row(sequence, &new);
-    event::Entity::insert(row.into_active_model())
-        .exec_without_returning(txn)
-        .await?;
-    Ok(())
-}
-
-async fn next_sequence(txn: &DatabaseTransaction) -> Result<i64, DbErr> {
-    let backend = txn.get_database_backend();
-    let sql = match backend {
-        // The notification is delivered at commit, and only if the transaction commits.
-        DbBackend::Postgres => format!(
-            "UPDATE event_log SET last_sequence = last_sequence + 1 WHERE id = 1 \
-             RETURNING last_sequence, pg_notify('{NOTIFY_CHANNEL}', '')::text AS notified"
-        ),
-        DbBackend::MySql => {
-            txn.execute_unprepared(
-                "UPDATE event_log SET last_sequence = LAST_INSERT_ID(last_sequence + 1) WHERE id = 1",
-            )
-            .await?;
-            "SELECT LAST_INSERT_ID() AS last_sequence".to_owned()
-        }
-        _ => "UPDATE event_log SET last_sequence = last_sequence + 1 WHERE id = 1 \
-              RETURNING last_sequence"
-            .to_owned(),
-    };
-    txn.query_one_raw(Statement::from_string(backend, sql))
-        .await?
-        .ok_or_else(|| DbErr::RecordNotFound("the event_log row (migrations not applied?)".into()))?
-        .try_get("", "last_sequence")
 }
 
 impl Store {
@@ -97,6 +54,8 @@ impl Store {
         query: EventQuery,
         scope: &Scope,
     ) -> Result<Page<Event, i64>> {
+        // The audit view shows every change whose call has answered.
+        self.number_events().await?;
         let limit = query.page_size.get();
         let mut select = event::Entity::find();
         if let Some(in_scope) =
@@ -183,33 +142,9 @@ impl Store {
             }
         }
     }
-
-    /// A read-only transaction that sees one consistent state of the database, with the
-    /// sequence of the last event committed in it: what a list reads and a watch resumes
-    /// from agree.
-    pub(crate) async fn snapshot(&self) -> Result<(DatabaseTransaction, i64)> {
-        let options = match self.backend() {
-            // SQLite's read transactions see one state of the file from their first read.
-            DbBackend::Sqlite => TransactionOptions::default(),
-            _ => TransactionOptions {
-                isolation_level: Some(IsolationLevel::RepeatableRead),
-                access_mode: Some(AccessMode::ReadOnly),
-                sqlite_transaction_mode: None,
-            },
-        };
-        let txn = self.reader.begin_with_options(options).await?;
-        let sequence: Option<i64> = event_log::Entity::find_by_id(1)
-            .select_only()
-            .column(event_log::Column::LastSequence)
-            .into_tuple()
-            .one(&txn)
-            .await?;
-        let sequence = sequence.ok_or_else(|| DbErr::RecordNotFound("the event_log row".into()))?;
-        Ok((txn, sequence))
-    }
 }
 
-fn event_row(sequence: i64, new: &NewEvent<'_>) -> event::Model {
+pub(super) fn event_row(sequence: i64, new: &NewEvent<'_>) -> event::Model {
     let registration = new.registration;
     let spec = &registration.spec;
     event::Model {

@@ -1,4 +1,4 @@
-//! Wake-ups from other replicas: on PostgreSQL every commit that appends events notifies
+//! Wake-ups from other replicas: on PostgreSQL every commit that numbers events notifies
 //! `events::NOTIFY_CHANNEL` (LISTEN/NOTIFY). A wake-up only says "read the log"; the log is the
 //! truth, so a notification lost with a connection only delays events, never loses them.
 
@@ -6,7 +6,7 @@ use sea_orm::sqlx::postgres::{PgListener, PgPoolOptions};
 use sea_orm::{DbBackend, DbErr};
 
 use super::Store;
-use super::events::NOTIFY_CHANNEL;
+use super::numbering::NOTIFY_CHANNEL;
 
 /// A connection that listens for commits of any replica.
 pub(crate) struct CommitListener {

@@ -12,6 +12,7 @@ mod entity;
 mod events;
 mod failure;
 mod listen;
+mod numbering;
 mod pools;
 mod registrations;
 mod rows;
@@ -52,6 +53,7 @@ pub(crate) struct Store {
     writer: DatabaseConnection,
     /// Transactions waiting for the writer connection (the pool, on PostgreSQL).
     write_waiters: Arc<pools::Waiters>,
+    numbering: Arc<numbering::Numbering>,
 }
 
 impl Store {
@@ -83,10 +85,16 @@ impl Store {
                 connection.set_metric_callback(move |info| observer.observe(&info.statement.sql));
             }
         }
+        let sequencer = if numbering::numbered_after_commit(writer.get_database_backend()) {
+            Some(Database::connect(options(url, 1)).await?)
+        } else {
+            None
+        };
         Ok(Self {
             reader,
             writer,
             write_waiters: Arc::default(),
+            numbering: numbering::Numbering::new(sequencer),
         })
     }
 
@@ -112,6 +120,7 @@ impl Store {
     }
 
     pub(crate) async fn close(self) -> Result<(), DbErr> {
+        self.numbering.close().await?;
         if self.backend() == DbBackend::Sqlite {
             self.reader.close().await?;
         }

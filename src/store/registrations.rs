@@ -8,7 +8,7 @@ use sea_orm::{
 use super::entity::model_artifact as artifact;
 use super::entity::model_related_information::{self as registration, DataTypes};
 use super::entity::target_environment as environment;
-use super::events::append;
+use super::numbering::append;
 use super::{Store, rows};
 use crate::domain::{
     Actor, Etag, EventType, ModelSpec, NewEvent, Registration, RegistrationId, RequestId, Result,
@@ -45,6 +45,7 @@ impl Store {
         match inserted {
             Ok(()) => {
                 txn.commit().await?;
+                self.appended();
                 Ok(Inserted::Created)
             }
             Err(err) if matches!(err.sql_err(), Some(SqlErr::UniqueConstraintViolation(_))) => {
@@ -146,7 +147,11 @@ impl Store {
             Ok(Some(updated))
         }
         .await;
-        settle(txn, updated).await
+        let updated = settle(txn, updated).await?;
+        if updated.is_some() {
+            self.appended();
+        }
+        Ok(updated)
     }
 
     /// Deletes a registration after `check` accepted its name and current etag; the foreign keys' ON
@@ -194,7 +199,11 @@ impl Store {
             Ok(Some(keys))
         }
         .await;
-        settle(txn, deleted).await
+        let deleted = settle(txn, deleted).await?;
+        if deleted.is_some() {
+            self.appended();
+        }
+        Ok(deleted)
     }
 }
 

@@ -167,10 +167,18 @@ async fn migrations_go_up_and_down(backend: Backend) {
     let database = TestDatabase::create(&backend).await;
     let db = database.connect().await;
 
+    let tables = [
+        "model_related_information",
+        "target_environments",
+        "model_artifacts",
+        "model_events",
+        "event_log",
+        "pending_events",
+    ];
     Migrator::up(&db, None).await.unwrap();
-    assert!(has_table(&db, "model_related_information").await);
-    assert!(has_table(&db, "target_environments").await);
-    assert!(has_table(&db, "model_artifacts").await);
+    for table in tables {
+        assert!(has_table(&db, table).await, "{table} after up");
+    }
     assert!(
         Migrator::get_pending_migrations(&db)
             .await
@@ -179,9 +187,9 @@ async fn migrations_go_up_and_down(backend: Backend) {
     );
 
     Migrator::down(&db, None).await.unwrap();
-    assert!(!has_table(&db, "model_artifacts").await);
-    assert!(!has_table(&db, "model_related_information").await);
-    assert!(!has_table(&db, "target_environments").await);
+    for table in tables {
+        assert!(!has_table(&db, table).await, "{table} after down");
+    }
 
     Migrator::up(&db, None).await.expect("up again after down");
     assert!(has_table(&db, "target_environments").await);

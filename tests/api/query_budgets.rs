@@ -12,6 +12,7 @@ const ENVIRONMENTS: &str = "target_environments";
 const ARTIFACTS: &str = "model_artifacts";
 const EVENTS: &str = "model_events";
 const EVENT_LOG: &str = "event_log";
+const PENDING_EVENTS: &str = "pending_events";
 
 pub(crate) fn trials() -> Vec<libtest_mimic::Trial> {
     let mut trials = on_every_backend!(
@@ -93,6 +94,12 @@ async fn seed(server: &TestServer, models: usize) {
 async fn list_models_costs_three_statements_whatever_the_page_size(backend: Backend) {
     let server = TestServer::start(backend).await;
     seed(&server, 1001).await;
+    // Where events are numbered after commit, a snapshot that finds some still unnumbered
+    // numbers them first; once that is done, no list ever does it again here.
+    server
+        .list(pb::ListModelsRequest::default())
+        .await
+        .expect("list");
     for page_size in [1, 100, 1000] {
         let request = pb::ListModelsRequest {
             page_size,
@@ -164,23 +171,24 @@ async fn get_costs_one_statement(backend: Backend) {
 }
 
 async fn register_inserts_all_environments_in_one_statement(backend: Backend) {
-    let server = TestServer::start(backend).await;
+    let server = TestServer::start(backend.clone()).await;
     let (registered, statements) =
         statements_of(&server, server.register(model("qoe", "1", 5))).await;
     registered.expect("register");
-    statements.assert_counts(
-        &[
-            (Kind::Insert, MODELS, 1),
-            (Kind::Insert, ENVIRONMENTS, 1),
-            (Kind::Update, EVENT_LOG, 1),
-            (Kind::Insert, EVENTS, 1),
-        ],
-        "register with 5 environments",
-    );
+    let event: &[(Kind, &str, usize)] = match backend {
+        // The writer numbers its event from the counter.
+        Backend::Sqlite => &[(Kind::Update, EVENT_LOG, 1), (Kind::Insert, EVENTS, 1)],
+        // The writer takes the append lock shared and leaves the numbering to the sequencer,
+        // whose statements run on a connection of its own.
+        Backend::Postgres(_) => &[(Kind::Select, "?", 1), (Kind::Insert, PENDING_EVENTS, 1)],
+    };
+    let mut expected = vec![(Kind::Insert, MODELS, 1), (Kind::Insert, ENVIRONMENTS, 1)];
+    expected.extend_from_slice(event);
+    statements.assert_counts(&expected, "register with 5 environments");
     assert_eq!(
         statements.total(),
         4,
-        "the parent, its children, the event's number and the event: {statements:#?}"
+        "the parent, its children and the event's two statements: {statements:#?}"
     );
 }
 

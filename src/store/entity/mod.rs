@@ -4,4 +4,5 @@ pub(crate) mod event_log;
 pub(crate) mod model_artifact;
 pub(crate) mod model_event;
 pub(crate) mod model_related_information;
+pub(crate) mod pending_event;
 pub(crate) mod target_environment;

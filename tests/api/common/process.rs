@@ -46,7 +46,17 @@ impl Serve {
 
     /// On `addr`: a server started again where its clients were connected.
     pub fn listening_on(addr: SocketAddr) -> Self {
-        let mut command = Command::new(env!("CARGO_BIN_EXE_modelreg"));
+        Self::of_program(env!("CARGO_BIN_EXE_modelreg").as_ref(), addr)
+    }
+
+    /// Another build of `modelreg` (a benchmark's baseline), on any free port.
+    #[allow(dead_code)]
+    pub fn of_binary(program: &std::path::Path) -> Self {
+        Self::of_program(program.as_os_str(), SocketAddr::from(([127, 0, 0, 1], 0)))
+    }
+
+    fn of_program(program: &OsStr, addr: SocketAddr) -> Self {
+        let mut command = Command::new(program);
         command
             .args(["serve", "--listen", &addr.to_string()])
             .env_remove("RUST_LOG")

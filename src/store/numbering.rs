@@ -1,0 +1,346 @@
+//! How events get their sequence numbers: strictly increasing in commit order, so that a reader
+//! that has seen event N never later finds a smaller number appear.
+//!
+//! Where writes take turns anyway (SQLite's one writer connection; MySQL until it is measured),
+//! a writing transaction numbers its own event as its last statement, from the `event_log`
+//! counter whose row lock it then holds until it commits.
+//!
+//! On PostgreSQL that lock would make every commit wait for the one before it to reach the
+//! disk, and commits could no longer share a WAL flush: write throughput fell to a third. There
+//! a writer appends its event to `pending_events` instead, and a sequencer numbers committed
+//! events afterwards: it locks the counter's row (one sequencer at a time, on any replica),
+//! moves a batch of pending events into `model_events` with the next numbers, and commits,
+//! so that a batch becomes visible at once, after every smaller number.
+//!
+//! A consistent snapshot (a list, a watch's initial state) must not see a change whose event
+//! is still unnumbered: that event would be numbered after the snapshot's sequence and reach a
+//! watcher who already has the change. Writers therefore hold an advisory lock in shared mode
+//! from their append to their commit. A snapshot that finds pending events takes that lock
+//! exclusively (waiting for the writers in their commits, holding new ones back), numbers
+//! every pending event, and begins its read-only transaction before letting the writers go:
+//! it then sees exactly the changes up to its sequence.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use sea_orm::{
+    AccessMode, ActiveValue::NotSet, ActiveValue::Set, ConnectionTrait, DatabaseConnection,
+    DatabaseTransaction, DbBackend, DbErr, EntityTrait, IsolationLevel, Statement,
+    TransactionOptions, TransactionTrait,
+};
+use tokio::sync::{Notify, watch};
+
+use super::Store;
+use super::entity::model_event as event;
+use super::entity::pending_event as pending;
+use super::events::event_row;
+use crate::domain::{NewEvent, Result};
+
+/// The PostgreSQL channel notified by every commit that numbers events.
+pub(crate) const NOTIFY_CHANNEL: &str = "modelreg_events";
+
+/// The advisory lock that writers hold shared from their append to their commit, and that a
+/// snapshot takes exclusively: "evtorder" in ASCII.
+const APPEND_LOCK_KEY: i64 = 0x6576_746f_7264_6572;
+
+/// Pending events the sequencer numbers in one transaction.
+const NUMBER_BATCH: i64 = 1_000;
+
+/// After a failed round, the sequencer waits this long before the next.
+const RETRY_PAUSE: Duration = Duration::from_secs(1);
+
+/// The store's side of numbering: the sequencer's connection where events are numbered after
+/// commit, and the wake-ups between writers, the sequencer and the feed.
+#[derive(Debug, Default)]
+pub(super) struct Numbering {
+    /// A connection of the sequencer's own (PostgreSQL only): a sequencer never waits for the
+    /// pool that writers fill, and its statements are nobody's request.
+    sequencer: Option<DatabaseConnection>,
+    /// Set when a writer committed an event that waits for its number.
+    pending: Notify,
+    /// Set when numbered events were committed: the log grew.
+    grew: Notify,
+}
+
+impl Numbering {
+    pub(super) fn new(sequencer: Option<DatabaseConnection>) -> Arc<Self> {
+        Arc::new(Self {
+            sequencer,
+            ..Self::default()
+        })
+    }
+
+    pub(super) async fn close(&self) -> Result<(), DbErr> {
+        match &self.sequencer {
+            Some(sequencer) => sequencer.clone().close().await,
+            None => Ok(()),
+        }
+    }
+}
+
+/// Whether events written on `backend` are numbered after commit, by the sequencer.
+pub(super) fn numbered_after_commit(backend: DbBackend) -> bool {
+    backend == DbBackend::Postgres
+}
+
+/// Appends `new` to the log as the last statements of `txn`.
+pub(super) async fn append(txn: &DatabaseTransaction, new: NewEvent<'_>) -> Result<(), DbErr> {
+    if numbered_after_commit(txn.get_database_backend()) {
+        txn.execute_raw(Statement::from_string(
+            DbBackend::Postgres,
+            format!("SELECT pg_advisory_xact_lock_shared({APPEND_LOCK_KEY})"),
+        ))
+        .await?;
+        pending::Entity::insert(pending_row(&new))
+            .exec_without_returning(txn)
+            .await?;
+    } else {
+        // From the numbering on, the counter's row stays locked until `txn` ends, so numbers
+        // are handed out in commit order.
+        let sequence = next_sequence(txn).await?;
+        event::Entity::insert(sea_orm::IntoActiveModel::into_active_model(event_row(
+            sequence, &new,
+        )))
+        .exec_without_returning(txn)
+        .await?;
+    }
+    Ok(())
+}
+
+async fn next_sequence(txn: &DatabaseTransaction) -> Result<i64, DbErr> {
+    let backend = txn.get_database_backend();
+    let sql = if backend == DbBackend::MySql {
+        txn.execute_unprepared(
+            "UPDATE event_log SET last_sequence = LAST_INSERT_ID(last_sequence + 1) WHERE id = 1",
+        )
+        .await?;
+        "SELECT LAST_INSERT_ID() AS last_sequence"
+    } else {
+        "UPDATE event_log SET last_sequence = last_sequence + 1 WHERE id = 1 \
+         RETURNING last_sequence"
+    };
+    txn.query_one_raw(Statement::from_string(backend, sql))
+        .await?
+        .ok_or_else(missing_counter)?
+        .try_get("", "last_sequence")
+}
+
+/// The event as a pending row: the numbered row's content without its number.
+fn pending_row(new: &NewEvent<'_>) -> pending::ActiveModel {
+    let event::Model {
+        sequence: _,
+        event_time,
+        event_type,
+        model_related_information_id,
+        model_name,
+        model_version,
+        artifact_version,
+        etag_before,
+        etag_after,
+        actor,
+        request_id,
+        registration,
+    } = event_row(0, new);
+    pending::ActiveModel {
+        id: NotSet,
+        event_time: Set(event_time),
+        event_type: Set(event_type),
+        model_related_information_id: Set(model_related_information_id),
+        model_name: Set(model_name),
+        model_version: Set(model_version),
+        artifact_version: Set(artifact_version),
+        etag_before: Set(etag_before),
+        etag_after: Set(etag_after),
+        actor: Set(actor),
+        request_id: Set(request_id),
+        registration: Set(registration),
+    }
+}
+
+/// Numbers up to `limit` pending events (all with `None`) in `txn`, oldest first, and returns
+/// how many. The counter's row is locked first: sequencers of all replicas take turns, and
+/// each reads the pending events after the previous one committed.
+async fn number_pending(txn: &DatabaseTransaction, limit: Option<i64>) -> Result<u64, DbErr> {
+    let backend = txn.get_database_backend();
+    let last: i64 = txn
+        .query_one_raw(Statement::from_string(
+            backend,
+            "SELECT last_sequence FROM event_log WHERE id = 1 FOR UPDATE",
+        ))
+        .await?
+        .ok_or_else(missing_counter)?
+        .try_get("", "last_sequence")?;
+    // Pending ids follow the order of writing: two changes of one registration, which its
+    // row lock puts one after the other, keep their order.
+    let moved = txn
+        .execute_raw(Statement::from_sql_and_values(
+            backend,
+            "WITH moved AS (\
+                DELETE FROM pending_events WHERE id IN \
+                    (SELECT id FROM pending_events ORDER BY id LIMIT $2) \
+                RETURNING *) \
+             INSERT INTO model_events (sequence, event_time, event_type, \
+                model_related_information_id, model_name, model_version, artifact_version, \
+                etag_before, etag_after, actor, request_id, registration) \
+             SELECT $1 + row_number() OVER (ORDER BY id), event_time, event_type, \
+                model_related_information_id, model_name, model_version, artifact_version, \
+                etag_before, etag_after, actor, request_id, registration \
+             FROM moved",
+            [last.into(), limit.into()],
+        ))
+        .await?
+        .rows_affected();
+    if moved > 0 {
+        // The notification is delivered at commit, and only if the transaction commits.
+        txn.execute_raw(Statement::from_sql_and_values(
+            backend,
+            format!(
+                "UPDATE event_log SET last_sequence = $1 WHERE id = 1 \
+                 RETURNING pg_notify('{NOTIFY_CHANNEL}', '')::text"
+            ),
+            [(last + moved as i64).into()],
+        ))
+        .await?;
+    }
+    Ok(moved)
+}
+
+fn missing_counter() -> DbErr {
+    DbErr::RecordNotFound("the event_log row (migrations not applied?)".into())
+}
+
+impl Store {
+    /// A writer committed an event: have it numbered, or tell the feed.
+    pub(super) fn appended(&self) {
+        if self.numbering.sequencer.is_some() {
+            self.numbering.pending.notify_one();
+        } else {
+            self.numbering.grew.notify_one();
+        }
+    }
+
+    /// Completes when numbered events were committed since the last call (by this server).
+    pub(crate) async fn log_grew(&self) {
+        self.numbering.grew.notified().await;
+    }
+
+    /// Numbers every event committed so far that waits for its number, a batch per
+    /// transaction. Nothing to do where writers number their own events.
+    pub(crate) async fn number_events(&self) -> Result<()> {
+        let Some(sequencer) = &self.numbering.sequencer else {
+            return Ok(());
+        };
+        loop {
+            // Most rounds find nothing: then no row is locked and nothing is written.
+            let (_, pending) = position_in(sequencer).await?;
+            if !pending {
+                return Ok(());
+            }
+            let txn = sequencer.begin().await?;
+            let moved = number_pending(&txn, Some(NUMBER_BATCH)).await;
+            let moved = super::registrations::settle(txn, moved.map_err(Into::into)).await?;
+            if moved > 0 {
+                self.numbering.grew.notify_one();
+            }
+            if moved < NUMBER_BATCH as u64 {
+                return Ok(());
+            }
+        }
+    }
+
+    /// Numbers events whenever a writer of this server committed one, and every
+    /// `poll_interval` (the events of a replica that stopped before numbering them), until
+    /// `stop` changes, and once more then (the server's last writes).
+    pub(crate) async fn number_events_continuously(
+        self,
+        poll_interval: Duration,
+        mut stop: watch::Receiver<()>,
+    ) {
+        if self.numbering.sequencer.is_none() {
+            return;
+        }
+        loop {
+            let pause = match self.number_events().await {
+                Ok(()) => Duration::ZERO,
+                Err(err) => {
+                    tracing::warn!(error = %err, "numbering events failed");
+                    RETRY_PAUSE
+                }
+            };
+            tokio::select! {
+                () = async {
+                    tokio::time::sleep(pause).await;
+                    self.numbering.pending.notified().await;
+                } => {}
+                () = tokio::time::sleep(poll_interval) => {}
+                _ = stop.changed() => {
+                    if let Err(err) = self.number_events().await {
+                        tracing::warn!(error = %err, "numbering the last events failed");
+                    }
+                    return;
+                }
+            }
+        }
+    }
+
+    /// A read-only transaction that sees one consistent state of the database, with the
+    /// sequence of the last event of the changes it sees: what a list reads and a watch resumes
+    /// from agree.
+    pub(crate) async fn snapshot(&self) -> Result<(DatabaseTransaction, i64)> {
+        let txn = self.begin_snapshot().await?;
+        let (last, pending) = position_in(&txn).await?;
+        let Some(sequencer) = self.numbering.sequencer.as_ref().filter(|_| pending) else {
+            return Ok((txn, last));
+        };
+        // This snapshot sees changes whose events have no number yet. Begin again, with every
+        // event numbered and no writer between its append and its commit. Both connections
+        // are taken before the lock: writers held back by it may fill the pool.
+        txn.rollback().await?;
+        let txn = self.begin_snapshot().await?;
+        let numbering = sequencer.begin().await?;
+        let numbered: Result<(i64, u64)> = async {
+            numbering
+                .execute_unprepared(&format!("SELECT pg_advisory_xact_lock({APPEND_LOCK_KEY})"))
+                .await?;
+            let numbered = number_pending(&numbering, None).await?;
+            // The snapshot's first statement fixes what it sees.
+            let (before, _) = position_in(&txn).await?;
+            Ok((before, numbered))
+        }
+        .await;
+        let (before, numbered) = super::registrations::settle(numbering, numbered).await?;
+        if numbered > 0 {
+            self.numbering.grew.notify_one();
+        }
+        Ok((txn, before + numbered as i64))
+    }
+
+    async fn begin_snapshot(&self) -> Result<DatabaseTransaction, DbErr> {
+        let options = match self.backend() {
+            // SQLite's read transactions see one state of the file from their first read.
+            DbBackend::Sqlite => TransactionOptions::default(),
+            _ => TransactionOptions {
+                isolation_level: Some(IsolationLevel::RepeatableRead),
+                access_mode: Some(AccessMode::ReadOnly),
+                sqlite_transaction_mode: None,
+            },
+        };
+        self.reader.begin_with_options(options).await
+    }
+}
+
+/// The last sequence `db` sees, and whether it sees events without a number.
+async fn position_in(db: &impl ConnectionTrait) -> Result<(i64, bool), DbErr> {
+    let row = db
+        .query_one_raw(Statement::from_string(
+            db.get_database_backend(),
+            "SELECT last_sequence, \
+                CASE WHEN EXISTS (SELECT 1 FROM pending_events) THEN 1 ELSE 0 END AS pending \
+             FROM event_log WHERE id = 1",
+        ))
+        .await?
+        .ok_or_else(missing_counter)?;
+    let last: i64 = row.try_get("", "last_sequence")?;
+    let pending: i32 = row.try_get("", "pending")?;
+    Ok((last, pending != 0))
+}
