@@ -1,5 +1,5 @@
 //! The event log, measured with the release `modelreg` binary:
-//! - register and update throughput at concurrency 32 (`modelreg::loadgen`, the code behind
+//! - register, update and mixed (80% get, 10% list, 10% register) throughput at concurrency 32 (`modelreg::loadgen`, the code behind
 //!   `modelreg bench`), each printed as a share of `health` in the same run, and, when a
 //!   baseline binary built before the event log is given, as a share of its figures measured in
 //!   the same run on a fresh database of the same kind;
@@ -39,6 +39,14 @@ use process::{Serve, ServeProcess};
 
 /// Registrations timed per latency run.
 const EVENTS_PER_RUN: usize = 400;
+
+/// Concurrent writers of the latency runs.
+const WRITERS: [usize; 2] = [1, 8];
+
+/// Registrations before the timed ones, from as many writers as the timed runs have at most:
+/// the first events of a server pay for its first statements and for opening the pool's
+/// connections.
+const WARM_UP_EVENTS: usize = 40;
 
 /// One database for one set of servers: a SQLite file, or a PostgreSQL database created for it.
 struct Db {
@@ -118,7 +126,12 @@ async fn throughput(postgres: Option<&str>, binary: Option<&Path>, duration: Dur
     let server = db.serve(binary).await;
     let config = BenchConfig {
         connection: ConnectionArgs::new(server.url()),
-        scenarios: vec![Scenario::Health, Scenario::Register, Scenario::Update],
+        scenarios: vec![
+            Scenario::Health,
+            Scenario::Register,
+            Scenario::Update,
+            Scenario::Mixed,
+        ],
         concurrency: 32,
         connections: 4,
         duration,
@@ -168,7 +181,7 @@ async fn compare_throughput(
     println!("{backend}, baseline {}:", baseline.display());
     print!("{before}");
     errors += before.errors();
-    for scenario in [Scenario::Register, Scenario::Update] {
+    for scenario in [Scenario::Register, Scenario::Update, Scenario::Mixed] {
         let rate = |report: &Report| report.get(scenario).map_or(0.0, |m| m.throughput());
         println!(
             "  {scenario:?}: {:.0} req/s with the log, {:.0} before: {:.0}% of before \
@@ -217,13 +230,13 @@ async fn watcher(url: String, expected: usize) -> (tokio::task::JoinHandle<()>, 
     (task, arrivals)
 }
 
-/// Registers `EVENTS_PER_RUN` models from `writers` concurrent writers on `url`; when each
-/// call answered.
-async fn write(url: &str, writers: usize, run: &str) -> HashMap<String, Instant> {
+/// Registers `events` models from `writers` concurrent writers on `url`; when each call
+/// answered.
+async fn write(url: &str, writers: usize, events: usize, run: &str) -> HashMap<String, Instant> {
     let client = ModelRegistrationServiceClient::connect(url.to_owned())
         .await
         .expect("connect the writer");
-    let per_writer = EVENTS_PER_RUN / writers;
+    let per_writer = events / writers;
     let tasks = (0..writers).map(|writer| {
         let client = client.clone();
         let run = run.to_owned();
@@ -280,14 +293,24 @@ async fn delivery_latency(backend: &str, postgres: Option<&str>) {
         Some(_) => Some(db.serve(None).await),
         None => None,
     };
-    for writers in [1, 8] {
+    // Not timed: every server's feed and statements are warm, as in a running deployment.
+    let mut warming = vec![watcher(writer.url(), WARM_UP_EVENTS).await];
+    if let Some(other) = &other {
+        warming.push(watcher(other.url(), WARM_UP_EVENTS).await);
+    }
+    let most_writers = WRITERS.into_iter().max().unwrap_or(1);
+    write(&writer.url(), most_writers, WARM_UP_EVENTS, "warm-up").await;
+    for (task, _) in warming {
+        task.await.expect("a warm-up watcher");
+    }
+    for writers in WRITERS {
         let run = format!("latency{writers}");
         let (same_task, same) = watcher(writer.url(), EVENTS_PER_RUN).await;
         let other_watch = match &other {
             Some(other) => Some(watcher(other.url(), EVENTS_PER_RUN).await),
             None => None,
         };
-        let answered = write(&writer.url(), writers, &run).await;
+        let answered = write(&writer.url(), writers, EVENTS_PER_RUN, &run).await;
         same_task.await.expect("the watcher on the writer's server");
         println!(
             "{backend}, {writers} writer(s), watcher on the writer's server: {}",

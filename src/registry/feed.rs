@@ -139,7 +139,7 @@ impl Feed {
         *last = Some(after);
         self.inner.position.send_replace(after);
         loop {
-            let events = store.events_after(after, READ_BATCH).await?;
+            let events = store.new_events_after(after, READ_BATCH).await?;
             let read = events.len() as u64;
             for event in events {
                 after = event.sequence;

@@ -4,7 +4,9 @@
 
 use chrono::{DateTime, Utc};
 use sea_orm::sea_query::Expr;
-use sea_orm::{ColumnTrait, DbErr, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
+use sea_orm::{
+    ColumnTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
+};
 
 use super::entity::event_log;
 use super::entity::model_event::{self as event, StoredEnvironment, StoredRegistration};
@@ -39,13 +41,13 @@ impl Store {
 
     /// Up to `limit` events after `after`, oldest first.
     pub(crate) async fn events_after(&self, after: i64, limit: u64) -> Result<Vec<Event>> {
-        let rows = event::Entity::find()
-            .filter(event::Column::Sequence.gt(after))
-            .order_by_asc(event::Column::Sequence)
-            .limit(limit)
-            .all(&self.reader)
-            .await?;
-        rows.into_iter().map(event).collect()
+        read_after(&self.reader, after, limit).await
+    }
+
+    /// The feed's read of up to `limit` events after `after`, oldest first: on the log's own
+    /// connections where it has them, so that it never queues behind writers for the pool.
+    pub(crate) async fn new_events_after(&self, after: i64, limit: u64) -> Result<Vec<Event>> {
+        read_after(self.numbering.log().unwrap_or(&self.reader), after, limit).await
     }
 
     /// A page of the audit view among the events of `scope`.
@@ -142,6 +144,16 @@ impl Store {
             }
         }
     }
+}
+
+async fn read_after(db: &DatabaseConnection, after: i64, limit: u64) -> Result<Vec<Event>> {
+    let rows = event::Entity::find()
+        .filter(event::Column::Sequence.gt(after))
+        .order_by_asc(event::Column::Sequence)
+        .limit(limit)
+        .all(db)
+        .await?;
+    rows.into_iter().map(event).collect()
 }
 
 pub(super) fn event_row(sequence: i64, new: &NewEvent<'_>) -> event::Model {

@@ -85,8 +85,11 @@ impl Store {
                 connection.set_metric_callback(move |info| observer.observe(&info.statement.sql));
             }
         }
-        let sequencer = if numbering::numbered_after_commit(writer.get_database_backend()) {
-            Some(Database::connect(options(url, 1)).await?)
+        let log = if numbering::numbered_after_commit(writer.get_database_backend()) {
+            // The sequencer's and the feed's, opened now and kept.
+            let mut log = options(url, 2);
+            log.min_connections(2);
+            Some(Database::connect(log).await?)
         } else {
             None
         };
@@ -94,7 +97,7 @@ impl Store {
             reader,
             writer,
             write_waiters: Arc::default(),
-            numbering: numbering::Numbering::new(sequencer),
+            numbering: numbering::Numbering::new(log),
         })
     }
 

@@ -49,13 +49,15 @@ const NUMBER_BATCH: i64 = 1_000;
 /// After a failed round, the sequencer waits this long before the next.
 const RETRY_PAUSE: Duration = Duration::from_secs(1);
 
-/// The store's side of numbering: the sequencer's connection where events are numbered after
+/// The store's side of numbering: the log's own connections where events are numbered after
 /// commit, and the wake-ups between writers, the sequencer and the feed.
 #[derive(Debug, Default)]
 pub(super) struct Numbering {
-    /// A connection of the sequencer's own (PostgreSQL only): a sequencer never waits for the
-    /// pool that writers fill, and its statements are nobody's request.
-    sequencer: Option<DatabaseConnection>,
+    /// Connections of the event log's own (PostgreSQL only), for the sequencer and the feed's
+    /// reads: neither waits for the pool that writers fill (a pool that grows under a burst of
+    /// writers held the feed back for as long as PostgreSQL took to open a connection, up to
+    /// 100 ms here), and their statements are nobody's request.
+    log: Option<DatabaseConnection>,
     /// Set when a writer committed an event that waits for its number.
     pending: Notify,
     /// Set when numbered events were committed: the log grew.
@@ -63,16 +65,21 @@ pub(super) struct Numbering {
 }
 
 impl Numbering {
-    pub(super) fn new(sequencer: Option<DatabaseConnection>) -> Arc<Self> {
+    pub(super) fn new(log: Option<DatabaseConnection>) -> Arc<Self> {
         Arc::new(Self {
-            sequencer,
+            log,
             ..Self::default()
         })
     }
 
+    /// The log's own connections, where events are numbered after commit.
+    pub(super) fn log(&self) -> Option<&DatabaseConnection> {
+        self.log.as_ref()
+    }
+
     pub(super) async fn close(&self) -> Result<(), DbErr> {
-        match &self.sequencer {
-            Some(sequencer) => sequencer.clone().close().await,
+        match &self.log {
+            Some(log) => log.clone().close().await,
             None => Ok(()),
         }
     }
@@ -212,7 +219,7 @@ fn missing_counter() -> DbErr {
 impl Store {
     /// A writer committed an event: have it numbered, or tell the feed.
     pub(super) fn appended(&self) {
-        if self.numbering.sequencer.is_some() {
+        if self.numbering.log.is_some() {
             self.numbering.pending.notify_one();
         } else {
             self.numbering.grew.notify_one();
@@ -227,7 +234,7 @@ impl Store {
     /// Numbers every event committed so far that waits for its number, a batch per
     /// transaction. Nothing to do where writers number their own events.
     pub(crate) async fn number_events(&self) -> Result<()> {
-        let Some(sequencer) = &self.numbering.sequencer else {
+        let Some(sequencer) = &self.numbering.log else {
             return Ok(());
         };
         loop {
@@ -236,11 +243,13 @@ impl Store {
             if !pending {
                 return Ok(());
             }
+            let started = std::time::Instant::now();
             let txn = sequencer.begin().await?;
             let moved = number_pending(&txn, Some(NUMBER_BATCH)).await;
             let moved = super::registrations::settle(txn, moved.map_err(Into::into)).await?;
             if moved > 0 {
                 self.numbering.grew.notify_one();
+                tracing::debug!(events = moved, took = ?started.elapsed(), "numbered events");
             }
             if moved < NUMBER_BATCH as u64 {
                 return Ok(());
@@ -256,7 +265,7 @@ impl Store {
         poll_interval: Duration,
         mut stop: watch::Receiver<()>,
     ) {
-        if self.numbering.sequencer.is_none() {
+        if self.numbering.log.is_none() {
             return;
         }
         loop {
@@ -289,7 +298,7 @@ impl Store {
     pub(crate) async fn snapshot(&self) -> Result<(DatabaseTransaction, i64)> {
         let txn = self.begin_snapshot().await?;
         let (last, pending) = position_in(&txn).await?;
-        let Some(sequencer) = self.numbering.sequencer.as_ref().filter(|_| pending) else {
+        let Some(sequencer) = self.numbering.log.as_ref().filter(|_| pending) else {
             return Ok((txn, last));
         };
         // This snapshot sees changes whose events have no number yet. Begin again, with every
@@ -334,13 +343,15 @@ async fn position_in(db: &impl ConnectionTrait) -> Result<(i64, bool), DbErr> {
     let row = db
         .query_one_raw(Statement::from_string(
             db.get_database_backend(),
+            // COUNT is a 64-bit integer on every backend; of at most one row.
             "SELECT last_sequence, \
-                CASE WHEN EXISTS (SELECT 1 FROM pending_events) THEN 1 ELSE 0 END AS pending \
+                (SELECT COUNT(*) FROM (SELECT 1 FROM pending_events LIMIT 1) AS any_pending) \
+                AS pending \
              FROM event_log WHERE id = 1",
         ))
         .await?
         .ok_or_else(missing_counter)?;
     let last: i64 = row.try_get("", "last_sequence")?;
-    let pending: i32 = row.try_get("", "pending")?;
+    let pending: i64 = row.try_get("", "pending")?;
     Ok((last, pending != 0))
 }
