@@ -12,13 +12,14 @@
 //! moves a batch of pending events into `model_events` with the next numbers, and commits,
 //! so that a batch becomes visible at once, after every smaller number.
 //!
-//! A consistent snapshot (a list, a watch's initial state) must not see a change whose event
-//! is still unnumbered: that event would be numbered after the snapshot's sequence and reach a
-//! watcher who already has the change. Writers therefore hold an advisory lock in shared mode
-//! from their append to their commit. A snapshot that finds pending events takes that lock
-//! exclusively (waiting for the writers in their commits, holding new ones back), numbers
-//! every pending event, and begins its read-only transaction before letting the writers go:
-//! it then sees exactly the changes up to its sequence.
+//! A consistent snapshot (a list, a watch's initial state) carries the sequence of the last
+//! change it sees. When it sees changes whose events are still unnumbered, that sequence is
+//! the counter plus their count, provided that no event takes a number among theirs: the
+//! sequencer numbers in the order of writing, so only a writer between its append and its
+//! commit could. Writers therefore hold an advisory lock in shared mode from their append to
+//! their commit; such a snapshot begins again while it holds that lock exclusively (waiting for
+//! the writers in their commits and holding new ones back for one statement), and then sees
+//! exactly the changes up to its sequence.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -164,10 +165,9 @@ fn pending_row(new: &NewEvent<'_>) -> pending::ActiveModel {
     }
 }
 
-/// Numbers up to `limit` pending events (all with `None`) in `txn`, oldest first, and returns
-/// how many. The counter's row is locked first: sequencers of all replicas take turns, and
+/// Numbers up to `limit` pending events in `txn`, oldest first, and returns how many. The counter's row is locked first: sequencers of all replicas take turns, and
 /// each reads the pending events after the previous one committed.
-async fn number_pending(txn: &DatabaseTransaction, limit: Option<i64>) -> Result<u64, DbErr> {
+async fn number_pending(txn: &DatabaseTransaction, limit: i64) -> Result<u64, DbErr> {
     let backend = txn.get_database_backend();
     let last: i64 = txn
         .query_one_raw(Statement::from_string(
@@ -240,12 +240,12 @@ impl Store {
         loop {
             // Most rounds find nothing: then no row is locked and nothing is written.
             let (_, pending) = position_in(sequencer).await?;
-            if !pending {
+            if pending == 0 {
                 return Ok(());
             }
             let started = std::time::Instant::now();
             let txn = sequencer.begin().await?;
-            let moved = number_pending(&txn, Some(NUMBER_BATCH)).await;
+            let moved = number_pending(&txn, NUMBER_BATCH).await;
             let moved = super::registrations::settle(txn, moved.map_err(Into::into)).await?;
             if moved > 0 {
                 self.numbering.grew.notify_one();
@@ -298,30 +298,26 @@ impl Store {
     pub(crate) async fn snapshot(&self) -> Result<(DatabaseTransaction, i64)> {
         let txn = self.begin_snapshot().await?;
         let (last, pending) = position_in(&txn).await?;
-        let Some(sequencer) = self.numbering.log.as_ref().filter(|_| pending) else {
+        let Some(log) = self.numbering.log.as_ref().filter(|_| pending > 0) else {
             return Ok((txn, last));
         };
-        // This snapshot sees changes whose events have no number yet. Begin again, with every
-        // event numbered and no writer between its append and its commit. Both connections
-        // are taken before the lock: writers held back by it may fill the pool.
+        // This snapshot sees changes whose events have no number yet. A writer between its
+        // append and its commit may take a number among theirs: begin again while none is.
+        // Both connections are taken before the lock, which holds writers back, and they
+        // may fill the pool.
         txn.rollback().await?;
         let txn = self.begin_snapshot().await?;
-        let numbering = sequencer.begin().await?;
-        let numbered: Result<(i64, u64)> = async {
-            numbering
-                .execute_unprepared(&format!("SELECT pg_advisory_xact_lock({APPEND_LOCK_KEY})"))
-                .await?;
-            let numbered = number_pending(&numbering, None).await?;
-            // The snapshot's first statement fixes what it sees.
-            let (before, _) = position_in(&txn).await?;
-            Ok((before, numbered))
-        }
-        .await;
-        let (before, numbered) = super::registrations::settle(numbering, numbered).await?;
-        if numbered > 0 {
-            self.numbering.grew.notify_one();
-        }
-        Ok((txn, before + numbered as i64))
+        let excluding = log.begin().await?;
+        excluding
+            .execute_unprepared(&format!("SELECT pg_advisory_xact_lock({APPEND_LOCK_KEY})"))
+            .await?;
+        // The snapshot's first statement fixes what it sees.
+        let position = position_in(&txn).await;
+        excluding.rollback().await?;
+        let (last, pending) = position?;
+        // Sequencers number pending events in the order they were written, and every event
+        // written from now on comes after these: they will be the next `pending` numbers.
+        Ok((txn, last + pending))
     }
 
     async fn begin_snapshot(&self) -> Result<DatabaseTransaction, DbErr> {
@@ -338,20 +334,19 @@ impl Store {
     }
 }
 
-/// The last sequence `db` sees, and whether it sees events without a number.
-async fn position_in(db: &impl ConnectionTrait) -> Result<(i64, bool), DbErr> {
+/// The last sequence `db` sees, and how many events without a number it sees.
+async fn position_in(db: &impl ConnectionTrait) -> Result<(i64, i64), DbErr> {
     let row = db
         .query_one_raw(Statement::from_string(
             db.get_database_backend(),
-            // COUNT is a 64-bit integer on every backend; of at most one row.
-            "SELECT last_sequence, \
-                (SELECT COUNT(*) FROM (SELECT 1 FROM pending_events LIMIT 1) AS any_pending) \
-                AS pending \
+            // COUNT is a 64-bit integer on every backend.
+            "SELECT last_sequence, (SELECT COUNT(*) FROM pending_events) AS pending \
              FROM event_log WHERE id = 1",
         ))
         .await?
         .ok_or_else(missing_counter)?;
-    let last: i64 = row.try_get("", "last_sequence")?;
-    let pending: i64 = row.try_get("", "pending")?;
-    Ok((last, pending != 0))
+    Ok((
+        row.try_get("", "last_sequence")?,
+        row.try_get("", "pending")?,
+    ))
 }

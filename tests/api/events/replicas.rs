@@ -36,57 +36,7 @@ pub(crate) fn trials() -> Vec<libtest_mimic::Trial> {
             "a_watch_ended_by_sigterm_resumes_on_another_replica",
             a_watch_ended_by_sigterm_resumes_on_another_replica,
         ),
-        on_postgres(
-            module_path!(),
-            "an_event_a_stopped_replica_left_unnumbered_is_numbered_by_another",
-            an_event_a_stopped_replica_left_unnumbered_is_numbered_by_another,
-        ),
     ]
-}
-
-/// On PostgreSQL a writer commits its event unnumbered and its replica's sequencer numbers it
-/// right after. A replica that stops in between leaves the event for any other replica, whose
-/// sequencer also looks every `--event-poll-interval`.
-async fn an_event_a_stopped_replica_left_unnumbered_is_numbered_by_another(backend: Backend) {
-    use sea_orm::ConnectionTrait;
-
-    let server = crate::common::TestServer::start_with(backend, |config| {
-        config.events.event_poll_interval = Duration::from_millis(200);
-    })
-    .await;
-    let id = server.registered_id("left-behind").await;
-    let listed = server.list(pb::ListModelsRequest::default()).await.unwrap();
-    assert_eq!(listed.sequence, 1);
-    let mut watching = Watching::start(
-        &server.events,
-        pb::WatchModelsRequest {
-            start_sequence: Some(listed.sequence),
-            ..Default::default()
-        },
-    )
-    .await
-    .unwrap();
-    // What a replica that stopped after its commit leaves: a committed, unnumbered event (here
-    // a copy of the first one), and no wake-up for this server.
-    let db = server.database.connect().await;
-    db.execute_unprepared(
-        "INSERT INTO pending_events (event_time, event_type, model_related_information_id, \
-            model_name, model_version, artifact_version, etag_before, etag_after, actor, \
-            request_id, registration) \
-         SELECT event_time, event_type, model_related_information_id, model_name, \
-            model_version, artifact_version, etag_before, etag_after, actor, request_id, \
-            registration FROM model_events WHERE sequence = 1",
-    )
-    .await
-    .expect("leave an unnumbered event behind");
-    db.close().await.ok();
-
-    // Nothing is written here any more: only the poll can number it.
-    let event = watching.next_event().await;
-    assert_eq!(event.sequence, 2, "the next number");
-    assert_eq!(event.model_registration_id, id);
-    assert_eq!(event_type(&event), EventType::ModelRegistered);
-    server.stop().await;
 }
 
 /// What a test compares of an event.
