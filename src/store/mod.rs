@@ -17,6 +17,7 @@ mod pools;
 mod registrations;
 mod rows;
 mod scope;
+mod snapshot;
 
 use std::sync::Arc;
 use std::time::Duration;

@@ -25,9 +25,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use sea_orm::{
-    AccessMode, ActiveValue::NotSet, ActiveValue::Set, ConnectionTrait, DatabaseConnection,
-    DatabaseTransaction, DbBackend, DbErr, EntityTrait, IsolationLevel, Statement,
-    TransactionOptions, TransactionTrait,
+    ActiveValue::NotSet, ActiveValue::Set, ConnectionTrait, DatabaseConnection,
+    DatabaseTransaction, DbBackend, DbErr, EntityTrait, IntoActiveModel, Statement,
+    TransactionTrait,
 };
 use tokio::sync::{Notify, watch};
 
@@ -42,7 +42,7 @@ pub(crate) const NOTIFY_CHANNEL: &str = "modelreg_events";
 
 /// The advisory lock that writers hold shared from their append to their commit, and that a
 /// snapshot takes exclusively: "evtorder" in ASCII.
-const APPEND_LOCK_KEY: i64 = 0x6576_746f_7264_6572;
+pub(super) const APPEND_LOCK_KEY: i64 = 0x6576_746f_7264_6572;
 
 /// Pending events the sequencer numbers in one transaction.
 const NUMBER_BATCH: i64 = 1_000;
@@ -106,11 +106,9 @@ pub(super) async fn append(txn: &DatabaseTransaction, new: NewEvent<'_>) -> Resu
         // From the numbering on, the counter's row stays locked until `txn` ends, so numbers
         // are handed out in commit order.
         let sequence = next_sequence(txn).await?;
-        event::Entity::insert(sea_orm::IntoActiveModel::into_active_model(event_row(
-            sequence, &new,
-        )))
-        .exec_without_returning(txn)
-        .await?;
+        event::Entity::insert(event_row(sequence, &new).into_active_model())
+            .exec_without_returning(txn)
+            .await?;
     }
     Ok(())
 }
@@ -291,51 +289,10 @@ impl Store {
             }
         }
     }
-
-    /// A read-only transaction that sees one consistent state of the database, with the
-    /// sequence of the last event of the changes it sees: what a list reads and a watch resumes
-    /// from agree.
-    pub(crate) async fn snapshot(&self) -> Result<(DatabaseTransaction, i64)> {
-        let txn = self.begin_snapshot().await?;
-        let (last, pending) = position_in(&txn).await?;
-        let Some(log) = self.numbering.log.as_ref().filter(|_| pending > 0) else {
-            return Ok((txn, last));
-        };
-        // This snapshot sees changes whose events have no number yet. A writer between its
-        // append and its commit may take a number among theirs: begin again while none is.
-        // Both connections are taken before the lock, which holds writers back, and they
-        // may fill the pool.
-        txn.rollback().await?;
-        let txn = self.begin_snapshot().await?;
-        let excluding = log.begin().await?;
-        excluding
-            .execute_unprepared(&format!("SELECT pg_advisory_xact_lock({APPEND_LOCK_KEY})"))
-            .await?;
-        // The snapshot's first statement fixes what it sees.
-        let position = position_in(&txn).await;
-        excluding.rollback().await?;
-        let (last, pending) = position?;
-        // Sequencers number pending events in the order they were written, and every event
-        // written from now on comes after these: they will be the next `pending` numbers.
-        Ok((txn, last + pending))
-    }
-
-    async fn begin_snapshot(&self) -> Result<DatabaseTransaction, DbErr> {
-        let options = match self.backend() {
-            // SQLite's read transactions see one state of the file from their first read.
-            DbBackend::Sqlite => TransactionOptions::default(),
-            _ => TransactionOptions {
-                isolation_level: Some(IsolationLevel::RepeatableRead),
-                access_mode: Some(AccessMode::ReadOnly),
-                sqlite_transaction_mode: None,
-            },
-        };
-        self.reader.begin_with_options(options).await
-    }
 }
 
 /// The last sequence `db` sees, and how many events without a number it sees.
-async fn position_in(db: &impl ConnectionTrait) -> Result<(i64, i64), DbErr> {
+pub(super) async fn position_in(db: &impl ConnectionTrait) -> Result<(i64, i64), DbErr> {
     let row = db
         .query_one_raw(Statement::from_string(
             db.get_database_backend(),
