@@ -27,7 +27,9 @@ pub struct EventsConfig {
 
     /// While anyone watches, the log is read at least this often: it catches the commits of
     /// replicas that cannot notify (SQLite files shared by processes, a lost PostgreSQL
-    /// notification). Commits of this server and PostgreSQL notifications wake it at once.
+    /// notification). Commits of this server and PostgreSQL notifications wake it at once. On
+    /// PostgreSQL also how often each server numbers events that no commit of its own
+    /// announced (those of a replica that stopped right after its commit).
     #[arg(long, env = "MODELREG_EVENT_POLL_INTERVAL", default_value = "1s", value_parser = positive_duration)]
     pub event_poll_interval: Duration,
 }
