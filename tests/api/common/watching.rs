@@ -31,6 +31,18 @@ impl Watching {
             .expect("a watch")
     }
 
+    /// Watches every change after `sequence` (a list's, or the last one seen).
+    pub async fn after(
+        client: &ModelEventServiceClient<Channel>,
+        sequence: i64,
+    ) -> Result<Self, tonic::Status> {
+        let request = pb::WatchModelsRequest {
+            start_sequence: Some(sequence),
+            ..Default::default()
+        };
+        Self::start(client, request).await
+    }
+
     /// The next message; panics when the stream ends or fails, or nothing comes in time.
     pub async fn next(&mut self) -> Message {
         match self.try_next(WAIT).await {

@@ -68,15 +68,9 @@ async fn an_event_a_stopped_replica_left_unnumbered_is_numbered_by_another(backe
     let id = server.registered_id("left-behind").await;
     let listed = server.list(pb::ListModelsRequest::default()).await.unwrap();
     assert_eq!(listed.sequence, 1);
-    let mut watching = Watching::start(
-        &server.events,
-        pb::WatchModelsRequest {
-            start_sequence: Some(listed.sequence),
-            ..Default::default()
-        },
-    )
-    .await
-    .unwrap();
+    let mut watching = Watching::after(&server.events, listed.sequence)
+        .await
+        .unwrap();
     leave_an_unnumbered_copy_of(&server, 1).await;
 
     // Nothing is written here any more: only the poll can number it.
@@ -111,15 +105,9 @@ async fn a_list_that_sees_unnumbered_changes_carries_the_sequence_they_will_get(
         "the numbered event and the one that will be numbered next"
     );
 
-    let mut watching = Watching::start(
-        &server.events,
-        pb::WatchModelsRequest {
-            start_sequence: Some(listed.sequence),
-            ..Default::default()
-        },
-    )
-    .await
-    .expect("the sequence exists once the pending event is numbered");
+    let mut watching = Watching::after(&server.events, listed.sequence)
+        .await
+        .expect("the sequence exists once the pending event is numbered");
     let b = server.registered_id("b").await;
     let event = watching.next_event().await;
     assert_eq!(

@@ -99,15 +99,7 @@ async fn a_watch_resumes_after_the_last_sequence_it_saw(backend: Backend) {
     for name in ["a", "b", "c"] {
         server.registered_id(name).await;
     }
-    let mut resumed = Watching::start(
-        &server.events,
-        pb::WatchModelsRequest {
-            start_sequence: Some(1),
-            ..Default::default()
-        },
-    )
-    .await
-    .unwrap();
+    let mut resumed = Watching::after(&server.events, 1).await.unwrap();
     server.registered_id("d").await;
     let names: Vec<String> = resumed
         .events(3)
@@ -133,15 +125,9 @@ async fn list_then_watch_from_the_list_sequence_misses_nothing(backend: Backend)
     );
     // Changes between the list and the watch.
     server.registered_id("b").await;
-    let mut watching = Watching::start(
-        &server.events,
-        pb::WatchModelsRequest {
-            start_sequence: Some(listed.sequence),
-            ..Default::default()
-        },
-    )
-    .await
-    .unwrap();
+    let mut watching = Watching::after(&server.events, listed.sequence)
+        .await
+        .unwrap();
     server.registered_id("c").await;
     let names: Vec<String> = watching
         .events(2)

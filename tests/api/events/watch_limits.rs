@@ -31,31 +31,17 @@ async fn resuming_before_the_retained_log_or_past_its_end_is_out_of_range(backen
     for name in ["a", "b"] {
         server.registered_id(name).await;
     }
-    let status = Watching::start(
-        &server.events,
-        pb::WatchModelsRequest {
-            start_sequence: Some(3),
-            ..Default::default()
-        },
-    )
-    .await
-    .err()
-    .expect("a sequence past the end");
+    let status = Watching::after(&server.events, 3)
+        .await
+        .err()
+        .expect("a sequence past the end");
     let details = assert_error(&status, Code::OutOfRange, "SEQUENCE_AHEAD");
     assert_eq!(details.error_info().unwrap().metadata["last_sequence"], "2");
 
     // Pruned: the whole log is past its retention after a while.
     let deadline = Instant::now() + Duration::from_secs(10);
     let status = loop {
-        match Watching::start(
-            &server.events,
-            pb::WatchModelsRequest {
-                start_sequence: Some(1),
-                ..Default::default()
-            },
-        )
-        .await
-        {
+        match Watching::after(&server.events, 1).await {
             Err(status) => break status,
             Ok(_) if Instant::now() < deadline => {
                 tokio::time::sleep(Duration::from_millis(100)).await
@@ -69,15 +55,9 @@ async fn resuming_before_the_retained_log_or_past_its_end_is_out_of_range(backen
     // What the error says to do works: list, and watch from the list's sequence.
     let listed = server.list(pb::ListModelsRequest::default()).await.unwrap();
     assert_eq!(listed.models.len(), 2);
-    let mut watching = Watching::start(
-        &server.events,
-        pb::WatchModelsRequest {
-            start_sequence: Some(listed.sequence),
-            ..Default::default()
-        },
-    )
-    .await
-    .expect("a watch from the list's sequence");
+    let mut watching = Watching::after(&server.events, listed.sequence)
+        .await
+        .expect("a watch from the list's sequence");
     server.registered_id("c").await;
     assert_eq!(name_of(&watching.next_event().await), "c");
     server.stop().await;
@@ -148,15 +128,7 @@ async fn a_slow_watcher_is_cut_off_while_writers_keep_going(backend: Backend) {
     println!("{WRITES} writes in {writing:?} with a stalled watcher; it was cut off at {last}");
 
     // It resumes from its last sequence and gets the rest.
-    let mut resumed = Watching::start(
-        &server.events,
-        pb::WatchModelsRequest {
-            start_sequence: Some(last),
-            ..Default::default()
-        },
-    )
-    .await
-    .unwrap();
+    let mut resumed = Watching::after(&server.events, last).await.unwrap();
     let rest = resumed.events(WRITES - last as usize).await;
     assert_eq!(rest.first().unwrap().sequence, last + 1);
     assert_eq!(rest.last().unwrap().sequence, WRITES as i64);
