@@ -1,8 +1,8 @@
 //! The event log, measured with the release `modelreg` binary:
-//! - register, update and mixed (80% get, 10% list, 10% register) throughput at concurrency 32 (`modelreg::loadgen`, the code behind
-//!   `modelreg bench`), each printed as a share of `health` in the same run, and, when a
-//!   baseline binary built before the event log is given, as a share of its figures measured in
-//!   the same run on a fresh database of the same kind;
+//! - register, update and mixed (80% get, 10% list, 10% register) throughput at concurrency 32
+//!   (`modelreg::loadgen`, the code behind `modelreg bench`), each printed as a share of
+//!   `health` in the same run, and, when a baseline binary built before the event log is given,
+//!   as a share of its figures measured in the same run on a fresh database of the same kind;
 //! - commit-to-watcher latency: from the moment RegisterModel answered to the moment a watcher
 //!   received its event, with one writer and with eight, a watcher on the writer's server and
 //!   (PostgreSQL) one on another replica of the same database.

@@ -163,8 +163,9 @@ fn pending_row(new: &NewEvent<'_>) -> pending::ActiveModel {
     }
 }
 
-/// Numbers up to `limit` pending events in `txn`, oldest first, and returns how many. The counter's row is locked first: sequencers of all replicas take turns, and
-/// each reads the pending events after the previous one committed.
+/// Numbers up to `limit` pending events in `txn`, oldest first, and returns how many. The
+/// counter's row is locked first: sequencers of all replicas take turns, and each reads the
+/// pending events after the previous one committed.
 async fn number_pending(txn: &DatabaseTransaction, limit: i64) -> Result<u64, DbErr> {
     let backend = txn.get_database_backend();
     let last: i64 = txn
