@@ -31,6 +31,9 @@ use sea_orm::{ConnectionTrait, Database};
 #[path = "../tests/api/common/process.rs"]
 mod process;
 
+#[path = "support/settings.rs"]
+mod settings;
+
 #[allow(dead_code)]
 #[path = "../tests/api/common/fixtures.rs"]
 mod fixtures;
@@ -140,22 +143,8 @@ async fn throughput(postgres: Option<&str>, binary: Option<&Path>, duration: Dur
         seed: 1000,
     };
     if postgres.is_some() {
-        // As in the load benchmark: statistics after a first thousand models, which
-        // autovacuum (off on this machine) would gather in production.
-        let warm = BenchConfig {
-            scenarios: vec![Scenario::Register],
-            requests: Some(1000),
-            warmup: Duration::ZERO,
-            seed: 0,
-            ..config.clone()
-        };
-        loadgen::run(&warm).await.expect("the pre-seeding run");
-        let database = Database::connect(&db.url).await.expect("connect");
-        database
-            .execute_unprepared("ANALYZE")
-            .await
-            .expect("ANALYZE");
-        database.close().await.ok();
+        // As in the load benchmark.
+        settings::gather_statistics(&config, &db.url).await;
     }
     let report = loadgen::run(&config).await.expect("the load run");
     stop(server).await;
@@ -341,10 +330,7 @@ async fn main() {
         "events benchmark on {} cores; clients and servers share them",
         std::thread::available_parallelism().map_or(0, |n| n.get())
     );
-    let duration = std::env::var("MODELREG_BENCH_DURATION")
-        .ok()
-        .map(|text| humantime::parse_duration(&text).expect("MODELREG_BENCH_DURATION"))
-        .unwrap_or(Duration::from_secs(10));
+    let duration = settings::measured_duration();
     let baseline = std::env::var_os("MODELREG_BENCH_BASELINE").map(PathBuf::from);
     let postgres = std::env::var("MODELREG_BENCH_POSTGRES_URL").ok();
 

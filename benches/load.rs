@@ -22,6 +22,9 @@ use sea_orm::{ConnectionTrait, Database};
 #[path = "../tests/api/common/process.rs"]
 mod process;
 
+#[path = "support/settings.rs"]
+mod settings;
+
 use process::{Serve, ServeProcess};
 
 const COLD_STARTS: usize = 5;
@@ -103,10 +106,7 @@ async fn run_backend(
     );
 
     let (server, _) = Server::start(database_url, folder).await;
-    let duration = std::env::var("MODELREG_BENCH_DURATION")
-        .ok()
-        .map(|text| humantime::parse_duration(&text).expect("MODELREG_BENCH_DURATION"))
-        .unwrap_or(Duration::from_secs(10));
+    let duration = settings::measured_duration();
     let config = BenchConfig {
         connection: ConnectionArgs::new(server.0.url()),
         scenarios: Scenario::ALL.to_vec(),
@@ -118,24 +118,7 @@ async fn run_backend(
         seed: 1000,
     };
     if analyze {
-        // This machine's PostgreSQL runs with autovacuum off, so a new database never gets
-        // statistics; with none, PostgreSQL caches generic plans (a sequential scan of the
-        // environments) that turn slow as the tables grow. Production keeps autovacuum on: one
-        // ANALYZE after a first thousand models stands in for it.
-        let warm = BenchConfig {
-            scenarios: vec![Scenario::Register],
-            requests: Some(1000),
-            warmup: Duration::ZERO,
-            seed: 0,
-            ..config.clone()
-        };
-        loadgen::run(&warm).await.expect("the pre-seeding run");
-        let database = Database::connect(database_url).await.expect("connect");
-        database
-            .execute_unprepared("ANALYZE")
-            .await
-            .expect("ANALYZE");
-        database.close().await.ok();
+        settings::gather_statistics(&config, database_url).await;
     }
     let loaded = loadgen::run(&config).await.expect("the load run");
     println!("concurrency 32, {} connections:", config.connections);

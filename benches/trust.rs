@@ -18,6 +18,9 @@ use modelreg::client::bench::{self as loadgen, BenchConfig, Report, Scenario};
 #[path = "../tests/api/common/process.rs"]
 mod process;
 
+#[path = "support/settings.rs"]
+mod settings;
+
 #[allow(dead_code)]
 #[path = "../tests/api/common/certificates.rs"]
 mod certificates;
@@ -118,10 +121,7 @@ async fn measure(setup: &Setup, files: &Files, folder: &Path, duration: Duration
 
 #[tokio::main]
 async fn main() {
-    let duration = std::env::var("MODELREG_BENCH_DURATION")
-        .ok()
-        .map(|text| humantime::parse_duration(&text).expect("MODELREG_BENCH_DURATION"))
-        .unwrap_or(Duration::from_secs(10));
+    let duration = settings::measured_duration();
     println!(
         "trust benchmark on {} cores (client and server share them), SQLite, concurrency 32, \
          4 connections, {duration:?} per scenario",
