@@ -34,6 +34,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .build_client(true)
         // Artifact chunks pass through as `bytes::Bytes`, without copies.
         .bytes(".modelregistry.v1")
+        // Labels come out in key order, in every answer and every JSON rendering.
+        .btree_map(".modelregistry.v1.ModelRelatedInformation.labels")
         .compile_fds(descriptors)?;
     Ok(())
 }

@@ -7,6 +7,7 @@ mod m20261125_000001_create_registry;
 mod m20261125_000002_create_model_artifacts;
 mod m20261126_000003_create_model_events;
 mod m20261126_000004_create_pending_events;
+mod m20261126_000005_create_labels_and_aliases;
 
 pub struct Migrator;
 
@@ -18,6 +19,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261125_000002_create_model_artifacts::Migration),
             Box::new(m20261126_000003_create_model_events::Migration),
             Box::new(m20261126_000004_create_pending_events::Migration),
+            Box::new(m20261126_000005_create_labels_and_aliases::Migration),
         ]
     }
 }

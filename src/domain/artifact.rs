@@ -7,29 +7,46 @@ use uuid::Uuid;
 use super::check::Checker;
 use super::draft::ModelIdDraft;
 use super::error::Result;
+use super::labels::Alias;
 use super::limits;
 use super::names::{ArtifactVersion, ModelName, ModelVersion, RegistrationId};
 
 const DEFAULT_FILENAME: &str = "artifact";
 const DEFAULT_CONTENT_TYPE: &str = "application/octet-stream";
 
-/// How a request names a model: by registration id, or by name and version.
+/// How a request names a model: by registration id, by name and version, or by name and alias.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) enum ModelRef {
     Id(RegistrationId),
     NameVersion(ModelName, ModelVersion),
+    NameAlias(ModelName, Alias),
+}
+
+/// A model selector as the client sent it: a name, and a version or an alias.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub(crate) struct SelectorDraft {
+    pub(crate) model_name: String,
+    pub(crate) version_or_alias: Option<VersionOrAlias>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) enum VersionOrAlias {
+    Version(String),
+    Alias(String),
 }
 
 impl ModelRef {
-    /// Parses a request's `model_registration_id` and `model_id`; exactly one must be given.
-    /// `prefix` is where both fields are in the request ("header." in an upload).
+    /// Parses a request's `model_registration_id`, `model_id` and `model` (a selector);
+    /// exactly one must be given. `prefix` is where they are in the request ("header." in an
+    /// upload).
     pub(crate) fn parse(
         registration_id: &str,
         model_id: Option<&ModelIdDraft>,
+        selector: Option<&SelectorDraft>,
         prefix: &str,
     ) -> Result<Self> {
         let mut check = Checker::request();
-        let model = Self::check(&mut check, registration_id, model_id, prefix);
+        let model = Self::check(&mut check, registration_id, model_id, selector, prefix);
         check.finish(model)
     }
 
@@ -37,19 +54,33 @@ impl ModelRef {
         check: &mut Checker,
         registration_id: &str,
         model_id: Option<&ModelIdDraft>,
+        selector: Option<&SelectorDraft>,
         prefix: &str,
     ) -> Option<Self> {
         let id_field = format!("{prefix}model_registration_id");
         let names = model_id.filter(|id| !id.model_name.is_empty() || !id.model_version.is_empty());
-        match (registration_id.is_empty(), names) {
-            (false, Some(_)) => {
-                check.violation(
-                    format!("{prefix}model_id"),
+        let ways = usize::from(!registration_id.is_empty())
+            + usize::from(names.is_some())
+            + usize::from(selector.is_some());
+        if ways > 1 {
+            let (field, why) = match selector {
+                Some(_) => (
+                    "model",
+                    "name the model one way: by model_registration_id, model_id or model",
+                ),
+                None => (
+                    "model_id",
                     "must not be given with model_registration_id; name the model one way",
-                );
-                None
-            }
-            (false, None) => RegistrationId::parse(check, &id_field, registration_id).map(Self::Id),
+                ),
+            };
+            check.violation(format!("{prefix}{field}"), why);
+            return None;
+        }
+        if let Some(selector) = selector {
+            return Self::check_selector(check, selector, &format!("{prefix}model"));
+        }
+        match (registration_id.is_empty(), names) {
+            (false, _) => RegistrationId::parse(check, &id_field, registration_id).map(Self::Id),
             (true, Some(names)) => {
                 let name = ModelName::parse(
                     check,
@@ -66,7 +97,28 @@ impl ModelRef {
             (true, None) => {
                 check.violation(
                     id_field,
-                    "is required, unless model_id names the model by model_name and model_version",
+                    "is required, unless model_id or model names the model",
+                );
+                None
+            }
+        }
+    }
+
+    fn check_selector(check: &mut Checker, selector: &SelectorDraft, at: &str) -> Option<Self> {
+        let name = ModelName::parse(check, &format!("{at}.model_name"), &selector.model_name);
+        match &selector.version_or_alias {
+            Some(VersionOrAlias::Version(version)) => {
+                let version = ModelVersion::parse(check, &format!("{at}.model_version"), version);
+                Some(Self::NameVersion(name?, version?))
+            }
+            Some(VersionOrAlias::Alias(alias)) => {
+                let alias = Alias::parse(check, &format!("{at}.alias"), alias);
+                Some(Self::NameAlias(name?, alias?))
+            }
+            None => {
+                check.violation(
+                    format!("{at}.version_or_alias"),
+                    "is required: a model_version or an alias",
                 );
                 None
             }
@@ -112,6 +164,7 @@ impl UploadSpec {
             &mut check,
             &model_registration_id,
             model_id.as_ref(),
+            None,
             "header.",
         );
         let sha256 = sha256.to_ascii_lowercase();
@@ -154,11 +207,12 @@ impl DownloadSpec {
     pub(crate) fn parse(
         registration_id: &str,
         model_id: Option<&ModelIdDraft>,
+        selector: Option<&SelectorDraft>,
         artifact_version: String,
         offset: u64,
     ) -> Result<Self> {
         let mut check = Checker::request();
-        let model = ModelRef::check(&mut check, registration_id, model_id, "");
+        let model = ModelRef::check(&mut check, registration_id, model_id, selector, "");
         let version = if artifact_version.is_empty() {
             Some(None)
         } else {

@@ -2,6 +2,8 @@
 //! `ModelRelatedInformation` without the server-assigned fields. Front-ends fill it from their
 //! protocol; `ModelSpec::parse` turns it into a valid model or lists what is wrong.
 
+use super::labels::Labels;
+
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub(crate) struct ModelDraft {
     pub(crate) model_id: Option<ModelIdDraft>,
@@ -9,6 +11,7 @@ pub(crate) struct ModelDraft {
     /// Empty means unset.
     pub(crate) model_location: String,
     pub(crate) model_information: Option<InformationDraft>,
+    pub(crate) labels: Labels,
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Eq)]

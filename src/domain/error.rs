@@ -30,6 +30,10 @@ pub(crate) enum Error {
     #[error("model {} version {} is not registered", echo(.name), echo(.version))]
     ModelNotFound { name: String, version: String },
 
+    /// The model name has no such alias (or the name is not registered at all).
+    #[error("model {} has no alias {}", echo(.name), echo(.alias))]
+    AliasNotFound { name: String, alias: String },
+
     /// No artifact of that version, or (without a version) no artifact at all.
     #[error("{}", match .version {
         Some(version) => format!("model registration {id} has no artifact version {}", echo(version)),
@@ -171,6 +175,7 @@ impl Error {
             Error::ModelAlreadyRegistered { .. } => "MODEL_ALREADY_REGISTERED",
             Error::EtagMismatch { .. } => "ETAG_MISMATCH",
             Error::ModelNotFound { .. } => "MODEL_NOT_FOUND",
+            Error::AliasNotFound { .. } => "ALIAS_NOT_FOUND",
             Error::ArtifactNotFound { .. } => "ARTIFACT_NOT_FOUND",
             Error::ArtifactTooLarge { .. } => "ARTIFACT_TOO_LARGE",
             Error::OffsetOutOfRange { .. } => "OFFSET_OUT_OF_RANGE",
@@ -217,6 +222,9 @@ impl Error {
                 ("model_name", name.clone()),
                 ("model_version", version.clone()),
             ],
+            Error::AliasNotFound { name, alias } => {
+                vec![("model_name", name.clone()), ("alias", alias.clone())]
+            }
             Error::ArtifactNotFound { id, version } => {
                 let mut metadata = vec![("model_registration_id", id.clone())];
                 metadata.extend(version.clone().map(|v| ("artifact_version", v)));

@@ -5,8 +5,9 @@ use chrono::{DateTime, Utc};
 
 use super::check::Checker;
 use super::error::Result;
+use super::labels::Alias;
 use super::limits;
-use super::names::{ArtifactVersion, Etag, RegistrationId, RequestId};
+use super::names::{ArtifactVersion, Etag, ModelVersion, RegistrationId, RequestId};
 use super::paging::PageSize;
 use super::{Caller, Registration};
 
@@ -17,14 +18,18 @@ pub(crate) enum EventType {
     ModelUpdated,
     ModelDeregistered,
     ArtifactStored,
+    AliasSet,
+    AliasDeleted,
 }
 
 impl EventType {
-    pub(crate) const ALL: [EventType; 4] = [
+    pub(crate) const ALL: [EventType; 6] = [
         EventType::ModelRegistered,
         EventType::ModelUpdated,
         EventType::ModelDeregistered,
         EventType::ArtifactStored,
+        EventType::AliasSet,
+        EventType::AliasDeleted,
     ];
 
     /// The stored (and proto) name.
@@ -34,6 +39,8 @@ impl EventType {
             EventType::ModelUpdated => "MODEL_UPDATED",
             EventType::ModelDeregistered => "MODEL_DEREGISTERED",
             EventType::ArtifactStored => "ARTIFACT_STORED",
+            EventType::AliasSet => "ALIAS_SET",
+            EventType::AliasDeleted => "ALIAS_DELETED",
         }
     }
 
@@ -73,6 +80,16 @@ pub(crate) struct Event {
     pub(crate) request_id: Option<String>,
     /// The artifact version an ARTIFACT_STORED event stored.
     pub(crate) artifact_version: Option<ArtifactVersion>,
+    /// The alias an ALIAS_SET or ALIAS_DELETED event moved.
+    pub(crate) alias: Option<AliasChange>,
+}
+
+/// What an alias event did to its alias.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct AliasChange {
+    pub(crate) alias: Alias,
+    /// For a moved alias: the registration and version it named before.
+    pub(crate) previous: Option<(RegistrationId, ModelVersion)>,
 }
 
 /// A change about to be recorded, in the transaction that makes it; the store numbers it.
@@ -83,6 +100,7 @@ pub(crate) struct NewEvent<'a> {
     pub(crate) registration: &'a Registration,
     pub(crate) etag_before: Option<&'a Etag>,
     pub(crate) actor: &'a Actor,
+    pub(crate) alias: Option<&'a AliasChange>,
 }
 
 impl NewEvent<'_> {

@@ -8,6 +8,8 @@ mod check;
 mod draft;
 mod error;
 mod event;
+pub(crate) mod filter;
+mod labels;
 mod model;
 mod names;
 mod paging;
@@ -18,7 +20,8 @@ mod proptests;
 mod tests;
 
 pub(crate) use artifact::{
-    Artifact, DownloadSpec, ModelIdentity, ModelRef, NewArtifact, UploadDraft, UploadSpec,
+    Artifact, DownloadSpec, ModelIdentity, ModelRef, NewArtifact, SelectorDraft, UploadDraft,
+    UploadSpec, VersionOrAlias,
 };
 pub(crate) use caller::{Action, Caller, NamePattern, Principal, Role, Scope};
 pub(crate) use check::{Checker, FieldPath, FieldViolation, both, echo};
@@ -27,12 +30,13 @@ pub(crate) use draft::{
 };
 pub(crate) use error::{AuthFailure, Cause, Error, Result, StreamFailure};
 pub(crate) use event::{
-    Actor, Event, EventFilter, EventQuery, EventQueryDraft, EventType, NewEvent, WatchRequest,
-    WatchStart,
+    Actor, AliasChange, Event, EventFilter, EventQuery, EventQueryDraft, EventType, NewEvent,
+    WatchRequest, WatchStart,
 };
+pub(crate) use labels::{Alias, Labels, key_problem};
 pub(crate) use model::{ModelFields, ModelSpec, Registration, TargetEnvironment};
 pub(crate) use names::{ArtifactVersion, Etag, ModelName, ModelVersion, RegistrationId, RequestId};
-pub(crate) use paging::{ArtifactCursor, ListQuery, ModelCursor, Page, PageSize};
+pub(crate) use paging::{ArtifactCursor, ListQuery, ListQueryDraft, ModelCursor, Page, PageSize};
 pub(crate) use patch::{Change, Patch};
 
 /// Size bounds of the registry (documented in the proto).
@@ -49,11 +53,13 @@ pub(crate) mod limits {
     pub(crate) const ARTIFACT_VERSION_CHARS: usize = 64;
     /// Etags the server makes have 32 characters.
     pub(crate) const ETAG_CHARS: usize = 128;
-    /// The tokens the server makes hold at most four texts of 255 characters (two filters, the
-    /// last model's name and version), each character at most 6 bytes of JSON (`\u001f`), in
-    /// base64: no token it issues is longer (8248 characters).
+    /// The tokens the server makes hold at most two texts of 255 characters (the last model's
+    /// name and version), each character at most 6 bytes of JSON (`\u001f`), with a digest and
+    /// two times, in base64. The bound, 8248 characters, is the documented one of an earlier
+    /// token of four such texts, and leaves room.
     pub(crate) const PAGE_TOKEN_CHARS: usize = (4 * NAME_CHARS * 6 + 64).div_ceil(3) * 4;
-    /// There are ten paths that can be named.
-    pub(crate) const MASK_PATHS: usize = 32;
-    pub(crate) const MASK_PATH_CHARS: usize = 128;
+    /// Ten fields and up to 64 labels (`labels.KEY`) can be named.
+    pub(crate) const MASK_PATHS: usize = 80;
+    /// `labels.` and the longest label key (a prefix of 253, `/`, a name of 63).
+    pub(crate) const MASK_PATH_CHARS: usize = 324;
 }

@@ -9,6 +9,7 @@ use chrono::{DateTime, Utc};
 use super::check::Checker;
 use super::draft::{EnvironmentDraft, InformationDraft, MetadataDraft, ModelDraft, ModelIdDraft};
 use super::error::Result;
+use super::labels::{Alias, Labels, check_labels};
 use super::limits;
 use super::names::{ArtifactVersion, Etag, ModelName, ModelVersion, RegistrationId};
 
@@ -25,6 +26,7 @@ pub(crate) struct ModelFields {
     pub(crate) input_data_type: Vec<String>,
     pub(crate) output_data_type: Vec<String>,
     pub(crate) target_environments: Vec<TargetEnvironment>,
+    pub(crate) labels: Labels,
 }
 
 /// A platform a model can run on.
@@ -57,6 +59,7 @@ impl ModelSpec {
             description,
             model_location,
             model_information,
+            labels,
         } = draft;
 
         let (name, version) = match &model_id {
@@ -74,6 +77,7 @@ impl ModelSpec {
         };
         check.required_text("description", &description, limits::DESCRIPTION_CHARS);
         check_location(&mut check, &model_location);
+        check_labels(&mut check, "labels", &labels);
 
         let mut author = String::new();
         let mut owner = String::new();
@@ -132,6 +136,7 @@ impl ModelSpec {
                 input_data_type: inputs,
                 output_data_type: outputs,
                 target_environments: environments,
+                labels,
             })),
             _ => None,
         };
@@ -170,6 +175,7 @@ impl ModelSpec {
                     })
                     .collect(),
             }),
+            labels: self.labels.clone(),
         }
     }
 }
@@ -183,6 +189,9 @@ pub(crate) struct Registration {
     pub(crate) etag: Etag,
     pub(crate) create_time: DateTime<Utc>,
     pub(crate) update_time: DateTime<Utc>,
+    /// The aliases that name this registration, in order. They are moved by their own calls
+    /// and are not part of the etag.
+    pub(crate) aliases: Vec<Alias>,
 }
 
 fn non_empty(text: String) -> Option<String> {

@@ -1,7 +1,11 @@
 //! Paging (AIP-158): page sizes, and the keyset positions pages continue from.
 
+use chrono::{DateTime, Utc};
+
 use super::check::Checker;
 use super::error::Result;
+use super::filter::{Filter, OrderBy};
+use super::labels::key_problem;
 use super::limits;
 use super::names::RegistrationId;
 
@@ -44,11 +48,14 @@ impl PageSize {
     }
 }
 
-/// The position of a model in discovery order: pages continue after it.
+/// The position of a model in discovery order: pages continue after it. It holds every field
+/// discovery can be ordered by, so that it serves every order.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) struct ModelCursor {
     pub(crate) model_name: String,
     pub(crate) model_version: String,
+    pub(crate) create_time: DateTime<Utc>,
+    pub(crate) update_time: DateTime<Utc>,
 }
 
 /// The position of an artifact in a model's history: pages continue with older ones.
@@ -58,35 +65,102 @@ pub(crate) struct ArtifactCursor {
     pub(crate) before_sequence: i64,
 }
 
-/// A discovery request: exact filters, where to continue, how many.
+/// A discovery request: exact filters and a filter expression, an order, where to continue,
+/// how many.
 #[derive(Clone, Debug)]
 pub(crate) struct ListQuery {
     pub(crate) model_name: Option<String>,
     pub(crate) model_version: Option<String>,
+    pub(crate) filter: Option<Filter>,
+    pub(crate) order: OrderBy,
     pub(crate) after: Option<ModelCursor>,
     pub(crate) page_size: PageSize,
+}
+
+/// A discovery request's fields, as a front-end received them.
+#[derive(Clone, Copy, Debug, Default)]
+pub(crate) struct ListQueryDraft<'a> {
+    pub(crate) model_name: &'a str,
+    pub(crate) model_version: &'a str,
+    pub(crate) filter: &'a str,
+    pub(crate) order_by: &'a str,
+    pub(crate) page_size: i32,
 }
 
 impl ListQuery {
     /// A discovery request: empty filters match every model; filters longer than any name
     /// are rejected rather than searched for.
-    pub(crate) fn parse(
-        model_name: &str,
-        model_version: &str,
-        page_size: i32,
-        after: Option<ModelCursor>,
-    ) -> Result<Self> {
+    pub(crate) fn parse(draft: ListQueryDraft<'_>, after: Option<ModelCursor>) -> Result<Self> {
         let mut check = Checker::request();
-        check.max_chars("model_name", model_name, limits::NAME_CHARS);
-        check.max_chars("model_version", model_version, limits::NAME_CHARS);
-        let page_size = PageSize::check(&mut check, page_size);
-        let query = page_size.map(|page_size| Self {
-            model_name: non_empty(model_name),
-            model_version: non_empty(model_version),
-            after,
-            page_size,
-        });
+        check.max_chars("model_name", draft.model_name, limits::NAME_CHARS);
+        check.max_chars("model_version", draft.model_version, limits::NAME_CHARS);
+        let filter = match Filter::parse(draft.filter) {
+            Ok(filter) => {
+                if let Some(filter) = &filter {
+                    check_label_keys(&mut check, filter);
+                }
+                Some(filter)
+            }
+            Err(err) => {
+                check.violation("filter", err.to_string());
+                None
+            }
+        };
+        let order = OrderBy::parse(draft.order_by)
+            .map_err(|err| check.violation("order_by", err.to_string()))
+            .ok();
+        let page_size = PageSize::check(&mut check, draft.page_size);
+        let query = match (filter, order, page_size) {
+            (Some(filter), Some(order), Some(page_size)) => Some(Self {
+                model_name: non_empty(draft.model_name),
+                model_version: non_empty(draft.model_version),
+                filter,
+                order,
+                after,
+                page_size,
+            }),
+            _ => None,
+        };
         check.finish(query)
+    }
+
+    /// Every model (of a scope) in the default order, a page at a time.
+    pub(crate) fn exact(
+        model_name: Option<&str>,
+        model_version: Option<&str>,
+        after: Option<ModelCursor>,
+    ) -> Self {
+        Self {
+            model_name: model_name.map(str::to_owned),
+            model_version: model_version.map(str::to_owned),
+            filter: None,
+            order: OrderBy::default(),
+            after,
+            page_size: PageSize::largest(),
+        }
+    }
+}
+
+/// A label key that no label can have is a mistake worth reporting, not a filter that
+/// silently matches nothing.
+fn check_label_keys(check: &mut Checker, filter: &Filter) {
+    match filter {
+        Filter::All(parts) | Filter::Any(parts) => {
+            for part in parts {
+                check_label_keys(check, part);
+            }
+        }
+        Filter::Not(part) => check_label_keys(check, part),
+        Filter::Label { key, .. } => {
+            if let Some(problem) = key_problem(key) {
+                check.violation("filter", format!("labels.{problem}"));
+            }
+        }
+        Filter::Text(..)
+        | Filter::Time(..)
+        | Filter::DataType(..)
+        | Filter::Alias(_)
+        | Filter::Environment(_) => {}
     }
 }
 

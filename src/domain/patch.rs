@@ -5,6 +5,7 @@
 use super::check::FieldViolation;
 use super::draft::{EnvironmentDraft, InformationDraft, MetadataDraft, ModelDraft, ModelIdDraft};
 use super::error::{Error, Result};
+use super::labels::Labels;
 use super::model::ModelSpec;
 
 /// One field replaced, even by an empty value.
@@ -19,6 +20,10 @@ pub(crate) enum Change {
     InputDataType(Vec<String>),
     OutputDataType(Vec<String>),
     TargetEnvironment(Vec<EnvironmentDraft>),
+    /// Every label.
+    Labels(Labels),
+    /// One label: set to the value, or removed.
+    Label(String, Option<String>),
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -93,6 +98,13 @@ fn apply(draft: &mut ModelDraft, change: Change) {
         Change::InputDataType(value) => information(draft).input_data_type = value,
         Change::OutputDataType(value) => information(draft).output_data_type = value,
         Change::TargetEnvironment(value) => information(draft).target_environment = value,
+        Change::Labels(value) => draft.labels = value,
+        Change::Label(key, Some(value)) => {
+            draft.labels.insert(key, value);
+        }
+        Change::Label(key, None) => {
+            draft.labels.remove(&key);
+        }
     }
 }
 

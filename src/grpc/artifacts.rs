@@ -56,13 +56,16 @@ impl ModelArtifactService for ArtifactService {
         let pb::DownloadArtifactRequest {
             model_registration_id,
             model_id,
+            model,
             artifact_version,
             offset,
         } = request.into_inner();
         let model_id = model_id.map(convert::model_id_draft);
+        let selector = model.map(convert::selector_draft);
         let spec = DownloadSpec::parse(
             &model_registration_id,
             model_id.as_ref(),
+            selector.as_ref(),
             artifact_version,
             offset,
         )?;
@@ -99,7 +102,7 @@ impl ModelArtifactService for ArtifactService {
         } = request.into_inner();
         let model_id = model_id.map(convert::model_id_draft);
         let (model, page_size) = both(
-            ModelRef::parse(&model_registration_id, model_id.as_ref(), ""),
+            ModelRef::parse(&model_registration_id, model_id.as_ref(), None, ""),
             PageSize::parse(page_size),
         )?;
         let after = match page_token.as_str() {

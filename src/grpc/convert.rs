@@ -5,7 +5,7 @@ use chrono::{DateTime, Utc};
 
 use crate::domain::{
     Artifact, EnvironmentDraft, InformationDraft, MetadataDraft, ModelDraft, ModelIdDraft,
-    ModelIdentity, Registration, UploadDraft,
+    ModelIdentity, Registration, SelectorDraft, UploadDraft, VersionOrAlias,
 };
 use crate::pb;
 use crate::registry::StoredArtifact;
@@ -21,12 +21,30 @@ pub(super) fn model_draft(info: pb::ModelRelatedInformation) -> ModelDraft {
         create_time: _,
         update_time: _,
         etag: _,
+        labels,
+        aliases: _,
     } = info;
     ModelDraft {
         model_id: model_id.map(model_id_draft),
         description,
         model_location,
         model_information: model_information.map(information_draft),
+        labels,
+    }
+}
+
+pub(super) fn selector_draft(selector: pb::ModelSelector) -> SelectorDraft {
+    use pb::model_selector::VersionOrAlias as Given;
+    let pb::ModelSelector {
+        model_name,
+        version_or_alias,
+    } = selector;
+    SelectorDraft {
+        model_name,
+        version_or_alias: version_or_alias.map(|given| match given {
+            Given::ModelVersion(version) => VersionOrAlias::Version(version),
+            Given::Alias(alias) => VersionOrAlias::Alias(alias),
+        }),
     }
 }
 
@@ -106,6 +124,7 @@ pub(super) fn registration(registration: &Registration) -> pb::ModelRelatedInfor
         etag,
         create_time,
         update_time,
+        aliases,
     } = registration;
     pb::ModelRelatedInformation {
         model_registration_id: id.to_string(),
@@ -136,6 +155,8 @@ pub(super) fn registration(registration: &Registration) -> pb::ModelRelatedInfor
         create_time: Some(timestamp(*create_time)),
         update_time: Some(timestamp(*update_time)),
         etag: etag.as_str().to_owned(),
+        labels: spec.labels.clone(),
+        aliases: aliases.iter().map(ToString::to_string).collect(),
     }
 }
 

@@ -1,10 +1,12 @@
-//! ModelDiscoveryService: find registered models by name and version, page by page.
+//! ModelDiscoveryService: find registered models by name and version or by a filter, in an
+//! order, page by page.
 
+use sha2::{Digest, Sha256};
 use tonic::{Request, Response, Status};
 
 use super::caller::take_caller;
 use super::{convert, page_token};
-use crate::domain::ListQuery;
+use crate::domain::{ListQuery, ListQueryDraft};
 use crate::pb::{self, model_discovery_service_server::ModelDiscoveryService};
 use crate::registry::Registry;
 
@@ -30,20 +32,42 @@ impl ModelDiscoveryService for DiscoveryService {
             model_version,
             page_size,
             page_token,
+            filter,
+            order_by,
         } = request.into_inner();
+        let draft = ListQueryDraft {
+            model_name: &model_name,
+            model_version: &model_version,
+            filter: &filter,
+            order_by: &order_by,
+            page_size,
+        };
+        let binding = request_digest(&draft);
         let after = match page_token.as_str() {
             "" => None,
-            token => Some(page_token::decode(token, &model_name, &model_version)?),
+            token => Some(page_token::decode(token, &binding)?),
         };
-        let query = ListQuery::parse(&model_name, &model_version, page_size, after)?;
+        let query = ListQuery::parse(draft, after)?;
         let (page, sequence) = self.registry.list(&caller, query).await?;
         Ok(Response::new(pb::ListModelsResponse {
             sequence,
             models: page.items.iter().map(convert::registration).collect(),
             next_page_token: page
                 .next
-                .map(|after| page_token::encode(&model_name, &model_version, after))
+                .map(|after| page_token::encode(&binding, after))
                 .unwrap_or_default(),
         }))
     }
+}
+
+/// What a ListModels page token is bound to: the filters and the order, not the page size.
+fn request_digest(draft: &ListQueryDraft<'_>) -> String {
+    let text = serde_json::json!([
+        draft.model_name,
+        draft.model_version,
+        draft.filter,
+        draft.order_by,
+    ])
+    .to_string();
+    hex::encode(&Sha256::digest(text.as_bytes())[..12])
 }

@@ -9,7 +9,9 @@ use tonic::{Request, Response, Status};
 
 use super::caller::take_caller;
 use super::{convert, page_token};
-use crate::domain::{Event, EventQuery, EventQueryDraft, EventType, WatchRequest};
+use crate::domain::{
+    Event, EventQuery, EventQueryDraft, EventType, ModelVersion, RegistrationId, WatchRequest,
+};
 use crate::pb::{self, model_event_service_server::ModelEventService};
 use crate::registry::{Registry, WatchItem, WatchStream};
 
@@ -147,7 +149,24 @@ fn model_event(event: &Event) -> pb::ModelEvent {
             .as_ref()
             .map(|version| version.as_str().to_owned())
             .unwrap_or_default(),
+        alias: event
+            .alias
+            .as_ref()
+            .map(|change| change.alias.to_string())
+            .unwrap_or_default(),
+        previous_model_registration_id: previous(event, |(id, _)| id.to_string()),
+        previous_model_version: previous(event, |(_, version)| version.to_string()),
     }
+}
+
+/// A part of the target a moved alias had before, or empty.
+fn previous(event: &Event, part: impl Fn(&(RegistrationId, ModelVersion)) -> String) -> String {
+    event
+        .alias
+        .as_ref()
+        .and_then(|change| change.previous.as_ref())
+        .map(part)
+        .unwrap_or_default()
 }
 
 fn event_type(kind: EventType) -> pb::EventType {
@@ -156,6 +175,8 @@ fn event_type(kind: EventType) -> pb::EventType {
         EventType::ModelUpdated => pb::EventType::ModelUpdated,
         EventType::ModelDeregistered => pb::EventType::ModelDeregistered,
         EventType::ArtifactStored => pb::EventType::ArtifactStored,
+        EventType::AliasSet => pb::EventType::AliasSet,
+        EventType::AliasDeleted => pb::EventType::AliasDeleted,
     }
 }
 
@@ -170,6 +191,8 @@ fn event_types(field: &str, types: &[i32]) -> Result<Vec<EventType>, Status> {
                 Ok(pb::EventType::ModelUpdated) => Some(EventType::ModelUpdated),
                 Ok(pb::EventType::ModelDeregistered) => Some(EventType::ModelDeregistered),
                 Ok(pb::EventType::ArtifactStored) => Some(EventType::ArtifactStored),
+                Ok(pb::EventType::AliasSet) => Some(EventType::AliasSet),
+                Ok(pb::EventType::AliasDeleted) => Some(EventType::AliasDeleted),
                 Ok(pb::EventType::Unspecified) | Err(_) => None,
             };
             kind.ok_or_else(|| {

@@ -1,10 +1,11 @@
 //! Page tokens (AIP-158): opaque forms of the keyset positions pages continue from. A
-//! ListModels token holds the position of the last listed model and the filters it was made
-//! for, a ListArtifacts token the model and the last listed artifact, so neither can be
-//! replayed elsewhere.
+//! ListModels token holds the position of the last listed model and a digest of the filters
+//! and order it was made for, a ListArtifacts token the model and the last listed artifact, so
+//! neither can be replayed elsewhere.
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use chrono::{DateTime, Utc};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
@@ -15,12 +16,13 @@ const FIELD: &str = "page_token";
 
 #[derive(Serialize, Deserialize)]
 struct Token {
-    /// The request's filters.
-    name: String,
-    version: String,
-    /// The last model of the previous page.
+    /// A digest of the request's filters and order.
+    request: String,
+    /// The last model of the previous page: every field an order can use.
     after_name: String,
     after_version: String,
+    after_create: DateTime<Utc>,
+    after_update: DateTime<Utc>,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -98,17 +100,19 @@ pub(super) fn decode_events(text: &str, filters: &str) -> Result<i64> {
     Ok(token.after)
 }
 
-pub(super) fn encode(filter_name: &str, filter_version: &str, after: ModelCursor) -> String {
+/// A ListModels token: the last model listed, for the request summed up by `request`.
+pub(super) fn encode(request: &str, after: ModelCursor) -> String {
     let token = Token {
-        name: filter_name.to_owned(),
-        version: filter_version.to_owned(),
+        request: request.to_owned(),
         after_name: after.model_name,
         after_version: after.model_version,
+        after_create: after.create_time,
+        after_update: after.update_time,
     };
     seal(&token)
 }
 
-pub(super) fn decode(text: &str, filter_name: &str, filter_version: &str) -> Result<ModelCursor> {
+pub(super) fn decode(text: &str, request: &str) -> Result<ModelCursor> {
     let token: Token = open(text)?;
     // The position is a model's name and version, which hold no control characters (nor NUL,
     // which PostgreSQL cannot compare): a token with one was not issued here.
@@ -118,15 +122,18 @@ pub(super) fn decode(text: &str, filter_name: &str, filter_version: &str) -> Res
     {
         return Err(not_issued());
     }
-    if token.name != filter_name || token.version != filter_version {
+    if token.request != request {
         return Err(Error::invalid_request(
             FIELD,
-            "was issued for other filters; send the model_name and model_version of the first request",
+            "was issued for other filters or another order; send the model_name, model_version, \
+             filter and order_by of the first request",
         ));
     }
     Ok(ModelCursor {
         model_name: token.after_name,
         model_version: token.after_version,
+        create_time: token.after_create,
+        update_time: token.after_update,
     })
 }
 
@@ -138,24 +145,22 @@ mod tests {
         ModelCursor {
             model_name: "qoe, \"x\"".into(),
             model_version: "1.0".into(),
+            create_time: DateTime::from_timestamp(1_700_000_000, 123_456_000).unwrap(),
+            update_time: DateTime::from_timestamp(1_800_000_000, 0).unwrap(),
         }
     }
 
     #[test]
-    fn a_token_round_trips_with_its_filters() {
-        let token = encode("", "1.0", key());
-        assert_eq!(decode(&token, "", "1.0").unwrap(), key());
+    fn a_token_round_trips_with_its_request() {
+        let token = encode("abc", key());
+        assert_eq!(decode(&token, "abc").unwrap(), key());
     }
 
     #[test]
-    fn a_token_is_bound_to_its_filters() {
-        let token = encode("", "1.0", key());
+    fn a_token_is_bound_to_its_request() {
+        let token = encode("abc", key());
         assert!(matches!(
-            decode(&token, "", "2.0"),
-            Err(Error::InvalidArgument(_))
-        ));
-        assert!(matches!(
-            decode(&token, "qoe", "1.0"),
+            decode(&token, "abd"),
             Err(Error::InvalidArgument(_))
         ));
     }
@@ -169,35 +174,32 @@ mod tests {
         let token = encode_artifacts(cursor);
         assert_eq!(decode_artifacts(&token).unwrap(), cursor);
         // Tokens of one listing are not accepted by the other.
-        assert!(decode(&token, "", "").is_err());
-        assert!(decode_artifacts(&encode("", "", key())).is_err());
+        assert!(decode(&token, "").is_err());
+        assert!(decode_artifacts(&encode("", key())).is_err());
     }
 
     #[test]
     fn tokens_of_the_longest_names_are_accepted() {
-        // A name filter and the last model of 255 characters of four bytes each.
-        let name = "😀".repeat(limits::NAME_CHARS);
-        let after = ModelCursor {
-            model_name: name.clone(),
-            model_version: name.clone(),
-        };
-        let token = encode(&name, "", after.clone());
-        assert_eq!(decode(&token, &name, "").unwrap(), after);
-        // The longest token there can be: four texts escaped in JSON at 6 bytes a character.
+        // The longest token there can be: two names escaped in JSON at 6 bytes a character.
         let escaped = "\u{1f}".repeat(limits::NAME_CHARS);
         let cursor = ModelCursor {
             model_name: escaped.clone(),
             model_version: escaped.clone(),
+            ..key()
         };
-        let longest = encode(&escaped, &escaped, cursor);
+        let longest = encode(&"f".repeat(24), cursor);
         assert!(
             longest.len() <= limits::PAGE_TOKEN_CHARS,
             "{}",
             longest.len()
         );
-        // Filters may hold any character.
-        let token = encode(&escaped, &escaped, after.clone());
-        assert_eq!(decode(&token, &escaped, &escaped).unwrap(), after);
+        let name = "😀".repeat(limits::NAME_CHARS);
+        let after = ModelCursor {
+            model_name: name.clone(),
+            model_version: name,
+            ..key()
+        };
+        assert_eq!(decode(&encode("x", after.clone()), "x").unwrap(), after);
     }
 
     #[test]
@@ -205,11 +207,11 @@ mod tests {
         for name in ["a\0b", "\u{7}", "x\n"] {
             let cursor = ModelCursor {
                 model_name: name.into(),
-                model_version: "1".into(),
+                ..key()
             };
-            let token = encode("", "", cursor);
+            let token = encode("", cursor);
             assert!(
-                matches!(decode(&token, "", ""), Err(Error::InvalidArgument(_))),
+                matches!(decode(&token, ""), Err(Error::InvalidArgument(_))),
                 "{name:?}"
             );
         }
@@ -219,7 +221,7 @@ mod tests {
     fn garbage_is_rejected() {
         for garbage in ["%%%", "bm90IGpzb24", "e30"] {
             assert!(
-                matches!(decode(garbage, "", ""), Err(Error::InvalidArgument(_))),
+                matches!(decode(garbage, ""), Err(Error::InvalidArgument(_))),
                 "{garbage}"
             );
         }

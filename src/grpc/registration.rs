@@ -4,7 +4,10 @@ use tonic::{Request, Response, Status};
 
 use super::caller::take_caller;
 use super::{convert, update_mask};
-use crate::domain::{Checker, Error, Etag, ModelSpec, RegistrationId, RequestId};
+use crate::domain::{
+    Alias, Checker, Error, Etag, ModelName, ModelRef, ModelSpec, ModelVersion, RegistrationId,
+    RequestId,
+};
 use crate::pb::{self, model_registration_service_server::ModelRegistrationService};
 use crate::registry::Registry;
 
@@ -46,10 +49,52 @@ impl ModelRegistrationService for RegistrationService {
         let caller = take_caller(&mut request)?;
         let pb::GetModelRegistrationRequest {
             model_registration_id,
+            model,
         } = request.into_inner();
-        let id = parse_id("model_registration_id", &model_registration_id)?;
-        let registration = self.registry.get(&caller, id).await?;
+        let selector = model.map(convert::selector_draft);
+        let model = ModelRef::parse(&model_registration_id, None, selector.as_ref(), "")?;
+        let registration = self.registry.get_by(&caller, model).await?;
         Ok(Response::new(convert::registration(&registration)))
+    }
+
+    async fn set_model_alias(
+        &self,
+        mut request: Request<pb::SetModelAliasRequest>,
+    ) -> Result<Response<pb::ModelRelatedInformation>, Status> {
+        let caller = take_caller(&mut request)?;
+        let pb::SetModelAliasRequest {
+            model_name,
+            alias,
+            model_version,
+        } = request.into_inner();
+        let mut check = Checker::request();
+        let name = ModelName::parse(&mut check, "model_name", &model_name);
+        let alias = Alias::parse(&mut check, "alias", &alias);
+        let version = ModelVersion::parse(&mut check, "model_version", &model_version);
+        let (name, alias, version) = check.finish(
+            name.zip(alias)
+                .zip(version)
+                .map(|((name, alias), version)| (name, alias, version)),
+        )?;
+        let registration = self
+            .registry
+            .set_alias(&caller, name, alias, version)
+            .await?;
+        Ok(Response::new(convert::registration(&registration)))
+    }
+
+    async fn delete_model_alias(
+        &self,
+        mut request: Request<pb::DeleteModelAliasRequest>,
+    ) -> Result<Response<()>, Status> {
+        let caller = take_caller(&mut request)?;
+        let pb::DeleteModelAliasRequest { model_name, alias } = request.into_inner();
+        let mut check = Checker::request();
+        let name = ModelName::parse(&mut check, "model_name", &model_name);
+        let alias = Alias::parse(&mut check, "alias", &alias);
+        let (name, alias) = check.finish(name.zip(alias))?;
+        self.registry.delete_alias(&caller, name, alias).await?;
+        Ok(Response::new(()))
     }
 
     async fn update_model_registration(
@@ -103,11 +148,4 @@ fn parse_id_and_etag(
     let id = RegistrationId::parse(&mut check, &format!("{prefix}model_registration_id"), id);
     let etag = Etag::parse(&mut check, &format!("{prefix}etag"), etag);
     check.finish(id.zip(etag))
-}
-
-/// A registration id a client sent in `field`.
-pub(super) fn parse_id(field: &str, text: &str) -> Result<RegistrationId, Error> {
-    let mut check = Checker::request();
-    let id = RegistrationId::parse(&mut check, field, text);
-    check.finish(id)
 }

@@ -50,6 +50,7 @@ impl From<Error> for Status {
             }
             ref err @ (Error::RegistrationNotFound { .. }
             | Error::ModelNotFound { .. }
+            | Error::AliasNotFound { .. }
             | Error::ArtifactNotFound { .. }) => plain(Code::NotFound, err),
             ref err @ Error::ModelAlreadyRegistered { .. } => plain(Code::AlreadyExists, err),
             ref err @ Error::EtagMismatch { .. } => plain(Code::Aborted, err),

@@ -6,12 +6,13 @@ use prost_types::FieldMask;
 
 use super::convert;
 use crate::domain::{
-    Change, FieldViolation, InformationDraft, MetadataDraft, ModelDraft, Patch, echo, limits,
+    Change, FieldViolation, InformationDraft, MetadataDraft, ModelDraft, Patch, echo, key_problem,
+    limits,
 };
 use crate::pb;
 
 /// Mask paths a client may name, relative to ModelRelatedInformation.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 enum Path {
     Description,
     ModelLocation,
@@ -22,19 +23,30 @@ enum Path {
     InputDataType,
     OutputDataType,
     TargetEnvironment,
+    Labels,
+    /// `labels.KEY`: one label.
+    Label(String),
 }
 
 impl Path {
-    /// `*` names every mutable field; the others are subsumed by these three.
-    const ALL: [Path; 3] = [
+    /// `*` names every mutable field; the others are subsumed by these four.
+    const ALL: [Path; 4] = [
         Path::Description,
         Path::ModelLocation,
         Path::ModelInformation,
+        Path::Labels,
     ];
 
-    fn parse(path: &str) -> Result<Vec<Path>, &'static str> {
+    fn parse(path: &str) -> Result<Vec<Path>, String> {
+        if let Some(key) = path.strip_prefix("labels.") {
+            return match key_problem(key) {
+                None => Ok(vec![Path::Label(key.to_owned())]),
+                Some(problem) => Err(format!("names no valid label key: {problem}")),
+            };
+        }
         Ok(match path {
             "*" => Self::ALL.to_vec(),
+            "labels" => vec![Path::Labels],
             "description" => vec![Path::Description],
             "model_location" => vec![Path::ModelLocation],
             "model_information" => vec![Path::ModelInformation],
@@ -45,14 +57,17 @@ impl Path {
             "model_information.output_data_type" => vec![Path::OutputDataType],
             "model_information.target_environment" => vec![Path::TargetEnvironment],
             "model_id" | "model_id.model_name" | "model_id.model_version" => {
-                return Err("names a field that cannot change after registration");
+                return Err("names a field that cannot change after registration".into());
             }
             "model_registration_id"
             | "model_id.artifact_version"
             | "create_time"
             | "update_time"
-            | "etag" => return Err("names an output-only field"),
-            _ => return Err("is not a field of ModelRelatedInformation that can be updated"),
+            | "etag"
+            | "aliases" => return Err("names an output-only field".into()),
+            _ => {
+                return Err("is not a field of ModelRelatedInformation that can be updated".into());
+            }
         })
     }
 }
@@ -81,7 +96,7 @@ pub(super) fn patch(resource: pb::ModelRelatedInformation, mask: Option<FieldMas
         Some(mask) => {
             for (index, path) in mask.paths.iter().enumerate() {
                 let parsed = if path.chars().count() > limits::MASK_PATH_CHARS {
-                    Err("is longer than any field path")
+                    Err("is longer than any field path".to_owned())
                 } else {
                     Path::parse(path)
                 };
@@ -115,6 +130,11 @@ fn replacement(draft: &ModelDraft, path: Path) -> Change {
         Path::InputDataType => Change::InputDataType(information.input_data_type),
         Path::OutputDataType => Change::OutputDataType(information.output_data_type),
         Path::TargetEnvironment => Change::TargetEnvironment(information.target_environment),
+        Path::Labels => Change::Labels(draft.labels.clone()),
+        Path::Label(key) => {
+            let value = draft.labels.get(&key).cloned();
+            Change::Label(key, value)
+        }
     }
 }
 
@@ -125,6 +145,7 @@ fn populated(draft: ModelDraft) -> Vec<Change> {
         description,
         model_location,
         model_information,
+        labels,
     } = draft;
     let mut changes = Vec::new();
     let mut change = |populated: bool, change: Change| {
@@ -161,6 +182,7 @@ fn populated(draft: ModelDraft) -> Vec<Change> {
             Change::TargetEnvironment(target_environment),
         );
     }
+    change(!labels.is_empty(), Change::Labels(labels));
     changes
 }
 

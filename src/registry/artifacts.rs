@@ -188,13 +188,22 @@ impl Registry {
         let found = self.store.resolve(model).await?;
         found
             .filter(|found| caller.sees(found.name.as_str()))
-            .ok_or_else(|| match model {
-                ModelRef::Id(id) => not_found(*id),
-                ModelRef::NameVersion(name, version) => Error::ModelNotFound {
-                    name: name.to_string(),
-                    version: version.to_string(),
-                },
-            })
+            .ok_or_else(|| self.not_found_error(model))
+    }
+
+    /// The NOT_FOUND of a model as a request named it.
+    pub(super) fn not_found_error(&self, model: &ModelRef) -> Error {
+        match model {
+            ModelRef::Id(id) => not_found(*id),
+            ModelRef::NameVersion(name, version) => Error::ModelNotFound {
+                name: name.to_string(),
+                version: version.to_string(),
+            },
+            ModelRef::NameAlias(name, alias) => Error::AliasNotFound {
+                name: name.to_string(),
+                alias: alias.to_string(),
+            },
+        }
     }
 }
 

@@ -2,6 +2,7 @@
 //! does. Operations take and return domain types; front-ends (gRPC today) translate their
 //! protocol to these calls and back, and nothing else.
 
+mod aliases;
 mod artifacts;
 #[cfg(test)]
 mod authorization_tests;

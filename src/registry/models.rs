@@ -45,6 +45,7 @@ impl Registry {
             etag: Etag::generate(),
             create_time: now,
             update_time: now,
+            aliases: Vec::new(),
         };
         let actor = Actor::of(caller, request_id.as_ref());
         match self.store.insert(&new, &actor).await? {

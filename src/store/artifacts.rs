@@ -3,29 +3,34 @@
 //! artifact version, so versions are consecutive and none is ever lost.
 
 use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, IntoActiveModel, ModelTrait,
-    QueryFilter, QueryOrder, QuerySelect,
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, IntoActiveModel, QueryFilter,
+    QueryOrder, QuerySelect,
 };
 
+use super::entity::model_alias as alias;
 use super::entity::model_artifact as artifact;
 use super::entity::model_related_information as registration;
-use super::entity::target_environment as environment;
 use super::numbering::append;
 use super::registrations::{lock_registration, settle};
-use super::{Store, rows};
+use super::{Store, children, rows};
 use crate::domain::{
     Actor, Artifact, ArtifactCursor, ArtifactVersion, Error, Etag, EventType, ModelIdentity,
     ModelRef, NewArtifact, NewEvent, Page, PageSize, RegistrationId, Result,
 };
 
 impl Store {
-    /// The registration a request names, by id or by name and version.
+    /// The registration a request names, by id, by name and version, or by name and alias.
     pub(crate) async fn resolve(&self, model: &ModelRef) -> Result<Option<ModelIdentity>> {
         let select = match model {
             ModelRef::Id(id) => registration::Entity::find_by_id(id.uuid()),
             ModelRef::NameVersion(name, version) => registration::Entity::find()
                 .filter(registration::Column::ModelName.eq(name.as_str()))
                 .filter(registration::Column::ModelVersion.eq(version.as_str())),
+            // The alias's key (name, alias) finds the one registration it names.
+            ModelRef::NameAlias(name, name_alias) => registration::Entity::find()
+                .inner_join(alias::Entity)
+                .filter(alias::Column::ModelName.eq(name.as_str()))
+                .filter(alias::Column::Alias.eq(name_alias.as_str())),
         };
         Ok(select.one(&self.reader).await?.as_ref().map(rows::identity))
     }
@@ -73,23 +78,22 @@ impl Store {
                 .await?;
             let identity = rows::identity(&model);
             let etag_before = Etag::stored(model.etag.clone());
-            let environments = model
-                .find_related(environment::Entity)
-                .order_by_asc(environment::Column::Position)
-                .all(&txn)
-                .await?;
             let mut row = model.into_active_model();
             row.artifact_version = Set(version.into_string());
             row.etag = Set(Etag::generate().as_str().to_owned());
             row.update_time = Set(time);
             let updated = row.update(&txn).await?;
-            let after = rows::registration(updated, environments);
+            let after = children::attach(&txn, vec![updated])
+                .await?
+                .pop()
+                .expect("one registration in, one out");
             let event = NewEvent {
                 kind: EventType::ArtifactStored,
                 time,
                 registration: &after,
                 etag_before: Some(&etag_before),
                 actor,
+                alias: None,
             };
             append(&txn, event).await?;
             Ok(Some((rows::artifact(record), identity)))

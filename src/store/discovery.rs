@@ -1,21 +1,22 @@
-//! Discovery: pages of registrations in (name, version) order. The environments of a whole page
-//! are loaded in one `IN (…)` query, so a page costs two statements whatever its size, plus
+//! Discovery: pages of registrations that pass a filter, in an order, continued by keyset.
+//! A page costs three statements whatever its size and filter: the registrations, then all
+//! their environments in one `IN (…)` query, then their labels and aliases in one more, plus
 //! the read of the event log's sequence in the same snapshot.
 
-use sea_orm::sea_query::Expr;
+use sea_orm::sea_query::{Condition, Expr, Order};
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, ExprTrait, LoaderTrait, QueryFilter,
-    QueryOrder, QuerySelect,
+    ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, ExprTrait, QueryFilter, QueryOrder,
+    QuerySelect, Value,
 };
 
 use super::entity::model_related_information as registration;
-use super::entity::target_environment as environment;
-use super::{Store, rows};
-use crate::domain::{ListQuery, ModelCursor, Page, PageSize, Registration, Result, Scope};
+use super::{Store, children, filter};
+use crate::domain::filter::{OrderField, OrderKey};
+use crate::domain::{ListQuery, ModelCursor, Page, Registration, Result, Scope};
 
 impl Store {
     /// One page of discovery among the models of `scope`, with the sequence of the event log
-    /// it was read at: the parents, then all their environments in one query, in one snapshot.
+    /// it was read at: the page and its children in one snapshot.
     pub(crate) async fn list(
         &self,
         query: ListQuery,
@@ -27,11 +28,11 @@ impl Store {
         Ok((page, sequence))
     }
 
-    pub(super) async fn attach_environments(
+    pub(super) async fn attach_children(
         &self,
         models: Vec<registration::Model>,
     ) -> Result<Vec<Registration>> {
-        attach_environments(&self.reader, models).await
+        Ok(children::attach(&self.reader, models).await?)
     }
 }
 
@@ -45,10 +46,13 @@ pub(super) async fn list_page(
     let ListQuery {
         model_name,
         model_version,
+        filter,
+        order,
         after,
         page_size,
     } = query;
     let limit = page_size.get();
+    let keys = sort_keys(&order.0);
     let mut select = registration::Entity::find();
     if let Some(in_scope) = super::scope::condition(scope, backend) {
         select = select.filter(in_scope);
@@ -59,55 +63,89 @@ pub(super) async fn list_page(
     if let Some(version) = model_version {
         select = select.filter(registration::Column::ModelVersion.eq(version));
     }
-    if let Some(after) = after {
-        select = select.filter(
-            Expr::tuple([
-                Expr::col(registration::Column::ModelName),
-                Expr::col(registration::Column::ModelVersion),
-            ])
-            .gt(Expr::tuple([
-                Expr::val(after.model_name),
-                Expr::val(after.model_version),
-            ])),
-        );
+    if let Some(filter) = &filter {
+        select = select.filter(filter::condition(filter, backend));
+    }
+    if let Some(after) = &after {
+        select = select.filter(after_cursor(&keys, after));
+    }
+    for key in &keys {
+        let direction = if key.descending {
+            Order::Desc
+        } else {
+            Order::Asc
+        };
+        select = select.order_by(column(key.field), direction);
     }
     // One extra row tells whether another page follows.
-    let models = select
-        .order_by_asc(registration::Column::ModelName)
-        .order_by_asc(registration::Column::ModelVersion)
-        .limit(limit + 1)
-        .all(db)
-        .await?;
+    let models = select.limit(limit + 1).all(db).await?;
     let (models, next) = super::split_page(models, limit, |last| ModelCursor {
         model_name: last.model_name.clone(),
         model_version: last.model_version.clone(),
+        create_time: last.create_time,
+        update_time: last.update_time,
     });
-    let items = attach_environments(db, models).await?;
+    let items = children::attach(db, models).await?;
     Ok(Page { items, next })
 }
 
-async fn attach_environments(
-    db: &impl ConnectionTrait,
-    models: Vec<registration::Model>,
-) -> Result<Vec<Registration>> {
-    if models.is_empty() {
-        return Ok(Vec::new());
+/// The requested order, completed by name and version (ascending) where it leaves ties: each
+/// model then has a position of its own, which the keyset needs.
+fn sort_keys(requested: &[OrderKey]) -> Vec<OrderKey> {
+    let mut keys = requested.to_vec();
+    if keys.is_empty() {
+        keys.push(OrderKey {
+            field: OrderField::ModelName,
+            descending: false,
+        });
     }
-    let environments = models
-        .load_many(
-            // In index order (parent, position): the database reads the page's
-            // environments straight off the index instead of sorting them.
-            environment::Entity::find()
-                .order_by_asc(environment::Column::ModelRelatedInformationId)
-                .order_by_asc(environment::Column::Position),
-            db,
-        )
-        .await?;
-    Ok(models
-        .into_iter()
-        .zip(environments)
-        .map(|(model, environments)| rows::registration(model, environments))
-        .collect())
+    for field in [OrderField::ModelName, OrderField::ModelVersion] {
+        if !keys.iter().any(|key| key.field == field) {
+            keys.push(OrderKey {
+                field,
+                descending: false,
+            });
+        }
+    }
+    keys
+}
+
+fn column(field: OrderField) -> registration::Column {
+    match field {
+        OrderField::ModelName => registration::Column::ModelName,
+        OrderField::ModelVersion => registration::Column::ModelVersion,
+        OrderField::CreateTime => registration::Column::CreateTime,
+        OrderField::UpdateTime => registration::Column::UpdateTime,
+    }
+}
+
+fn cursor_value(field: OrderField, cursor: &ModelCursor) -> Value {
+    match field {
+        OrderField::ModelName => cursor.model_name.as_str().into(),
+        OrderField::ModelVersion => cursor.model_version.as_str().into(),
+        OrderField::CreateTime => cursor.create_time.into(),
+        OrderField::UpdateTime => cursor.update_time.into(),
+    }
+}
+
+/// The models after `cursor` in the order of `keys`: for some key, every key before it equal
+/// and that key past the cursor's value in its direction.
+fn after_cursor(keys: &[OrderKey], cursor: &ModelCursor) -> Condition {
+    let mut any = Condition::any();
+    for (index, key) in keys.iter().enumerate() {
+        let mut all = Condition::all();
+        for earlier in &keys[..index] {
+            all = all.add(Expr::col(column(earlier.field)).eq(cursor_value(earlier.field, cursor)));
+        }
+        let value = cursor_value(key.field, cursor);
+        let past = if key.descending {
+            Expr::col(column(key.field)).lt(value)
+        } else {
+            Expr::col(column(key.field)).gt(value)
+        };
+        any = any.add(all.add(past));
+    }
+    any
 }
 
 impl Store {
@@ -124,12 +162,7 @@ impl Store {
         let mut registrations = Vec::new();
         let mut after = None;
         loop {
-            let query = ListQuery {
-                model_name: model_name.map(str::to_owned),
-                model_version: model_version.map(str::to_owned),
-                after,
-                page_size: PageSize::largest(),
-            };
+            let query = ListQuery::exact(model_name, model_version, after);
             let page = list_page(&txn, self.backend(), query, scope).await?;
             registrations.extend(page.items);
             match page.next {

@@ -9,11 +9,14 @@ use sea_orm::{
 };
 
 use super::entity::event_log;
-use super::entity::model_event::{self as event, StoredEnvironment, StoredRegistration};
+use super::entity::model_event::{
+    self as event, StoredAliasChange, StoredEnvironment, StoredRegistration,
+};
 use super::{Store, split_page};
 use crate::domain::{
-    ArtifactVersion, Etag, Event, EventQuery, EventType, ModelFields, ModelName, ModelSpec,
-    ModelVersion, NewEvent, Page, Registration, RegistrationId, Result, Scope, TargetEnvironment,
+    Alias, AliasChange, ArtifactVersion, Etag, Event, EventQuery, EventType, ModelFields,
+    ModelName, ModelSpec, ModelVersion, NewEvent, Page, Registration, RegistrationId, Result,
+    Scope, TargetEnvironment,
 };
 
 /// Events the pruner deletes in one transaction.
@@ -194,6 +197,20 @@ pub(super) fn event_row(sequence: i64, new: &NewEvent<'_>) -> event::Model {
             etag: registration.etag.as_str().to_owned(),
             create_time: registration.create_time,
             update_time: registration.update_time,
+            labels: spec.labels.clone(),
+            aliases: registration
+                .aliases
+                .iter()
+                .map(|alias| alias.as_str().to_owned())
+                .collect(),
+            alias_change: new.alias.map(|change| StoredAliasChange {
+                alias: change.alias.as_str().to_owned(),
+                previous_registration_id: change.previous.as_ref().map(|(id, _)| id.uuid()),
+                previous_version: change
+                    .previous
+                    .as_ref()
+                    .map(|(_, version)| version.as_str().to_owned()),
+            }),
         },
     }
 }
@@ -223,6 +240,14 @@ fn event(row: event::Model) -> Result<Event> {
                 dependency_list: env.dependency_list,
             })
             .collect(),
+        labels: stored.labels,
+    });
+    let alias = stored.alias_change.map(|change| AliasChange {
+        alias: Alias::stored(change.alias),
+        previous: change
+            .previous_registration_id
+            .zip(change.previous_version)
+            .map(|(id, version)| (RegistrationId::from_uuid(id), ModelVersion::stored(version))),
     });
     let artifact_version = ArtifactVersion::stored(row.artifact_version);
     Ok(Event {
@@ -237,10 +262,12 @@ fn event(row: event::Model) -> Result<Event> {
             etag: Etag::stored(stored.etag),
             create_time: stored.create_time,
             update_time: stored.update_time,
+            aliases: stored.aliases.into_iter().map(Alias::stored).collect(),
         },
         etag_before: row.etag_before.map(Etag::stored),
         etag_after: row.etag_after.map(Etag::stored),
         actor: row.actor,
         request_id: row.request_id,
+        alias,
     })
 }

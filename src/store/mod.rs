@@ -6,11 +6,14 @@
 //! the writer. Code inside a write transaction only ever uses that transaction, so it can
 //! never wait for a pool connection that it holds itself. On PostgreSQL both are one pool.
 
+mod aliases;
 mod artifacts;
+mod children;
 mod discovery;
 mod entity;
 mod events;
 mod failure;
+mod filter;
 mod listen;
 mod numbering;
 mod pools;
@@ -29,6 +32,7 @@ use sea_orm::{
     DbErr, SqliteTransactionMode, TransactionOptions, TransactionTrait,
 };
 
+pub(crate) use aliases::AliasSet;
 pub(crate) use registrations::Inserted;
 pub(crate) use rows::now;
 

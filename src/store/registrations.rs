@@ -1,17 +1,18 @@
 //! Registration writes (each one transaction) and reads of one registration.
 
 use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseTransaction,
-    EntityTrait, IntoActiveModel, ModelTrait, QueryFilter, QueryOrder, QuerySelect, SqlErr,
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, DatabaseTransaction, EntityTrait,
+    IntoActiveModel, QueryFilter, QueryOrder, QuerySelect, SqlErr,
 };
 
 use super::entity::model_artifact as artifact;
 use super::entity::model_related_information::{self as registration, DataTypes};
 use super::entity::target_environment as environment;
 use super::numbering::append;
-use super::{Store, rows};
+use super::{Store, children, rows};
 use crate::domain::{
-    Actor, Etag, EventType, ModelSpec, NewEvent, Registration, RegistrationId, RequestId, Result,
+    Actor, AliasChange, Etag, EventType, ModelSpec, NewEvent, Registration, RegistrationId,
+    RequestId, Result,
 };
 
 /// What inserting a new registration came to.
@@ -31,13 +32,15 @@ impl Store {
             registration::Entity::insert(parent.into_active_model())
                 .exec_without_returning(&txn)
                 .await?;
-            insert_environments(&txn, environments).await?;
+            children::insert_environments(&txn, environments).await?;
+            children::insert_labels(&txn, new.id, &new.spec.labels).await?;
             let event = NewEvent {
                 kind: EventType::ModelRegistered,
                 time: new.create_time,
                 registration: new,
                 etag_before: None,
                 actor,
+                alias: None,
             };
             append(&txn, event).await
         }
@@ -59,16 +62,21 @@ impl Store {
         }
     }
 
-    /// One registration with its environments, in one statement (a LEFT JOIN): a read is
-    /// one round trip to the database, the cost that bounds GetModelRegistration.
+    /// One registration with its environments in one statement (a LEFT JOIN), and its labels
+    /// and aliases in a second: a read is two round trips to the database, the cost that
+    /// bounds GetModelRegistration.
     pub(crate) async fn get(&self, id: RegistrationId) -> Result<Option<Registration>> {
-        let found = registration::Entity::find_by_id(id.uuid())
+        let Some((row, environments)) = registration::Entity::find_by_id(id.uuid())
             .find_with_related(environment::Entity)
             .order_by_asc(environment::Column::Position)
             .all(&self.reader)
             .await?
-            .pop();
-        Ok(found.map(|(row, environments)| rows::registration(row, environments)))
+            .pop()
+        else {
+            return Ok(None);
+        };
+        let tags = children::tags_of(&self.reader, id).await?;
+        Ok(Some(rows::registration(row, environments, tags)))
     }
 
     /// The registration a retry with `request_id` created before.
@@ -81,7 +89,7 @@ impl Store {
             .one(&self.reader)
             .await?;
         Ok(match found {
-            Some(row) => self.attach_environments(vec![row]).await?.pop(),
+            Some(row) => self.attach_children(vec![row]).await?.pop(),
             None => None,
         })
     }
@@ -101,12 +109,10 @@ impl Store {
             let Some(row) = lock_registration(&txn, id).await? else {
                 return Ok(None);
             };
-            let stored_environments = row
-                .find_related(environment::Entity)
-                .order_by_asc(environment::Column::Position)
-                .all(&txn)
-                .await?;
-            let current = rows::registration(row.clone(), stored_environments);
+            let current = children::attach(&txn, vec![row.clone()])
+                .await?
+                .pop()
+                .expect("one registration in, one out");
             let spec = change(&current)?;
 
             let (etag, update_time) = (Etag::generate(), rows::now());
@@ -127,7 +133,10 @@ impl Store {
                     .exec(&txn)
                     .await?;
                 let environments = rows::environment_rows(id, &spec.target_environments);
-                insert_environments(&txn, environments).await?;
+                children::insert_environments(&txn, environments).await?;
+            }
+            if spec.labels != current.spec.labels {
+                children::replace_labels(&txn, id, &spec.labels).await?;
             }
             let etag_before = current.etag.clone();
             let updated = Registration {
@@ -142,6 +151,7 @@ impl Store {
                 registration: &updated,
                 etag_before: Some(&etag_before),
                 actor,
+                alias: None,
             };
             append(&txn, event).await?;
             Ok(Some(updated))
@@ -171,13 +181,11 @@ impl Store {
                 return Ok(None);
             };
             check(&row.model_name, &Etag::stored(row.etag.clone()))?;
-            // The event keeps the registration as it was.
-            let environments = row
-                .find_related(environment::Entity)
-                .order_by_asc(environment::Column::Position)
-                .all(&txn)
-                .await?;
-            let last = rows::registration(row, environments);
+            // The events keep the registration as it was.
+            let last = children::attach(&txn, vec![row])
+                .await?
+                .pop()
+                .expect("one registration in, one out");
             let keys: Vec<String> = artifact::Entity::find()
                 .select_only()
                 .column(artifact::Column::ObjectKey)
@@ -188,12 +196,30 @@ impl Store {
             registration::Entity::delete_by_id(id.uuid())
                 .exec(&txn)
                 .await?;
+            // Its aliases went with it (ON DELETE CASCADE): each is an event of its own, so
+            // that a watcher of alias moves learns that the alias is gone.
+            for alias in &last.aliases {
+                let change = AliasChange {
+                    alias: alias.clone(),
+                    previous: None,
+                };
+                let event = NewEvent {
+                    kind: EventType::AliasDeleted,
+                    time: rows::now(),
+                    registration: &last,
+                    etag_before: Some(&last.etag),
+                    actor,
+                    alias: Some(&change),
+                };
+                append(&txn, event).await?;
+            }
             let event = NewEvent {
                 kind: EventType::ModelDeregistered,
                 time: rows::now(),
                 registration: &last,
                 etag_before: Some(&last.etag),
                 actor,
+                alias: None,
             };
             append(&txn, event).await?;
             Ok(Some(keys))
@@ -239,18 +265,4 @@ async fn rollback(txn: DatabaseTransaction) {
     if let Err(err) = txn.rollback().await {
         tracing::warn!(error = %err, "rollback failed");
     }
-}
-
-/// Inserts all environments of a registration in one statement.
-async fn insert_environments(
-    db: &impl ConnectionTrait,
-    rows: Vec<environment::Model>,
-) -> Result<(), sea_orm::DbErr> {
-    if rows.is_empty() {
-        return Ok(());
-    }
-    environment::Entity::insert_many(rows.into_iter().map(IntoActiveModel::into_active_model))
-        .exec_without_returning(db)
-        .await?;
-    Ok(())
 }

@@ -3,6 +3,7 @@
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
+use super::children::Tags;
 use super::entity::model_artifact as artifact;
 use super::entity::model_related_information::{self as registration, DataTypes};
 use super::entity::target_environment as environment;
@@ -54,10 +55,12 @@ pub(super) fn environment_rows(
         .collect()
 }
 
-/// A registration from its parent row and its environment rows in list order.
+/// A registration from its parent row, its environment rows in list order, and its labels and
+/// aliases.
 pub(super) fn registration(
     row: registration::Model,
     environments: Vec<environment::Model>,
+    tags: Tags,
 ) -> Registration {
     let registration::Model {
         id,
@@ -92,6 +95,7 @@ pub(super) fn registration(
                 dependency_list: env.dependency_list,
             })
             .collect(),
+        labels: tags.labels,
     });
     Registration {
         id: RegistrationId::from_uuid(id),
@@ -100,6 +104,7 @@ pub(super) fn registration(
         etag: Etag::stored(etag),
         create_time,
         update_time,
+        aliases: tags.aliases,
     }
 }
 

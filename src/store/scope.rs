@@ -30,17 +30,24 @@ pub(super) fn condition_on(scope: &Scope, backend: DbBackend, name: Expr) -> Opt
 }
 
 fn matches(pattern: &NamePattern, backend: DbBackend, name: Expr) -> Expr {
+    let literals: Vec<&str> = pattern.literals().collect();
+    wildcard_match(&literals, backend, name)
+}
+
+/// `text` matches the `literals` in order with any text between them (and, with empty first or
+/// last literals, before or after them), case-sensitively on every backend.
+pub(super) fn wildcard_match(literals: &[&str], backend: DbBackend, text: Expr) -> Expr {
     match backend {
         // SQLite's LIKE ignores the case of ASCII letters; GLOB does not.
-        DbBackend::Sqlite => name.glob(glob(pattern)),
-        _ => name.like(LikeExpr::new(like(pattern)).escape('\\')),
+        DbBackend::Sqlite => text.glob(glob(literals)),
+        _ => text.like(LikeExpr::new(like(literals)).escape('\\')),
     }
 }
 
-/// `*` becomes `%`; `%`, `_` and the escape character stand for themselves.
-fn like(pattern: &NamePattern) -> String {
-    let literals: Vec<String> = pattern
-        .literals()
+/// Literals joined by `%`; `%`, `_` and the escape character stand for themselves.
+fn like(literals: &[&str]) -> String {
+    let literals: Vec<String> = literals
+        .iter()
         .map(|literal| {
             let mut escaped = String::with_capacity(literal.len());
             for c in literal.chars() {
@@ -55,15 +62,16 @@ fn like(pattern: &NamePattern) -> String {
     literals.join("%")
 }
 
-/// GLOB's own wildcard is `*`; `?` and `[` are escaped by enclosing them in brackets.
-fn glob(pattern: &NamePattern) -> String {
-    let literals: Vec<String> = pattern
-        .literals()
+/// Literals joined by `*`, GLOB's own wildcard; `?`, `[` and `*` in them are escaped by
+/// enclosing them in brackets.
+fn glob(literals: &[&str]) -> String {
+    let literals: Vec<String> = literals
+        .iter()
         .map(|literal| {
             let mut escaped = String::with_capacity(literal.len());
             for c in literal.chars() {
                 match c {
-                    '?' | '[' => {
+                    '?' | '[' | '*' => {
                         escaped.push('[');
                         escaped.push(c);
                         escaped.push(']');
@@ -81,19 +89,29 @@ fn glob(pattern: &NamePattern) -> String {
 mod tests {
     use super::*;
 
-    fn pattern(text: &str) -> NamePattern {
-        NamePattern::parse(text).unwrap()
+    fn pattern(text: &str) -> Vec<String> {
+        NamePattern::parse(text)
+            .unwrap()
+            .literals()
+            .map(str::to_owned)
+            .collect()
+    }
+
+    fn refs(literals: &[String]) -> Vec<&str> {
+        literals.iter().map(String::as_str).collect()
     }
 
     #[test]
     fn like_patterns_escape_their_wildcards() {
-        assert_eq!(like(&pattern("qoe-*")), "qoe-%");
-        assert_eq!(like(&pattern("a_b%c\\*")), "a\\_b\\%c\\\\%");
+        assert_eq!(like(&refs(&pattern("qoe-*"))), "qoe-%");
+        assert_eq!(like(&refs(&pattern("a_b%c\\*"))), "a\\_b\\%c\\\\%");
     }
 
     #[test]
     fn glob_patterns_escape_their_wildcards() {
-        assert_eq!(glob(&pattern("ran-team/*")), "ran-team/*");
-        assert_eq!(glob(&pattern("a?b[c]*")), "a[?]b[[]c]*");
+        assert_eq!(glob(&refs(&pattern("ran-team/*"))), "ran-team/*");
+        assert_eq!(glob(&refs(&pattern("a?b[c]*"))), "a[?]b[[]c]*");
+        // A literal star (from a filter's `\*`) is no wildcard.
+        assert_eq!(glob(&["", "a*b", ""]), "*a[*]b*");
     }
 }

@@ -160,6 +160,7 @@ impl Worker {
         let id = self.random_seeded().to_owned();
         let request = pb::GetModelRegistrationRequest {
             model_registration_id: id,
+            model: None,
         };
         self.clients
             .registration

@@ -249,6 +249,7 @@ async fn download(
         .download_artifact(pb::DownloadArtifactRequest {
             model_registration_id,
             model_id,
+            model: None,
             artifact_version: artifact_version.unwrap_or_default(),
             offset,
         })

@@ -97,6 +97,7 @@ pub(super) async fn run(
             let model = registration
                 .get_model_registration(pb::GetModelRegistrationRequest {
                     model_registration_id: id,
+                    model: None,
                 })
                 .await?
                 .into_inner();
@@ -147,6 +148,8 @@ pub(super) async fn run(
                 model_version: version.unwrap_or_default(),
                 page_size,
                 page_token: String::new(),
+                filter: String::new(),
+                order_by: String::new(),
             };
             let mut listed = pb::ListModelsResponse::default();
             loop {

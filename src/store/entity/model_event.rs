@@ -38,6 +38,21 @@ pub struct StoredRegistration {
     pub etag: String,
     pub create_time: chrono::DateTime<chrono::Utc>,
     pub update_time: chrono::DateTime<chrono::Utc>,
+    // Added after the first events were written: absent in those, hence the defaults.
+    #[serde(default)]
+    pub labels: std::collections::BTreeMap<String, String>,
+    #[serde(default)]
+    pub aliases: Vec<String>,
+    /// For alias events: the alias, and where it pointed before.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub alias_change: Option<StoredAliasChange>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StoredAliasChange {
+    pub alias: String,
+    pub previous_registration_id: Option<Uuid>,
+    pub previous_version: Option<String>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]

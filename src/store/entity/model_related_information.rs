@@ -1,4 +1,5 @@
-//! One registered model. Its target environments live in their own table (has-many).
+//! One registered model. Its target environments, labels and aliases live in tables of their
+//! own (has-many).
 
 use sea_orm::entity::prelude::*;
 use serde::{Deserialize, Serialize};
@@ -30,6 +31,10 @@ pub(crate) struct Model {
     pub target_environments: HasMany<super::target_environment::Entity>,
     #[sea_orm(has_many)]
     pub artifacts: HasMany<super::model_artifact::Entity>,
+    #[sea_orm(has_many)]
+    pub labels: HasMany<super::model_label::Entity>,
+    #[sea_orm(has_many)]
+    pub aliases: HasMany<super::model_alias::Entity>,
 }
 
 /// A list of data type ids, stored as a JSON array so that any string round-trips.

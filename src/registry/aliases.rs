@@ -1,0 +1,80 @@
+//! Aliases: mutable names for one version of a model name (`qoe-predictor@production`), and
+//! reading a registration by any of the ways a request can name it.
+
+use super::Registry;
+use crate::domain::{
+    Action, Actor, Alias, Caller, Error, ModelName, ModelRef, ModelVersion, Registration, Result,
+};
+use crate::store::AliasSet;
+
+impl Registry {
+    /// Points `alias` of `name` at `version` (creating or moving it) and returns the
+    /// registration it names now. Setting it where it is already changes nothing.
+    pub(crate) async fn set_alias(
+        &self,
+        caller: &Caller,
+        name: ModelName,
+        alias: Alias,
+        version: ModelVersion,
+    ) -> Result<Registration> {
+        caller.require(Action::Write)?;
+        caller.require_in_scope(name.as_str())?;
+        let (registry, caller) = (self.clone(), caller.clone());
+        super::detached(async move {
+            let actor = Actor::of(&caller, None);
+            match registry
+                .store
+                .set_alias(&name, &alias, &version, &actor)
+                .await?
+            {
+                AliasSet::Moved(registration) | AliasSet::Unchanged(registration) => {
+                    Ok(registration)
+                }
+                AliasSet::NoSuchModel => Err(Error::ModelNotFound {
+                    name: name.to_string(),
+                    version: version.to_string(),
+                }),
+            }
+        })
+        .await
+    }
+
+    /// Removes `alias` of `name`.
+    pub(crate) async fn delete_alias(
+        &self,
+        caller: &Caller,
+        name: ModelName,
+        alias: Alias,
+    ) -> Result<()> {
+        caller.require(Action::Write)?;
+        caller.require_in_scope(name.as_str())?;
+        let (store, caller) = (self.store.clone(), caller.clone());
+        super::detached(async move {
+            let actor = Actor::of(&caller, None);
+            match store.delete_alias(&name, &alias, &actor).await? {
+                Some(_) => Ok(()),
+                None => Err(Error::AliasNotFound {
+                    name: name.to_string(),
+                    alias: alias.to_string(),
+                }),
+            }
+        })
+        .await
+    }
+
+    /// A registration named by id, by name and version, or by name and alias.
+    pub(crate) async fn get_by(&self, caller: &Caller, model: ModelRef) -> Result<Registration> {
+        match model {
+            ModelRef::Id(id) => self.get(caller, id).await,
+            model => {
+                caller.require(Action::Read)?;
+                let identity = self.resolve(caller, &model).await?;
+                // Deleted between the two reads: not found, as it would be a moment later.
+                self.store
+                    .get(identity.id)
+                    .await?
+                    .ok_or_else(|| self.not_found_error(&model))
+            }
+        }
+    }
+}
