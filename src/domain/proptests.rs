@@ -152,6 +152,7 @@ fn any_draft() -> impl Strategy<Value = ModelDraft> {
                 description,
                 model_location,
                 model_information,
+                labels: Default::default(),
             },
         )
 }
@@ -194,6 +195,7 @@ fn valid_draft() -> impl Strategy<Value = ModelDraft> {
                     output_data_type,
                     target_environment,
                 }),
+                labels: Default::default(),
             },
         )
 }
@@ -500,7 +502,7 @@ proptest! {
         prefix in select(&["", "header."][..]),
     ) {
         let expected = model_ref_oracle(&id, names.as_ref(), prefix);
-        match ModelRef::parse(&id, names.as_ref(), prefix) {
+        match ModelRef::parse(&id, names.as_ref(), None, prefix) {
             Ok(model) => {
                 prop_assert!(expected.is_empty(), "accepted, but {:?}", expected);
                 match model {
@@ -512,6 +514,7 @@ proptest! {
                         prop_assert_eq!(name.as_str(), names.model_name);
                         prop_assert_eq!(version.as_str(), names.model_version);
                     }
+                    ModelRef::NameAlias(..) => prop_assert!(false, "no selector was given"),
                 }
             }
             Err(err) => prop_assert_eq!(request_paths(&violations(err)), expected),
@@ -563,7 +566,7 @@ proptest! {
         if !bounded_ok(&version, 64) {
             expected.push("artifact_version".into());
         }
-        match DownloadSpec::parse(&id, names.as_ref(), version.clone(), offset) {
+        match DownloadSpec::parse(&id, names.as_ref(), None, version.clone(), offset) {
             Ok(spec) => {
                 prop_assert!(expected.is_empty(), "accepted, but {:?}", expected);
                 prop_assert_eq!(spec.offset, offset);
@@ -607,7 +610,13 @@ proptest! {
         if page_size < 0 {
             expected.push("page_size");
         }
-        match ListQuery::parse(&name, &version, page_size, None) {
+        let draft = ListQueryDraft {
+            model_name: &name,
+            model_version: &version,
+            page_size,
+            ..ListQueryDraft::default()
+        };
+        match ListQuery::parse(draft, None) {
             Ok(query) => {
                 prop_assert!(expected.is_empty(), "accepted, but {:?}", expected);
                 prop_assert_eq!(query.model_name, Some(name).filter(|n| !n.is_empty()));

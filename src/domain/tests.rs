@@ -23,6 +23,7 @@ fn valid() -> ModelDraft {
             }],
         }),
         model_location: "s3://models/qoe.zip".into(),
+        labels: [("team".to_owned(), "ran".to_owned())].into(),
     }
 }
 
@@ -172,19 +173,45 @@ fn renames_and_rejected_paths_are_reported_together() {
 fn a_model_is_named_exactly_one_way() {
     let id = uuid::Uuid::now_v7();
     assert_eq!(
-        ModelRef::parse(&id.to_string(), None, "").unwrap(),
+        ModelRef::parse(&id.to_string(), None, None, "").unwrap(),
         ModelRef::Id(RegistrationId::from_uuid(id))
     );
     assert!(matches!(
-        ModelRef::parse("", names("qoe", "1").as_ref(), "").unwrap(),
+        ModelRef::parse("", names("qoe", "1").as_ref(), None, "").unwrap(),
         ModelRef::NameVersion(name, version) if name.as_str() == "qoe" && version.as_str() == "1"
     ));
-    let both = ModelRef::parse(&id.to_string(), names("qoe", "1").as_ref(), "");
+    let both = ModelRef::parse(&id.to_string(), names("qoe", "1").as_ref(), None, "");
     assert_eq!(fields(both.unwrap_err()), ["model_id"]);
-    let neither = ModelRef::parse("", names("", "").as_ref(), "");
+    let neither = ModelRef::parse("", names("", "").as_ref(), None, "");
     assert_eq!(fields(neither.unwrap_err()), ["model_registration_id"]);
-    let half = ModelRef::parse("", names("qoe", "").as_ref(), "");
+    let half = ModelRef::parse("", names("qoe", "").as_ref(), None, "");
     assert_eq!(fields(half.unwrap_err()), ["model_id.model_version"]);
+}
+
+#[test]
+fn a_selector_names_a_model_by_version_or_alias() {
+    let selector = |version_or_alias| SelectorDraft {
+        model_name: "qoe".into(),
+        version_or_alias,
+    };
+    let by_alias = selector(Some(VersionOrAlias::Alias("production".into())));
+    assert!(matches!(
+        ModelRef::parse("", None, Some(&by_alias), "").unwrap(),
+        ModelRef::NameAlias(name, alias) if name.as_str() == "qoe" && alias.as_str() == "production"
+    ));
+    let by_version = selector(Some(VersionOrAlias::Version("1".into())));
+    assert!(matches!(
+        ModelRef::parse("", None, Some(&by_version), "").unwrap(),
+        ModelRef::NameVersion(_, version) if version.as_str() == "1"
+    ));
+    let bad_alias = selector(Some(VersionOrAlias::Alias("-prod uction".into())));
+    let err = ModelRef::parse("", None, Some(&bad_alias), "").unwrap_err();
+    assert_eq!(fields(err), ["model.alias"]);
+    let err = ModelRef::parse("", None, Some(&selector(None)), "").unwrap_err();
+    assert_eq!(fields(err), ["model.version_or_alias"]);
+    let id = uuid::Uuid::now_v7().to_string();
+    let err = ModelRef::parse(&id, None, Some(&by_alias), "").unwrap_err();
+    assert_eq!(fields(err), ["model"]);
 }
 
 #[test]

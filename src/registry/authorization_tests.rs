@@ -6,7 +6,7 @@ use bytes::Bytes;
 use super::Registry;
 use super::testing::{registry, spec};
 use crate::domain::{
-    Caller, Error, Etag, ListQuery, ModelRef, NamePattern, PageSize, Patch, Principal,
+    Caller, Error, Etag, ListQuery, ListQueryDraft, ModelRef, NamePattern, PageSize, Patch, Principal,
     RegistrationId, Role, Scope, UploadSpec,
 };
 
@@ -47,7 +47,11 @@ async fn names(registry: &Registry, caller: &Caller, page_size: i32) -> Vec<Vec<
     let mut pages = Vec::new();
     let mut after = None;
     loop {
-        let query = ListQuery::parse("", "", page_size, after).unwrap();
+        let draft = ListQueryDraft {
+            page_size,
+            ..ListQueryDraft::default()
+        };
+        let query = ListQuery::parse(draft, after).unwrap();
         let (page, _) = registry.list(caller, query).await.unwrap();
         pages.push(
             page.items

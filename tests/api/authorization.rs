@@ -230,6 +230,7 @@ impl Secured {
             Rpc::Get => {
                 let message = pb::GetModelRegistrationRequest {
                     model_registration_id: id,
+                    model: None,
                 };
                 let mut call = server.registration.clone();
                 call.get_model_registration(self.request(kind, message))
@@ -406,6 +407,7 @@ async fn a_model_outside_the_scope_answers_exactly_as_a_missing_one(backend: Bac
             Kind::Scoped,
             pb::GetModelRegistrationRequest {
                 model_registration_id: id,
+                model: None,
             },
         );
         let mut registration = registration.clone();
@@ -445,6 +447,7 @@ async fn a_model_outside_the_scope_answers_exactly_as_a_missing_one(backend: Bac
         Kind::Admin,
         pb::GetModelRegistrationRequest {
             model_registration_id: unseen.model_registration_id.clone(),
+            model: None,
         },
     );
     registration

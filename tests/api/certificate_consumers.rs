@@ -71,6 +71,7 @@ async fn a_client_certificate_is_the_consumer_its_identity_names(backend: Backen
     };
     let get = |id: &str| pb::GetModelRegistrationRequest {
         model_registration_id: id.into(),
+        model: None,
     };
     let register = |name: &str| pb::RegisterModelRequest {
         model_related_information: Some(model(name, "1", 1)),

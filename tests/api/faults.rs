@@ -238,6 +238,7 @@ async fn get(
         .clone()
         .get_model_registration(pb::GetModelRegistrationRequest {
             model_registration_id: id.into(),
+            model: None,
         })
         .await
         .map(tonic::Response::into_inner)
@@ -1035,6 +1036,7 @@ fn steady_load(
                             (_, 0) => registrations
                                 .get_model_registration(pb::GetModelRegistrationRequest {
                                     model_registration_id: known.clone(),
+                                    model: None,
                                 })
                                 .await
                                 .map(drop),

@@ -62,10 +62,12 @@ enum Rpc {
     ListArtifacts,
     WatchModels,
     ListEvents,
+    SetModelAlias,
+    DeleteModelAlias,
 }
 
 impl Rpc {
-    const ALL: [Rpc; 10] = [
+    const ALL: [Rpc; 12] = [
         Rpc::RegisterModel,
         Rpc::GetModelRegistration,
         Rpc::UpdateModelRegistration,
@@ -76,6 +78,8 @@ impl Rpc {
         Rpc::ListArtifacts,
         Rpc::WatchModels,
         Rpc::ListEvents,
+        Rpc::SetModelAlias,
+        Rpc::DeleteModelAlias,
     ];
 
     fn path(self) -> &'static str {
@@ -96,6 +100,8 @@ impl Rpc {
             Rpc::ListArtifacts => "/modelregistry.v1.ModelArtifactService/ListArtifacts",
             Rpc::WatchModels => "/modelregistry.v1.ModelEventService/WatchModels",
             Rpc::ListEvents => "/modelregistry.v1.ModelEventService/ListEvents",
+            Rpc::SetModelAlias => "/modelregistry.v1.ModelRegistrationService/SetModelAlias",
+            Rpc::DeleteModelAlias => "/modelregistry.v1.ModelRegistrationService/DeleteModelAlias",
         }
     }
 }
@@ -343,6 +349,8 @@ impl Generator<'_> {
                     })
                     .collect(),
             }),
+            labels: self.labels(),
+            aliases: self.list(2),
             model_location: self.string(|rng| format!("s3://models/{}.zip", rng.u32(..))),
             create_time: None,
             update_time: None,
@@ -377,6 +385,60 @@ impl Generator<'_> {
             })
             .collect();
         Some(prost_types::FieldMask { paths })
+    }
+
+    fn labels(&mut self) -> std::collections::BTreeMap<String, String> {
+        let len = if self.rng.u8(..20) == 0 {
+            self.rng.usize(60..70)
+        } else {
+            self.rng.usize(..4)
+        };
+        (0..len).map(|_| (self.word(), self.word())).collect()
+    }
+
+    /// A filter: often one that parses, sometimes one a character off, sometimes noise.
+    fn filter(&mut self) -> String {
+        const FILTERS: [&str; 6] = [
+            "model_information.target_environment(platform_name = \"kserve\" AND environment_type = \"onnx\")",
+            "labels.team = \"ran\" OR labels:stage",
+            "model_id.model_name = \"q*\" AND NOT aliases:production",
+            "create_time > \"2020-01-01T00:00:00Z\" model_information.input_data_type:\"x\"",
+            "-model_information.metadata.owner = \"\" description != \"*%_'\\\\\"",
+            "model_information.target_environment.platform_name:k",
+        ];
+        let chosen = FILTERS[self.rng.usize(..FILTERS.len())];
+        self.string(|rng| match rng.u8(..3) {
+            0 => {
+                let mut chars: Vec<char> = chosen.chars().collect();
+                let at = rng.usize(..chars.len());
+                chars[at] = rng.char(' '..='~');
+                chars.into_iter().collect()
+            }
+            _ => chosen.to_owned(),
+        })
+    }
+
+    fn order_by(&mut self) -> String {
+        const ORDERS: [&str; 3] = ["create_time desc", "model_id.model_version, update_time", "x"];
+        let chosen = ORDERS[self.rng.usize(..ORDERS.len())];
+        self.string(|_| chosen.to_owned())
+    }
+
+    fn selector(&mut self) -> Option<pb::ModelSelector> {
+        use pb::model_selector::VersionOrAlias;
+        if self.rng.u8(..3) != 0 {
+            return None;
+        }
+        let known = self.known().clone();
+        let version_or_alias = match self.rng.u8(..3) {
+            0 => None,
+            1 => Some(VersionOrAlias::ModelVersion(self.string(|_| known.version))),
+            _ => Some(VersionOrAlias::Alias(self.string(|_| "production".into()))),
+        };
+        Some(pb::ModelSelector {
+            model_name: self.string(|_| known.name),
+            version_or_alias,
+        })
     }
 
     fn page_token(&mut self) -> String {
@@ -445,6 +507,7 @@ impl Generator<'_> {
             .encode_to_vec(),
             Rpc::GetModelRegistration => pb::GetModelRegistrationRequest {
                 model_registration_id: self.id(),
+                model: self.selector(),
             }
             .encode_to_vec(),
             Rpc::UpdateModelRegistration => pb::UpdateModelRegistrationRequest {
@@ -471,6 +534,8 @@ impl Generator<'_> {
                 model_version: self.string(|_| String::new()),
                 page_size: self.page_size(),
                 page_token: self.page_token(),
+                filter: self.filter(),
+                order_by: self.order_by(),
             }
             .encode_to_vec(),
             Rpc::UploadArtifact => pb::UploadArtifactRequest {
@@ -480,6 +545,7 @@ impl Generator<'_> {
             Rpc::DownloadArtifact => pb::DownloadArtifactRequest {
                 model_registration_id: self.id(),
                 model_id: self.model_id(),
+                model: self.selector(),
                 artifact_version: self.string(|_| String::new()),
                 offset: match self.rng.u8(..3) {
                     0 => self.rng.u64(..),
@@ -514,6 +580,23 @@ impl Generator<'_> {
                 page_token: self.page_token(),
             }
             .encode_to_vec(),
+            Rpc::SetModelAlias => {
+                let known = self.known().clone();
+                pb::SetModelAliasRequest {
+                    model_name: self.string(|_| known.name),
+                    alias: self.string(|_| "production".into()),
+                    model_version: self.string(|_| known.version),
+                }
+                .encode_to_vec()
+            }
+            Rpc::DeleteModelAlias => {
+                let known = self.known().clone();
+                pb::DeleteModelAliasRequest {
+                    model_name: self.string(|_| known.name),
+                    alias: self.string(|_| "production".into()),
+                }
+                .encode_to_vec()
+            }
         }
     }
 }

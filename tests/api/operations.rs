@@ -307,6 +307,7 @@ async fn acknowledged_writes_survive_kill_9_and_sigterm_exits_cleanly(backend: B
     registered[0] = registrations
         .get_model_registration(pb::GetModelRegistrationRequest {
             model_registration_id: uploaded.model_registration_id.clone(),
+            model: None,
         })
         .await
         .unwrap()
@@ -338,6 +339,7 @@ async fn acknowledged_writes_survive_kill_9_and_sigterm_exits_cleanly(backend: B
         let read = registrations
             .get_model_registration(pb::GetModelRegistrationRequest {
                 model_registration_id: expected.model_registration_id.clone(),
+                model: None,
             })
             .await
             .expect("an acknowledged registration survived kill -9")

@@ -333,6 +333,7 @@ async fn ten_thousand_calls_at_once_are_served_or_shed(backend: Backend) {
             client
                 .get_model_registration(pb::GetModelRegistrationRequest {
                     model_registration_id: id,
+                    model: None,
                 })
                 .await
         }

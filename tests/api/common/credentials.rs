@@ -34,6 +34,7 @@ pub async fn get(server: &TestServer, authorization: Option<String>) -> tonic::S
     client
         .get_model_registration(GetModelRegistrationRequest {
             model_registration_id: uuid::Uuid::new_v4().to_string(),
+            model: None,
         })
         .await
         .expect_err("no such registration exists")

@@ -188,6 +188,7 @@ impl TestServer {
             .clone()
             .get_model_registration(pb::GetModelRegistrationRequest {
                 model_registration_id: id.into(),
+                model: None,
             })
             .await
             .map(tonic::Response::into_inner)
