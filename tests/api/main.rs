@@ -13,6 +13,7 @@ mod common;
 mod discovery;
 mod events;
 mod faults;
+mod filtering;
 mod fuzz;
 mod grpcurl;
 mod jwt;
@@ -37,6 +38,7 @@ fn main() {
         sweeper::trials(),
         stalled_uploads::trials(),
         discovery::trials(),
+        filtering::trials(),
         events::trials(),
         update::trials(),
         query_budgets::trials(),

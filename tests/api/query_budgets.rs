@@ -9,6 +9,8 @@ use crate::common::{Backend, TestServer, model, on_every_backend, plain_sync};
 
 const MODELS: &str = "model_related_information";
 const ENVIRONMENTS: &str = "target_environments";
+/// The labels and aliases of a page come in one UNION ALL, whose first table is the labels'.
+const LABELS: &str = "model_labels";
 const ARTIFACTS: &str = "model_artifacts";
 const EVENTS: &str = "model_events";
 const EVENT_LOG: &str = "event_log";
@@ -16,9 +18,9 @@ const PENDING_EVENTS: &str = "pending_events";
 
 pub(crate) fn trials() -> Vec<libtest_mimic::Trial> {
     let mut trials = on_every_backend!(
-        list_models_costs_three_statements_whatever_the_page_size,
-        get_costs_one_statement,
-        register_inserts_all_environments_in_one_statement,
+        list_models_costs_four_statements_whatever_the_page_size,
+        get_costs_two_statements,
+        register_inserts_all_environments_and_all_labels_in_one_statement_each,
         artifact_reads_cost_two_statements,
     );
     trials.extend(plain_sync!(
@@ -91,7 +93,7 @@ async fn seed(server: &TestServer, models: usize) {
     }
 }
 
-async fn list_models_costs_three_statements_whatever_the_page_size(backend: Backend) {
+async fn list_models_costs_four_statements_whatever_the_page_size(backend: Backend) {
     let server = TestServer::start(backend).await;
     seed(&server, 1001).await;
     // Where events are numbered after commit, a snapshot that finds some still unnumbered
@@ -118,21 +120,22 @@ async fn list_models_costs_three_statements_whatever_the_page_size(backend: Back
         }));
         assert_eq!(
             statements.total(),
-            3,
-            "page size {page_size}: the log's sequence, the parents, then all their environments: {statements:#?}"
+            4,
+            "page size {page_size}: the log's sequence, the parents, then all their environments, then all their labels and aliases: {statements:#?}"
         );
         statements.assert_counts(
             &[
                 (Kind::Select, EVENT_LOG, 1),
                 (Kind::Select, MODELS, 1),
                 (Kind::Select, ENVIRONMENTS, 1),
+                (Kind::Select, LABELS, 1),
             ],
             &format!("page size {page_size}"),
         );
     }
 }
 
-async fn get_costs_one_statement(backend: Backend) {
+async fn get_costs_two_statements(backend: Backend) {
     let server = TestServer::start(backend).await;
     let id = server
         .register(model("qoe", "1", 3))
@@ -148,9 +151,10 @@ async fn get_costs_one_statement(backend: Backend) {
             .len(),
         3
     );
-    // The parent and its environments come in one LEFT JOIN.
-    assert_eq!(statements.total(), 1, "{statements:#?}");
-    statements.assert_counts(&[(Kind::Select, MODELS, 1)], "get");
+    // The parent and its environments come in one LEFT JOIN, its labels and aliases in one
+    // UNION ALL.
+    assert_eq!(statements.total(), 2, "{statements:#?}");
+    statements.assert_counts(&[(Kind::Select, MODELS, 1), (Kind::Select, LABELS, 1)], "get");
 
     // Without environments the join still finds the registration.
     let bare = server
@@ -166,14 +170,18 @@ async fn get_costs_one_statement(backend: Backend) {
             .target_environment
             .is_empty()
     );
-    assert_eq!(statements.total(), 1, "{statements:#?}");
-    statements.assert_counts(&[(Kind::Select, MODELS, 1)], "get without environments");
+    assert_eq!(statements.total(), 2, "{statements:#?}");
+    statements.assert_counts(
+        &[(Kind::Select, MODELS, 1), (Kind::Select, LABELS, 1)],
+        "get without environments",
+    );
 }
 
-async fn register_inserts_all_environments_in_one_statement(backend: Backend) {
+async fn register_inserts_all_environments_and_all_labels_in_one_statement_each(backend: Backend) {
     let server = TestServer::start(backend.clone()).await;
-    let (registered, statements) =
-        statements_of(&server, server.register(model("qoe", "1", 5))).await;
+    let mut labelled = model("qoe", "1", 5);
+    labelled.labels = (0..5).map(|n| (format!("k{n}"), format!("v{n}"))).collect();
+    let (registered, statements) = statements_of(&server, server.register(labelled)).await;
     registered.expect("register");
     let event: &[(Kind, &str, usize)] = match backend {
         // The writer numbers its event from the counter.
@@ -182,13 +190,17 @@ async fn register_inserts_all_environments_in_one_statement(backend: Backend) {
         // whose statements run on a connection of its own.
         Backend::Postgres(_) => &[(Kind::Select, "?", 1), (Kind::Insert, PENDING_EVENTS, 1)],
     };
-    let mut expected = vec![(Kind::Insert, MODELS, 1), (Kind::Insert, ENVIRONMENTS, 1)];
+    let mut expected = vec![
+        (Kind::Insert, MODELS, 1),
+        (Kind::Insert, ENVIRONMENTS, 1),
+        (Kind::Insert, LABELS, 1),
+    ];
     expected.extend_from_slice(event);
-    statements.assert_counts(&expected, "register with 5 environments");
+    statements.assert_counts(&expected, "register with 5 environments and 5 labels");
     assert_eq!(
         statements.total(),
-        4,
-        "the parent, its children and the event's two statements: {statements:#?}"
+        5,
+        "the parent, its environments, its labels and the event's two statements: {statements:#?}"
     );
 }
 
