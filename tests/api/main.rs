@@ -8,6 +8,7 @@ mod authentication;
 mod authorization;
 mod certificate_consumers;
 mod cli;
+mod cli_discovery;
 mod cli_events;
 mod common;
 mod discovery;
@@ -45,6 +46,7 @@ fn main() {
         artifacts::trials(),
         metrics::trials(),
         cli::trials(),
+        cli_discovery::trials(),
         cli_events::trials(),
         grpcurl::trials(),
         tls::trials(),

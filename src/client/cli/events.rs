@@ -58,6 +58,8 @@ pub enum EventTypeArg {
     ModelUpdated,
     ModelDeregistered,
     ArtifactStored,
+    AliasSet,
+    AliasDeleted,
 }
 
 impl EventTypeArg {
@@ -67,6 +69,8 @@ impl EventTypeArg {
             Self::ModelUpdated => pb::EventType::ModelUpdated,
             Self::ModelDeregistered => pb::EventType::ModelDeregistered,
             Self::ArtifactStored => pb::EventType::ArtifactStored,
+            Self::AliasSet => pb::EventType::AliasSet,
+            Self::AliasDeleted => pb::EventType::AliasDeleted,
         }
     }
 }

@@ -2,6 +2,7 @@
 //! `completions`. They reach a running server with the generated clients and print proto3 JSON
 //! (`-o json`) or compact tables for people (`-o table`, the default).
 
+mod aliases;
 mod artifacts;
 mod events;
 mod failure;

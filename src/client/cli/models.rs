@@ -1,10 +1,12 @@
-//! `modelreg models …`: register, get, update, delete, list and watch registrations.
+//! `modelreg models …`: register, get, update, delete, list and watch registrations, and set
+//! their aliases.
 
 use std::path::PathBuf;
 
 use crate::client::Connection;
 use clap::Subcommand;
 
+use super::aliases::{self, AliasCommand, parse_label};
 use super::watch::{self, WatchArgs};
 use super::{CliError, ClientArgs, Output, json, read_input, table};
 use crate::pb::{
@@ -22,19 +24,39 @@ pub enum ModelsCommand {
         /// Idempotency key: a retry with the same id returns the first registration.
         #[arg(long)]
         request_id: Option<String>,
+        /// A label to add to the file's, as KEY=VALUE; repeatable.
+        #[arg(long = "label", value_parser = parse_label)]
+        labels: Vec<(String, String)>,
     },
-    /// Show one registration.
+    /// Show one registration: by id, or by --name with --version or --alias.
     Get {
         /// The registration id.
-        id: String,
+        #[arg(required_unless_present = "name", conflicts_with = "name")]
+        id: Option<String>,
+        /// The model name.
+        #[arg(long, requires = "version_or_alias")]
+        name: Option<String>,
+        /// The model version.
+        #[arg(long, group = "version_or_alias")]
+        version: Option<String>,
+        /// An alias of the model name, e.g. production.
+        #[arg(long, group = "version_or_alias")]
+        alias: Option<String>,
     },
-    /// Change a registration from the JSON of a partial ModelRelatedInformation.
+    /// Change a registration from the JSON of a partial ModelRelatedInformation, and/or set or
+    /// remove single labels.
     Update {
         /// The registration id.
         id: String,
         /// The JSON file with the new values; `-` reads stdin.
-        #[arg(short, long)]
-        file: PathBuf,
+        #[arg(short, long, required_unless_present_any = ["labels", "remove_labels"])]
+        file: Option<PathBuf>,
+        /// Set one label, as KEY=VALUE; repeatable. Other labels are kept.
+        #[arg(long = "label", value_parser = parse_label)]
+        labels: Vec<(String, String)>,
+        /// Remove one label by its key; repeatable.
+        #[arg(long = "remove-label")]
+        remove_labels: Vec<String>,
         /// Fields to replace, e.g. `description,model_information.target_environment`;
         /// without a mask every field present in the file is applied.
         #[arg(long, value_delimiter = ',')]
@@ -51,7 +73,7 @@ pub enum ModelsCommand {
         #[arg(long)]
         etag: Option<String>,
     },
-    /// List registrations in (name, version) order.
+    /// List registrations, in (name, version) order unless --order-by says otherwise.
     List {
         /// Only models of this name.
         #[arg(long)]
@@ -59,6 +81,14 @@ pub enum ModelsCommand {
         /// Only models of this version.
         #[arg(long)]
         version: Option<String>,
+        /// Only models that pass this filter (docs/filtering.md), e.g.
+        /// 'labels.team = "ran" AND model_information.target_environment.platform_name = "kserve"'.
+        #[arg(long)]
+        filter: Option<String>,
+        /// The order, e.g. 'create_time desc' (fields: model_id.model_name,
+        /// model_id.model_version, create_time, update_time).
+        #[arg(long)]
+        order_by: Option<String>,
         /// Models per page (the server's default is 50, its maximum 1000).
         #[arg(long, default_value_t = 0)]
         page_size: i32,
@@ -69,6 +99,9 @@ pub enum ModelsCommand {
     /// Print changes as they are committed, one line per event, until Ctrl-C; reconnects and
     /// resumes by itself.
     Watch(WatchArgs),
+    /// Set or delete an alias (NAME@ALIAS) of a model name.
+    #[command(subcommand)]
+    Alias(AliasCommand),
 }
 
 pub(super) async fn run(
@@ -82,8 +115,13 @@ pub(super) async fn run(
         Output::Table => print!("{}", table::models(std::slice::from_ref(model))),
     };
     match command {
-        ModelsCommand::Register { file, request_id } => {
-            let model = parse_model(&file)?;
+        ModelsCommand::Register {
+            file,
+            request_id,
+            labels,
+        } => {
+            let mut model = parse_model(&file)?;
+            model.labels.extend(labels);
             let registered = registration
                 .register_model(pb::RegisterModelRequest {
                     model_related_information: Some(model),
@@ -93,11 +131,25 @@ pub(super) async fn run(
                 .into_inner();
             print(&registered);
         }
-        ModelsCommand::Get { id } => {
+        ModelsCommand::Get {
+            id,
+            name,
+            version,
+            alias,
+        } => {
+            use pb::model_selector::VersionOrAlias;
+            let selector = name.map(|model_name| pb::ModelSelector {
+                model_name,
+                version_or_alias: match (version, alias) {
+                    (Some(version), _) => Some(VersionOrAlias::ModelVersion(version)),
+                    (None, Some(alias)) => Some(VersionOrAlias::Alias(alias)),
+                    (None, None) => None,
+                },
+            });
             let model = registration
                 .get_model_registration(pb::GetModelRegistrationRequest {
-                    model_registration_id: id,
-                    model: None,
+                    model_registration_id: id.unwrap_or_default(),
+                    model: selector,
                 })
                 .await?
                 .into_inner();
@@ -106,10 +158,26 @@ pub(super) async fn run(
         ModelsCommand::Update {
             id,
             file,
-            mask,
+            labels,
+            remove_labels,
+            mut mask,
             etag,
         } => {
-            let mut model = parse_model(&file)?;
+            let mut model = match &file {
+                Some(file) => parse_model(file)?,
+                None => pb::ModelRelatedInformation::default(),
+            };
+            if !labels.is_empty() || !remove_labels.is_empty() {
+                if file.is_some() && mask.is_empty() {
+                    return Err(CliError::Input(
+                        "with --label or --remove-label, name the file's fields with --mask".into(),
+                    ));
+                }
+                // Each label is a mask path of its own: the others stay as they are.
+                mask.extend(labels.iter().map(|(key, _)| format!("labels.{key}")));
+                mask.extend(remove_labels.iter().map(|key| format!("labels.{key}")));
+                model.labels.extend(labels);
+            }
             model.model_registration_id = id;
             if let Some(etag) = etag {
                 model.etag = etag;
@@ -139,6 +207,8 @@ pub(super) async fn run(
         ModelsCommand::List {
             name,
             version,
+            filter,
+            order_by,
             page_size,
             all,
         } => {
@@ -148,8 +218,8 @@ pub(super) async fn run(
                 model_version: version.unwrap_or_default(),
                 page_size,
                 page_token: String::new(),
-                filter: String::new(),
-                order_by: String::new(),
+                filter: filter.unwrap_or_default(),
+                order_by: order_by.unwrap_or_default(),
             };
             let mut listed = pb::ListModelsResponse::default();
             loop {
@@ -172,6 +242,7 @@ pub(super) async fn run(
             }
         }
         ModelsCommand::Watch(args) => watch::run(args, channel, client).await?,
+        ModelsCommand::Alias(command) => aliases::run(command, channel, client).await?,
     }
     Ok(())
 }

@@ -37,18 +37,27 @@ pub(super) fn models(models: &[pb::ModelRelatedInformation]) -> String {
                 .flat_map(|info| &info.target_environment)
                 .map(|environment| environment.platform_name.as_str())
                 .collect();
+            let labels: Vec<String> = model
+                .labels
+                .iter()
+                .map(|(key, value)| format!("{key}={value}"))
+                .collect();
             vec![
                 id.model_name,
                 id.model_version,
                 id.artifact_version,
                 model.model_registration_id.clone(),
                 platforms.join(","),
+                model.aliases.join(","),
+                labels.join(","),
                 timestamp(model.update_time.as_ref()),
             ]
         })
         .collect();
     render(
-        &["NAME", "VERSION", "ARTIFACT", "ID", "PLATFORMS", "UPDATED"],
+        &[
+            "NAME", "VERSION", "ARTIFACT", "ID", "PLATFORMS", "ALIASES", "LABELS", "UPDATED",
+        ],
         rows,
     )
 }
@@ -99,7 +108,8 @@ pub(super) fn events(events: &[pb::ModelEvent]) -> String {
 }
 
 /// One event on one line, as `models watch` prints it:
-/// `SEQUENCE TIME TYPE NAME VERSION [artifact A] by ACTOR etag BEFORE->AFTER ID`.
+/// `SEQUENCE TIME TYPE NAME VERSION [artifact A] [@ALIAS [from VERSION]] by ACTOR etag
+/// BEFORE->AFTER ID`.
 pub(super) fn event_line(event: &pb::ModelEvent) -> String {
     let id = event.model_id.clone().unwrap_or_default();
     let mut line = format!(
@@ -115,6 +125,12 @@ pub(super) fn event_line(event: &pb::ModelEvent) -> String {
     line.push_str(&format!("  {} {}", id.model_name, id.model_version));
     if !event.artifact_version.is_empty() {
         line.push_str(&format!("  artifact {}", event.artifact_version));
+    }
+    if !event.alias.is_empty() {
+        line.push_str(&format!("  @{}", event.alias));
+        if !event.previous_model_version.is_empty() {
+            line.push_str(&format!(" from {}", event.previous_model_version));
+        }
     }
     if !event.actor.is_empty() {
         line.push_str(&format!("  by {}", event.actor));
