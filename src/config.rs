@@ -167,15 +167,36 @@ impl Default for LimitsConfig {
 
 /// A callback for every SQL statement the store issues.
 #[derive(Clone)]
-pub struct StatementObserver(Arc<dyn Fn(&str) + Send + Sync>);
+pub struct StatementObserver {
+    observe: Arc<dyn Fn(&str) + Send + Sync>,
+    /// Whether the observer sees the bound values written into the statement (a statement one
+    /// can run again, e.g. under EXPLAIN) rather than its placeholders.
+    with_values: bool,
+}
 
 impl StatementObserver {
+    /// Sees each statement's SQL, with placeholders where its values are bound.
     pub fn new(observe: impl Fn(&str) + Send + Sync + 'static) -> Self {
-        Self(Arc::new(observe))
+        Self {
+            observe: Arc::new(observe),
+            with_values: false,
+        }
     }
 
-    pub(crate) fn observe(&self, sql: &str) {
-        (self.0)(sql)
+    /// Sees each statement with its values written in as literals.
+    pub fn with_values(observe: impl Fn(&str) + Send + Sync + 'static) -> Self {
+        Self {
+            observe: Arc::new(observe),
+            with_values: true,
+        }
+    }
+
+    pub(crate) fn observe(&self, statement: &sea_orm::Statement) {
+        if self.with_values {
+            (self.observe)(&statement.to_string())
+        } else {
+            (self.observe)(&statement.sql)
+        }
     }
 }
 

@@ -4,7 +4,8 @@
 //! A label is a key and a value (Kubernetes' rules), at most one value per key and registration.
 //! An alias is a mutable name for one version of a model name (`qoe-predictor@production`):
 //! unique per model name, so its key is the name and the alias, and it points at the
-//! registration it currently names. Both go with their registration (ON DELETE CASCADE).
+//! registration it currently names. Both go with their registration (ON DELETE CASCADE). On
+//! PostgreSQL, artifact versions are compared in byte order from here on, as names are.
 
 use sea_orm_migration::prelude::*;
 use sea_orm_migration::sea_orm::DbBackend;
@@ -148,18 +149,32 @@ impl MigrationTrait for Migration {
             )
             .await?;
 
-        // Filters on a platform (and type) find their registrations here.
+        // Filters on a platform find their registrations here, and ask of one registration
+        // whether it runs on a platform: the registration comes right after the platform, so
+        // that both are one index search (with the type after them, a search by platform and
+        // registration could only use the platform).
         manager
             .create_index(
                 Index::create()
-                    .name("idx_target_environments_platform_type")
+                    .name("idx_target_environments_platform")
                     .table(TargetEnvironments::Table)
                     .col(TargetEnvironments::PlatformName)
-                    .col(TargetEnvironments::EnvironmentType)
                     .col(TargetEnvironments::ModelRelatedInformationId)
+                    .col(TargetEnvironments::EnvironmentType)
                     .to_owned(),
             )
             .await?;
+        // Filters compare artifact versions with < and > as they compare names: in byte order,
+        // not in the database's locale.
+        if backend == DbBackend::Postgres {
+            manager
+                .get_connection()
+                .execute_unprepared(
+                    "ALTER TABLE model_related_information \
+                     ALTER COLUMN artifact_version TYPE varchar(64) COLLATE \"C\"",
+                )
+                .await?;
+        }
         // The orders by time; name and version make each key unique, as the keyset needs.
         for (name, column) in [
             (
@@ -187,6 +202,15 @@ impl MigrationTrait for Migration {
     }
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        if manager.get_database_backend() == DbBackend::Postgres {
+            manager
+                .get_connection()
+                .execute_unprepared(
+                    "ALTER TABLE model_related_information \
+                     ALTER COLUMN artifact_version TYPE varchar(64) COLLATE \"default\"",
+                )
+                .await?;
+        }
         for name in [
             "idx_model_related_information_update_time",
             "idx_model_related_information_create_time",
@@ -203,7 +227,7 @@ impl MigrationTrait for Migration {
         manager
             .drop_index(
                 Index::drop()
-                    .name("idx_target_environments_platform_type")
+                    .name("idx_target_environments_platform")
                     .table(TargetEnvironments::Table)
                     .to_owned(),
             )

@@ -4,11 +4,11 @@
 
 use std::collections::HashMap;
 
+use chrono::DateTime;
 use proptest::collection::vec;
 use proptest::prelude::*;
 use proptest::sample::select;
 use proptest::strategy::LazyJust;
-use chrono::DateTime;
 use prost_types::FieldMask;
 use tonic::{Code, Status};
 use tonic_types::StatusExt;

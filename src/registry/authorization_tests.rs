@@ -6,8 +6,8 @@ use bytes::Bytes;
 use super::Registry;
 use super::testing::{registry, spec};
 use crate::domain::{
-    Caller, Error, Etag, ListQuery, ListQueryDraft, ModelRef, NamePattern, PageSize, Patch, Principal,
-    RegistrationId, Role, Scope, UploadSpec,
+    Caller, Error, Etag, ListQuery, ListQueryDraft, ModelRef, NamePattern, PageSize, Patch,
+    Principal, RegistrationId, Role, Scope, UploadSpec,
 };
 
 fn consumer(role: Role, patterns: &[&str]) -> Caller {

@@ -87,7 +87,7 @@ impl Store {
             // Each handle keeps its own callback, also where both share one pool.
             for connection in [&mut reader, &mut writer] {
                 let observer = observer.clone();
-                connection.set_metric_callback(move |info| observer.observe(&info.statement.sql));
+                connection.set_metric_callback(move |info| observer.observe(info.statement));
             }
         }
         let log = if numbering::numbered_after_commit(writer.get_database_backend()) {

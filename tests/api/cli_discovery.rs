@@ -39,7 +39,12 @@ async fn labels_aliases_filters_and_orders_from_the_command_line(backend: Backen
         register
             .args(["models", "register", "-f"])
             .arg(&path)
-            .args(["--label", "team=ran", "--label", &format!("build={version}")]);
+            .args([
+                "--label",
+                "team=ran",
+                "--label",
+                &format!("build={version}"),
+            ]);
         let table = stdout(&run(register).await);
         assert!(table.contains("team=ran"), "{table}");
     }
@@ -50,7 +55,14 @@ async fn labels_aliases_filters_and_orders_from_the_command_line(backend: Backen
         .clone();
     let mut update = modelreg(&server);
     update.args([
-        "models", "update", &id, "--label", "stage=canary", "--remove-label", "build", "-o",
+        "models",
+        "update",
+        &id,
+        "--label",
+        "stage=canary",
+        "--remove-label",
+        "build",
+        "-o",
         "json",
     ]);
     let updated = parse_model(&stdout(&run(update).await));
@@ -63,11 +75,29 @@ async fn labels_aliases_filters_and_orders_from_the_command_line(backend: Backen
 
     // An alias, and a read by it.
     let mut set = modelreg(&server);
-    set.args(["models", "alias", "set", "qoe", "production", "2", "-o", "json"]);
+    set.args([
+        "models",
+        "alias",
+        "set",
+        "qoe",
+        "production",
+        "2",
+        "-o",
+        "json",
+    ]);
     let named = parse_model(&stdout(&run(set).await));
     assert_eq!(named.aliases, ["production"]);
     let mut get = modelreg(&server);
-    get.args(["models", "get", "--name", "qoe", "--alias", "production", "-o", "json"]);
+    get.args([
+        "models",
+        "get",
+        "--name",
+        "qoe",
+        "--alias",
+        "production",
+        "-o",
+        "json",
+    ]);
     let found = parse_model(&stdout(&run(get).await));
     assert_eq!(found.model_id.unwrap().model_version, "2");
 

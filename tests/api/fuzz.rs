@@ -419,7 +419,11 @@ impl Generator<'_> {
     }
 
     fn order_by(&mut self) -> String {
-        const ORDERS: [&str; 3] = ["create_time desc", "model_id.model_version, update_time", "x"];
+        const ORDERS: [&str; 3] = [
+            "create_time desc",
+            "model_id.model_version, update_time",
+            "x",
+        ];
         let chosen = ORDERS[self.rng.usize(..ORDERS.len())];
         self.string(|_| chosen.to_owned())
     }

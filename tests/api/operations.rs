@@ -174,6 +174,8 @@ async fn migrations_go_up_and_down(backend: Backend) {
         "model_events",
         "event_log",
         "pending_events",
+        "model_labels",
+        "model_aliases",
     ];
     Migrator::up(&db, None).await.unwrap();
     for table in tables {

@@ -154,7 +154,10 @@ async fn get_costs_two_statements(backend: Backend) {
     // The parent and its environments come in one LEFT JOIN, its labels and aliases in one
     // UNION ALL.
     assert_eq!(statements.total(), 2, "{statements:#?}");
-    statements.assert_counts(&[(Kind::Select, MODELS, 1), (Kind::Select, LABELS, 1)], "get");
+    statements.assert_counts(
+        &[(Kind::Select, MODELS, 1), (Kind::Select, LABELS, 1)],
+        "get",
+    );
 
     // Without environments the join still finds the registration.
     let bare = server

@@ -72,6 +72,8 @@ pub(super) async fn run(
 pub(super) fn parse_label(text: &str) -> Result<(String, String), String> {
     match text.split_once('=') {
         Some((key, value)) if !key.is_empty() => Ok((key.to_owned(), value.to_owned())),
-        _ => Err(format!("{text:?} is not KEY=VALUE (the value may be empty: KEY=)")),
+        _ => Err(format!(
+            "{text:?} is not KEY=VALUE (the value may be empty: KEY=)"
+        )),
     }
 }

@@ -56,7 +56,14 @@ pub(super) fn models(models: &[pb::ModelRelatedInformation]) -> String {
         .collect();
     render(
         &[
-            "NAME", "VERSION", "ARTIFACT", "ID", "PLATFORMS", "ALIASES", "LABELS", "UPDATED",
+            "NAME",
+            "VERSION",
+            "ARTIFACT",
+            "ID",
+            "PLATFORMS",
+            "ALIASES",
+            "LABELS",
+            "UPDATED",
         ],
         rows,
     )

@@ -44,7 +44,10 @@ pub(super) async fn an_alias_moves_between_versions_with_its_events(backend: Bac
     let mut watch = Watching::everything(&server.events).await;
     let mut client = server.registration.clone();
 
-    let named = client.set_model_alias(set("qoe", "production", "1")).await.unwrap();
+    let named = client
+        .set_model_alias(set("qoe", "production", "1"))
+        .await
+        .unwrap();
     let named = named.into_inner();
     assert_eq!(named.model_registration_id, one.model_registration_id);
     assert_eq!(named.aliases, ["production"]);
@@ -56,7 +59,9 @@ pub(super) async fn an_alias_moves_between_versions_with_its_events(backend: Bac
     assert!(event.previous_model_registration_id.is_empty());
 
     // Read by alias and by version.
-    let found = get_by(&server, by_alias("qoe", "production")).await.unwrap();
+    let found = get_by(&server, by_alias("qoe", "production"))
+        .await
+        .unwrap();
     assert_eq!(found.model_registration_id, one.model_registration_id);
     let by_version = Some(pb::ModelSelector {
         model_name: "qoe".into(),
@@ -66,23 +71,47 @@ pub(super) async fn an_alias_moves_between_versions_with_its_events(backend: Bac
     assert_eq!(found.model_registration_id, two.model_registration_id);
 
     // Setting it where it is changes nothing and records nothing.
-    client.set_model_alias(set("qoe", "production", "1")).await.unwrap();
+    client
+        .set_model_alias(set("qoe", "production", "1"))
+        .await
+        .unwrap();
     // Moving it records the previous target.
-    let moved = client.set_model_alias(set("qoe", "production", "2")).await.unwrap();
+    let moved = client
+        .set_model_alias(set("qoe", "production", "2"))
+        .await
+        .unwrap();
     assert_eq!(moved.into_inner().aliases, ["production"]);
     let event = watch.next_event().await;
     assert_eq!(event_type(&event), pb::EventType::AliasSet);
     assert_eq!(event.model_registration_id, two.model_registration_id);
-    assert_eq!(event.previous_model_registration_id, one.model_registration_id);
+    assert_eq!(
+        event.previous_model_registration_id,
+        one.model_registration_id
+    );
     assert_eq!(event.previous_model_version, "1");
-    assert!(server.get(&one.model_registration_id).await.unwrap().aliases.is_empty());
-    let found = get_by(&server, by_alias("qoe", "production")).await.unwrap();
+    assert!(
+        server
+            .get(&one.model_registration_id)
+            .await
+            .unwrap()
+            .aliases
+            .is_empty()
+    );
+    let found = get_by(&server, by_alias("qoe", "production"))
+        .await
+        .unwrap();
     assert_eq!(found.model_registration_id, two.model_registration_id);
 
     // Another name may use the same alias; aliases list in order.
     server.register(model("traffic", "1", 1)).await.unwrap();
-    client.set_model_alias(set("traffic", "production", "1")).await.unwrap();
-    client.set_model_alias(set("qoe", "canary", "2")).await.unwrap();
+    client
+        .set_model_alias(set("traffic", "production", "1"))
+        .await
+        .unwrap();
+    client
+        .set_model_alias(set("qoe", "canary", "2"))
+        .await
+        .unwrap();
     let two_now = server.get(&two.model_registration_id).await.unwrap();
     assert_eq!(two_now.aliases, ["canary", "production"]);
     // The registration of traffic and the two alias sets.
@@ -100,7 +129,9 @@ pub(super) async fn an_alias_moves_between_versions_with_its_events(backend: Bac
     assert_eq!(event_type(&event), pb::EventType::AliasDeleted);
     assert_eq!(event.alias, "canary");
     assert_eq!(event.model_registration_id, two.model_registration_id);
-    let missing = get_by(&server, by_alias("qoe", "canary")).await.unwrap_err();
+    let missing = get_by(&server, by_alias("qoe", "canary"))
+        .await
+        .unwrap_err();
     assert_error(&missing, tonic::Code::NotFound, "ALIAS_NOT_FOUND");
     let again = client
         .delete_model_alias(pb::DeleteModelAliasRequest {
@@ -118,10 +149,15 @@ pub(super) async fn an_alias_moves_between_versions_with_its_events(backend: Bac
     assert_eq!(event_type(&events[0]), pb::EventType::AliasDeleted);
     assert_eq!(events[0].alias, "production");
     assert_eq!(event_type(&events[1]), pb::EventType::ModelDeregistered);
-    let gone = get_by(&server, by_alias("qoe", "production")).await.unwrap_err();
+    let gone = get_by(&server, by_alias("qoe", "production"))
+        .await
+        .unwrap_err();
     assert_error(&gone, tonic::Code::NotFound, "ALIAS_NOT_FOUND");
     // The name and alias are free again.
-    client.set_model_alias(set("qoe", "production", "1")).await.unwrap();
+    client
+        .set_model_alias(set("qoe", "production", "1"))
+        .await
+        .unwrap();
     server.stop().await;
 }
 
@@ -130,7 +166,10 @@ pub(super) async fn aliases_name_downloads_and_bad_ones_are_rejected(backend: Ba
     let one = server.register(model("qoe", "1", 1)).await.unwrap();
     upload(&server, &one.model_registration_id, b"weights").await;
     let mut client = server.registration.clone();
-    client.set_model_alias(set("qoe", "champion", "1")).await.unwrap();
+    client
+        .set_model_alias(set("qoe", "champion", "1"))
+        .await
+        .unwrap();
     let request = pb::DownloadArtifactRequest {
         model: by_alias("qoe", "champion"),
         ..Default::default()
@@ -144,7 +183,10 @@ pub(super) async fn aliases_name_downloads_and_bad_ones_are_rejected(backend: Ba
         .await
         .unwrap_err();
     assert_error(&unknown_version, tonic::Code::NotFound, "MODEL_NOT_FOUND");
-    let bad = client.set_model_alias(set("qoe", "-x y", "1")).await.unwrap_err();
+    let bad = client
+        .set_model_alias(set("qoe", "-x y", "1"))
+        .await
+        .unwrap_err();
     assert_eq!(crate::common::violated_fields(&bad), ["alias"]);
     // Two ways of naming one model at once.
     let both = server
@@ -163,7 +205,10 @@ pub(super) async fn aliases_name_downloads_and_bad_ones_are_rejected(backend: Ba
 pub(super) async fn concurrent_sets_of_one_new_alias_all_succeed(backend: Backend) {
     let server = TestServer::start(backend).await;
     for version in 0..8 {
-        server.register(model("qoe", &version.to_string(), 1)).await.unwrap();
+        server
+            .register(model("qoe", &version.to_string(), 1))
+            .await
+            .unwrap();
     }
     let mut watch = Watching::everything(&server.events).await;
     let calls = (0..8).map(|version| {
@@ -185,7 +230,9 @@ pub(super) async fn concurrent_sets_of_one_new_alias_all_succeed(backend: Backen
         assert_eq!(event.previous_model_registration_id, previous);
         previous = event.model_registration_id.clone();
     }
-    let current = get_by(&server, by_alias("qoe", "production")).await.unwrap();
+    let current = get_by(&server, by_alias("qoe", "production"))
+        .await
+        .unwrap();
     assert_eq!(current.model_registration_id, previous);
     server.stop().await;
 }

@@ -11,50 +11,180 @@ use super::dataset::{find_all, register_examples};
 
 /// Filters over the example models and what each finds, in the default order.
 const CASES: &[(&str, &[&str])] = &[
-    ("model_id.model_name = \"qoe-predictor\"", &["qoe-predictor 1.0", "qoe-predictor 1.1"]),
-    ("model_id.model_name != \"qoe-predictor\"", &["anomaly-detector 0.9", "traffic-forecaster 2.0"]),
+    (
+        "model_id.model_name = \"qoe-predictor\"",
+        &["qoe-predictor 1.0", "qoe-predictor 1.1"],
+    ),
+    (
+        "model_id.model_name != \"qoe-predictor\"",
+        &["anomaly-detector 0.9", "traffic-forecaster 2.0"],
+    ),
     ("model_id.model_name < \"qoe\"", &["anomaly-detector 0.9"]),
-    ("model_id.model_name <= \"anomaly-detector\"", &["anomaly-detector 0.9"]),
-    ("model_id.model_name > \"qoe-predictor\"", &["traffic-forecaster 2.0"]),
-    ("model_id.model_name >= \"traffic\"", &["traffic-forecaster 2.0"]),
-    ("model_id.model_version = \"1.*\"", &["qoe-predictor 1.0", "qoe-predictor 1.1"]),
-    ("model_id.model_version > \"1.0\"", &["qoe-predictor 1.1", "traffic-forecaster 2.0"]),
-    ("model_id.artifact_version = \"0.0.0\"", &["anomaly-detector 0.9", "qoe-predictor 1.0", "qoe-predictor 1.1", "traffic-forecaster 2.0"]),
+    (
+        "model_id.model_name <= \"anomaly-detector\"",
+        &["anomaly-detector 0.9"],
+    ),
+    (
+        "model_id.model_name > \"qoe-predictor\"",
+        &["traffic-forecaster 2.0"],
+    ),
+    (
+        "model_id.model_name >= \"traffic\"",
+        &["traffic-forecaster 2.0"],
+    ),
+    (
+        "model_id.model_version = \"1.*\"",
+        &["qoe-predictor 1.0", "qoe-predictor 1.1"],
+    ),
+    (
+        "model_id.model_version > \"1.0\"",
+        &["qoe-predictor 1.1", "traffic-forecaster 2.0"],
+    ),
+    (
+        "model_id.artifact_version = \"0.0.0\"",
+        &[
+            "anomaly-detector 0.9",
+            "qoe-predictor 1.0",
+            "qoe-predictor 1.1",
+            "traffic-forecaster 2.0",
+        ],
+    ),
     ("model_id.artifact_version > \"0.0.0\"", &[]),
     ("description = \"*1.1\"", &["qoe-predictor 1.1"]),
-    ("description = \"*predictor*\"", &["qoe-predictor 1.0", "qoe-predictor 1.1"]),
-    ("description != \"*predictor*\"", &["anomaly-detector 0.9", "traffic-forecaster 2.0"]),
-    ("model_information.metadata.author = \"alice\"", &["qoe-predictor 1.0", "qoe-predictor 1.1"]),
-    ("model_information.metadata.owner = \"\"", &["traffic-forecaster 2.0"]),
-    ("model_information.metadata.owner != \"ran-team\"", &["anomaly-detector 0.9", "traffic-forecaster 2.0"]),
-    ("model_information.input_data_type:\"pdcpBytesUl\"", &["anomaly-detector 0.9", "qoe-predictor 1.0"]),
-    ("model_information.output_data_type:\"qoe\"", &["qoe-predictor 1.0", "qoe-predictor 1.1"]),
+    (
+        "description = \"*predictor*\"",
+        &["qoe-predictor 1.0", "qoe-predictor 1.1"],
+    ),
+    (
+        "description != \"*predictor*\"",
+        &["anomaly-detector 0.9", "traffic-forecaster 2.0"],
+    ),
+    (
+        "model_information.metadata.author = \"alice\"",
+        &["qoe-predictor 1.0", "qoe-predictor 1.1"],
+    ),
+    (
+        "model_information.metadata.owner = \"\"",
+        &["traffic-forecaster 2.0"],
+    ),
+    (
+        "model_information.metadata.owner != \"ran-team\"",
+        &["anomaly-detector 0.9", "traffic-forecaster 2.0"],
+    ),
+    (
+        "model_information.input_data_type:\"pdcpBytesUl\"",
+        &["anomaly-detector 0.9", "qoe-predictor 1.0"],
+    ),
+    (
+        "model_information.output_data_type:\"qoe\"",
+        &["qoe-predictor 1.0", "qoe-predictor 1.1"],
+    ),
     // An element, not a part of one.
     ("model_information.input_data_type:\"pdcp\"", &[]),
-    ("model_information.target_environment.platform_name = \"kserve\"", &["qoe-predictor 1.0", "qoe-predictor 1.1", "traffic-forecaster 2.0"]),
-    ("model_information.target_environment.platform_name:\"docker\"", &["anomaly-detector 0.9"]),
-    ("model_information.target_environment.environment_type != \"onnx\"", &["anomaly-detector 0.9", "qoe-predictor 1.0", "qoe-predictor 1.1"]),
-    ("NOT model_information.target_environment.environment_type = \"onnx\"", &["anomaly-detector 0.9", "qoe-predictor 1.1"]),
-    ("model_information.target_environment.dependency_list = \"tensorrt*\"", &["qoe-predictor 1.0", "qoe-predictor 1.1"]),
-    ("model_information.target_environment(platform_name = \"triton\" AND environment_type = \"onnx\")", &[]),
-    ("model_information.target_environment(platform_name = \"triton\" OR environment_type = \"python\")", &["anomaly-detector 0.9", "qoe-predictor 1.0"]),
-    ("model_information.target_environment(platform_name = \"kserve\" AND NOT environment_type = \"onnx\")", &["qoe-predictor 1.1"]),
-    ("labels.team = \"ran\"", &["anomaly-detector 0.9", "qoe-predictor 1.0", "qoe-predictor 1.1"]),
+    (
+        "model_information.target_environment.platform_name = \"kserve\"",
+        &[
+            "qoe-predictor 1.0",
+            "qoe-predictor 1.1",
+            "traffic-forecaster 2.0",
+        ],
+    ),
+    (
+        "model_information.target_environment.platform_name:\"docker\"",
+        &["anomaly-detector 0.9"],
+    ),
+    (
+        "model_information.target_environment.environment_type != \"onnx\"",
+        &[
+            "anomaly-detector 0.9",
+            "qoe-predictor 1.0",
+            "qoe-predictor 1.1",
+        ],
+    ),
+    (
+        "NOT model_information.target_environment.environment_type = \"onnx\"",
+        &["anomaly-detector 0.9", "qoe-predictor 1.1"],
+    ),
+    (
+        "model_information.target_environment.dependency_list = \"tensorrt*\"",
+        &["qoe-predictor 1.0", "qoe-predictor 1.1"],
+    ),
+    (
+        "model_information.target_environment(platform_name = \"triton\" AND environment_type = \"onnx\")",
+        &[],
+    ),
+    (
+        "model_information.target_environment(platform_name = \"triton\" OR environment_type = \"python\")",
+        &["anomaly-detector 0.9", "qoe-predictor 1.0"],
+    ),
+    (
+        "model_information.target_environment(platform_name = \"kserve\" AND NOT environment_type = \"onnx\")",
+        &["qoe-predictor 1.1"],
+    ),
+    (
+        "labels.team = \"ran\"",
+        &[
+            "anomaly-detector 0.9",
+            "qoe-predictor 1.0",
+            "qoe-predictor 1.1",
+        ],
+    ),
     ("labels.team != \"ran\"", &["traffic-forecaster 2.0"]),
     ("labels.stage = \"*a*\"", &["qoe-predictor 1.1"]),
-    ("labels.stage != \"prod*\"", &["anomaly-detector 0.9", "qoe-predictor 1.1", "traffic-forecaster 2.0"]),
-    ("labels.stage:*", &["qoe-predictor 1.0", "qoe-predictor 1.1"]),
-    ("labels:\"app.kubernetes.io/part-of\"", &["anomaly-detector 0.9"]),
-    ("labels.app.kubernetes.io/part-of = \"aimlfw\"", &["anomaly-detector 0.9"]),
+    (
+        "labels.stage != \"prod*\"",
+        &[
+            "anomaly-detector 0.9",
+            "qoe-predictor 1.1",
+            "traffic-forecaster 2.0",
+        ],
+    ),
+    (
+        "labels.stage:*",
+        &["qoe-predictor 1.0", "qoe-predictor 1.1"],
+    ),
+    (
+        "labels:\"app.kubernetes.io/part-of\"",
+        &["anomaly-detector 0.9"],
+    ),
+    (
+        "labels.app.kubernetes.io/part-of = \"aimlfw\"",
+        &["anomaly-detector 0.9"],
+    ),
     ("aliases:\"canary\"", &["qoe-predictor 1.1"]),
     ("aliases:\"champion\"", &[]),
-    ("-aliases:\"production\" AND model_id.model_name = \"qoe-predictor\"", &["qoe-predictor 1.1"]),
-    ("create_time > \"2000-01-01T00:00:00Z\"", &["anomaly-detector 0.9", "qoe-predictor 1.0", "qoe-predictor 1.1", "traffic-forecaster 2.0"]),
+    (
+        "-aliases:\"production\" AND model_id.model_name = \"qoe-predictor\"",
+        &["qoe-predictor 1.1"],
+    ),
+    (
+        "create_time > \"2000-01-01T00:00:00Z\"",
+        &[
+            "anomaly-detector 0.9",
+            "qoe-predictor 1.0",
+            "qoe-predictor 1.1",
+            "traffic-forecaster 2.0",
+        ],
+    ),
     ("create_time <= \"2000-01-01T00:00:00+02:00\"", &[]),
-    ("update_time < \"9999-12-31T23:59:59Z\" AND update_time >= \"1970-01-01T00:00:00.5Z\"", &["anomaly-detector 0.9", "qoe-predictor 1.0", "qoe-predictor 1.1", "traffic-forecaster 2.0"]),
+    (
+        "update_time < \"9999-12-31T23:59:59Z\" AND update_time >= \"1970-01-01T00:00:00.5Z\"",
+        &[
+            "anomaly-detector 0.9",
+            "qoe-predictor 1.0",
+            "qoe-predictor 1.1",
+            "traffic-forecaster 2.0",
+        ],
+    ),
     // OR binds more tightly than AND (AIP-160).
-    ("labels.team = \"sme\" AND model_id.model_version = \"2.0\" OR model_id.model_version = \"0.9\"", &["traffic-forecaster 2.0"]),
-    ("labels.team = \"sme\" model_id.model_version = \"2.0\"", &["traffic-forecaster 2.0"]),
+    (
+        "labels.team = \"sme\" AND model_id.model_version = \"2.0\" OR model_id.model_version = \"0.9\"",
+        &["traffic-forecaster 2.0"],
+    ),
+    (
+        "labels.team = \"sme\" model_id.model_version = \"2.0\"",
+        &["traffic-forecaster 2.0"],
+    ),
 ];
 
 pub(super) async fn every_field_and_operator_finds_the_same_models(backend: Backend) {
@@ -108,17 +238,26 @@ pub(super) async fn literals_that_look_like_sql_are_data(backend: Backend) {
         let found = find_all(&server, &exact, "", 0).await.expect(&exact);
         assert_eq!(found, [format!("{name} 1")], "{exact}");
         let quoted = literal(name);
-        let around = format!("model_id.model_name = \"*{}*\"", &quoted[1..quoted.len() - 1]);
+        let around = format!(
+            "model_id.model_name = \"*{}*\"",
+            &quoted[1..quoted.len() - 1]
+        );
         let found = find_all(&server, &around, "", 0).await.expect(&around);
         assert_eq!(found, [format!("{name} 1")], "{around}");
     }
     // Wildcards of LIKE and GLOB in a literal stand for themselves.
     for pattern in ["%", "_", "?", "[a]"] {
         let filter = format!("description = \"{pattern}\"");
-        assert_eq!(find_all(&server, &filter, "", 0).await.unwrap(), Vec::<String>::new());
+        assert_eq!(
+            find_all(&server, &filter, "", 0).await.unwrap(),
+            Vec::<String>::new()
+        );
     }
     // Everything is still there.
-    assert_eq!(find_all(&server, "", "", 0).await.unwrap().len(), AWKWARD.len() + 1);
+    assert_eq!(
+        find_all(&server, "", "", 0).await.unwrap().len(),
+        AWKWARD.len() + 1
+    );
     server.stop().await;
 }
 
@@ -144,7 +283,11 @@ async fn rejection(server: &TestServer, filter: &str, order_by: &str) -> (String
 pub(super) async fn malformed_filters_name_the_position_and_what_was_expected(backend: Backend) {
     let server = TestServer::start(backend).await;
     let cases: &[(&str, &str, &str)] = &[
-        ("model_id.nmae = \"x\"", "filter", "at character 1: unknown field"),
+        (
+            "model_id.nmae = \"x\"",
+            "filter",
+            "at character 1: unknown field",
+        ),
         ("description < \"x\"", "filter", "at character 13"),
         ("labels.team = ", "filter", "at character 15"),
         ("(aliases:\"a\"", "filter", "at character"),

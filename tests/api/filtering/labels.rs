@@ -19,7 +19,11 @@ pub(super) async fn labels_are_stored_shown_and_updated_by_mask(backend: Backend
     let server = TestServer::start(backend).await;
     let mut watch = Watching::everything(&server.events).await;
     let mut info = model("qoe", "1", 1);
-    info.labels = labels(&[("team", "ran"), ("app.kubernetes.io/name", "qoe"), ("empty", "")]);
+    info.labels = labels(&[
+        ("team", "ran"),
+        ("app.kubernetes.io/name", "qoe"),
+        ("empty", ""),
+    ]);
     let registered = server.register(info.clone()).await.unwrap();
     assert_eq!(registered.labels, info.labels);
     let id = registered.model_registration_id.clone();
@@ -41,10 +45,17 @@ pub(super) async fn labels_are_stored_shown_and_updated_by_mask(backend: Backend
         .unwrap();
     assert_eq!(
         updated.labels,
-        labels(&[("team", "ran"), ("app.kubernetes.io/name", "qoe"), ("stage", "canary")])
+        labels(&[
+            ("team", "ran"),
+            ("app.kubernetes.io/name", "qoe"),
+            ("stage", "canary")
+        ])
     );
     let event = watch.next_event().await;
-    assert_eq!(event.model_related_information.unwrap().labels, updated.labels);
+    assert_eq!(
+        event.model_related_information.unwrap().labels,
+        updated.labels
+    );
 
     // The mask "labels" replaces all of them; without a mask, non-empty labels do too.
     let change = pb::ModelRelatedInformation {
@@ -94,7 +105,10 @@ pub(super) async fn labels_follow_kubernetes_rules(backend: Backend) {
     let mut info = model("qoe", "1", 1);
     info.labels = (0..65).map(|n| (format!("k{n}"), String::new())).collect();
     let status = server.register(info.clone()).await.unwrap_err();
-    assert_eq!(violated_fields(&status), ["model_related_information.labels"]);
+    assert_eq!(
+        violated_fields(&status),
+        ["model_related_information.labels"]
+    );
     info.labels.pop_last();
     let registered = server.register(info).await.expect("64 labels");
     assert_eq!(registered.labels.len(), 64);

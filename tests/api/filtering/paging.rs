@@ -123,13 +123,28 @@ pub(super) async fn every_order_pages_without_gaps_or_duplicates_while_writes_ha
                 .unwrap_or_else(|status| panic!("{order}: {status:?}"));
             for listed in &page.models {
                 if let Some(before) = &previous
-                    && !listed.model_id.as_ref().unwrap().model_name.starts_with("churn")
-                    && !before.model_id.as_ref().unwrap().model_name.starts_with("churn")
+                    && !listed
+                        .model_id
+                        .as_ref()
+                        .unwrap()
+                        .model_name
+                        .starts_with("churn")
+                    && !before
+                        .model_id
+                        .as_ref()
+                        .unwrap()
+                        .model_name
+                        .starts_with("churn")
                 {
-                    assert!(in_order(order, before, listed), "{order}: {before:?} then {listed:?}");
+                    assert!(
+                        in_order(order, before, listed),
+                        "{order}: {before:?} then {listed:?}"
+                    );
                 }
                 previous = Some(listed.clone());
-                *seen.entry(listed.model_registration_id.clone()).or_default() += 1;
+                *seen
+                    .entry(listed.model_registration_id.clone())
+                    .or_default() += 1;
             }
             page_token = page.next_page_token;
             if page_token.is_empty() {
@@ -140,7 +155,11 @@ pub(super) async fn every_order_pages_without_gaps_or_duplicates_while_writes_ha
         stop.send(true).unwrap();
         let written = writer.await.unwrap();
         for id in &stable {
-            assert_eq!(seen.get(id), Some(&1), "{order}: model {id} listed once, {written} writes");
+            assert_eq!(
+                seen.get(id),
+                Some(&1),
+                "{order}: model {id} listed once, {written} writes"
+            );
         }
         assert!(written > 0, "{order}: the listing ran beside writes");
     }
@@ -150,7 +169,10 @@ pub(super) async fn every_order_pages_without_gaps_or_duplicates_while_writes_ha
 pub(super) async fn page_tokens_are_bound_to_filter_and_order(backend: Backend) {
     let server = TestServer::start(backend).await;
     for n in 0..3 {
-        server.register(model("qoe", &n.to_string(), 1)).await.unwrap();
+        server
+            .register(model("qoe", &n.to_string(), 1))
+            .await
+            .unwrap();
     }
     let first = |filter: &str, order_by: &str| pb::ListModelsRequest {
         filter: filter.into(),
@@ -171,7 +193,11 @@ pub(super) async fn page_tokens_are_bound_to_filter_and_order(backend: Backend) 
         let mut request = first(filter, order_by);
         request.page_token = page.next_page_token.clone();
         let status = server.list(request).await.unwrap_err();
-        assert_eq!(violated_fields(&status), ["page_token"], "{filter} / {order_by}");
+        assert_eq!(
+            violated_fields(&status),
+            ["page_token"],
+            "{filter} / {order_by}"
+        );
     }
     // The same filter and order continue, whatever the page size.
     let mut request = first("model_id.model_name = \"qoe\"", "create_time desc");

@@ -1,0 +1,351 @@
+//! Discovery at scale: 100,000 models with 3 target environments and 5 labels each, registered
+//! through the API, then the first page of 100 of filters that combine a platform and a label,
+//! timed one request at a time on SQLite and (with `MODELREG_BENCH_POSTGRES_URL`) PostgreSQL,
+//! with each database's plan of the page's statement.
+//!
+//! `cargo bench --bench discovery`. Settings, all optional:
+//! - `MODELREG_BENCH_POSTGRES_URL`: an administrative PostgreSQL URL; a database is created for
+//!   the run and dropped after it. Unset: PostgreSQL is skipped, and says so.
+//! - `MODELREG_BENCH_MODELS`: how many models to register (default 100000).
+//!
+//! The server runs in this process, so that its statements can be captured and explained; the
+//! figures are the client's, over a real socket. A missed floor is reported, not hidden.
+
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use futures::StreamExt;
+use modelreg::pb::{
+    self, model_discovery_service_client::ModelDiscoveryServiceClient,
+    model_registration_service_client::ModelRegistrationServiceClient,
+};
+use modelreg::{Application, ServeConfig, StatementObserver};
+use sea_orm::{ConnectionTrait, Database, DbBackend, Statement};
+use tonic::transport::Channel;
+use tonic_health::pb::{HealthCheckRequest, health_client::HealthClient};
+
+const PLATFORMS: [&str; 10] = [
+    "kserve",
+    "triton",
+    "docker",
+    "seldon",
+    "bentoml",
+    "torchserve",
+    "tfserving",
+    "onnxrt",
+    "ray",
+    "vllm",
+];
+const TYPES: [&str; 4] = ["onnx", "tensorrt", "python", "torchscript"];
+const STAGES: [&str; 4] = ["dev", "staging", "canary", "production"];
+const TIERS: [&str; 3] = ["bronze", "silver", "gold"];
+
+/// The filters timed, each with the share of models it matches.
+const FILTERS: [(&str, &str); 3] = [
+    (
+        "platform + label (1.5%)",
+        "model_information.target_environment.platform_name = \"kserve\" AND labels.team = \"team-7\"",
+    ),
+    (
+        "environment group + label (0.4%)",
+        "model_information.target_environment(platform_name = \"kserve\" AND environment_type = \"onnx\") AND labels.team = \"team-7\"",
+    ),
+    ("label only (5%)", "labels.team = \"team-7\""),
+];
+
+const PAGE: i32 = 100;
+const SAMPLES: usize = 200;
+const CONCURRENT_REGISTRATIONS: usize = 16;
+const FLOOR: Duration = Duration::from_millis(10);
+
+/// The `index`-th model: attributes drawn from a generator seeded by the index, so that no
+/// two attributes are correlated and every run registers the same models.
+fn model(index: u64) -> pb::ModelRelatedInformation {
+    let mut rng = fastrand::Rng::with_seed(index);
+    let mut platforms = PLATFORMS.to_vec();
+    rng.shuffle(&mut platforms);
+    let labels = [
+        ("team", format!("team-{}", rng.u32(..20))),
+        ("stage", STAGES[rng.usize(..STAGES.len())].to_owned()),
+        ("tier", TIERS[rng.usize(..TIERS.len())].to_owned()),
+        ("region", format!("region-{}", rng.u32(..8))),
+        ("component", format!("component-{}", rng.u32(..50))),
+    ];
+    pb::ModelRelatedInformation {
+        model_id: Some(pb::ModelId {
+            model_name: format!("model-{:05}", index / 10),
+            model_version: format!("{}.0", index % 10),
+            artifact_version: String::new(),
+        }),
+        description: format!("benchmark model {index}"),
+        model_information: Some(pb::ModelInformation {
+            metadata: Some(pb::Metadata {
+                author: "bench".into(),
+                owner: String::new(),
+            }),
+            input_data_type: vec!["pdcpBytesDl".into()],
+            output_data_type: vec!["qoe".into()],
+            target_environment: platforms[..3]
+                .iter()
+                .map(|platform| pb::TargetEnvironment {
+                    platform_name: platform.to_string(),
+                    environment_type: TYPES[rng.usize(..TYPES.len())].to_owned(),
+                    dependency_list: "numpy".into(),
+                })
+                .collect(),
+        }),
+        labels: labels
+            .into_iter()
+            .map(|(key, value)| (key.to_owned(), value))
+            .collect(),
+        ..Default::default()
+    }
+}
+
+async fn seed(channel: &Channel, models: u64) {
+    let started = Instant::now();
+    let registration = ModelRegistrationServiceClient::new(channel.clone());
+    let mut done = 0;
+    let mut calls = futures::stream::iter(0..models)
+        .map(|index| {
+            let mut client = registration.clone();
+            async move {
+                client
+                    .register_model(pb::RegisterModelRequest {
+                        model_related_information: Some(model(index)),
+                        request_id: String::new(),
+                    })
+                    .await
+                    .expect("register a model")
+            }
+        })
+        .buffer_unordered(CONCURRENT_REGISTRATIONS);
+    while calls.next().await.is_some() {
+        done += 1;
+        if done % 20_000 == 0 {
+            println!(
+                "  registered {done} models in {:.0} s",
+                started.elapsed().as_secs_f64()
+            );
+        }
+    }
+    println!(
+        "registered {models} models in {:.0} s",
+        started.elapsed().as_secs_f64()
+    );
+}
+
+struct Timing {
+    p50: Duration,
+    p99: Duration,
+}
+
+fn timing(mut samples: Vec<Duration>) -> Timing {
+    samples.sort();
+    Timing {
+        p50: samples[samples.len() / 2],
+        p99: samples[samples.len() * 99 / 100],
+    }
+}
+
+async fn time_health(channel: &Channel) -> Timing {
+    let mut health = HealthClient::new(channel.clone());
+    let mut samples = Vec::with_capacity(SAMPLES);
+    for round in 0..SAMPLES + 20 {
+        let started = Instant::now();
+        health
+            .check(HealthCheckRequest::default())
+            .await
+            .expect("health");
+        if round >= 20 {
+            samples.push(started.elapsed());
+        }
+    }
+    timing(samples)
+}
+
+async fn time_filter(channel: &Channel, filter: &str) -> (Timing, usize) {
+    let mut discovery = ModelDiscoveryServiceClient::new(channel.clone());
+    let request = pb::ListModelsRequest {
+        filter: filter.into(),
+        page_size: PAGE,
+        ..Default::default()
+    };
+    let mut samples = Vec::with_capacity(SAMPLES);
+    let mut found = 0;
+    for round in 0..SAMPLES + 20 {
+        let started = Instant::now();
+        let page = discovery
+            .list_models(request.clone())
+            .await
+            .expect("list")
+            .into_inner();
+        if round >= 20 {
+            samples.push(started.elapsed());
+        }
+        found = page.models.len();
+    }
+    (timing(samples), found)
+}
+
+/// The database's plan of the statement that reads a page's registrations.
+async fn explain(database_url: &str, statement: &str) -> String {
+    let db = Database::connect(database_url).await.expect("connect");
+    let backend = db.get_database_backend();
+    let sql = match backend {
+        DbBackend::Postgres => format!("EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF) {statement}"),
+        _ => format!("EXPLAIN QUERY PLAN {statement}"),
+    };
+    let rows = db
+        .query_all_raw(Statement::from_string(backend, sql))
+        .await
+        .expect("EXPLAIN");
+    let lines: Vec<String> = rows
+        .iter()
+        .map(|row| match backend {
+            DbBackend::Postgres => row.try_get_by_index::<String>(0).unwrap(),
+            _ => {
+                let detail: String = row.try_get("", "detail").unwrap();
+                let id: i64 = row.try_get("", "id").unwrap();
+                let parent: i64 = row.try_get("", "parent").unwrap();
+                format!("{id:>3} {parent:>3}  {detail}")
+            }
+        })
+        .collect();
+    db.close().await.ok();
+    lines.join("\n")
+}
+
+fn ms(duration: Duration) -> f64 {
+    duration.as_secs_f64() * 1000.0
+}
+
+async fn run_backend(name: &str, database_url: &str, models: u64) -> bool {
+    println!("\n== {name} ==");
+    let folder = tempfile::tempdir().expect("temporary folder");
+    let captured: Arc<Mutex<Option<Vec<String>>>> = Arc::default();
+    let mut config = ServeConfig::new("127.0.0.1:0".parse().unwrap(), database_url);
+    config.artifacts.artifact_store = Some(
+        url::Url::from_directory_path(folder.path().join("artifacts"))
+            .unwrap()
+            .to_string(),
+    );
+    let capture = Arc::clone(&captured);
+    config.statement_observer = Some(StatementObserver::with_values(move |sql| {
+        if let Some(statements) = capture.lock().unwrap().as_mut() {
+            statements.push(sql.to_owned());
+        }
+    }));
+    let app = Application::build(config).await.expect("the server starts");
+    let addr = app.local_addr();
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(async move {
+        app.run_until(async {
+            let _ = stopped.await;
+        })
+        .await
+        .expect("the server runs");
+    });
+    let channel = Channel::from_shared(format!("http://{addr}"))
+        .unwrap()
+        .connect()
+        .await
+        .expect("connect");
+
+    seed(&channel, models).await;
+    if database_url.starts_with("postgres") {
+        // This machine's PostgreSQL runs without autovacuum; production's would have analyzed
+        // tables this size by now.
+        let db = Database::connect(database_url).await.expect("connect");
+        db.execute_unprepared("ANALYZE").await.expect("ANALYZE");
+        db.close().await.ok();
+    }
+
+    let health = time_health(&channel).await;
+    println!(
+        "health check: p50 {:.2} ms, p99 {:.2} ms",
+        ms(health.p50),
+        ms(health.p99)
+    );
+    let mut met = true;
+    for (label, filter) in FILTERS {
+        let (timed, found) = time_filter(&channel, filter).await;
+        let verdict = if timed.p50 < FLOOR { "met" } else { "MISSED" };
+        met &= timed.p50 < FLOOR;
+        println!(
+            "{label:<34} first page of {PAGE}: {found} models, p50 {:.2} ms ({:.1}x health), \
+             p99 {:.2} ms; floor p50 < {} ms {verdict}",
+            ms(timed.p50),
+            ms(timed.p50) / ms(health.p50),
+            ms(timed.p99),
+            FLOOR.as_millis(),
+        );
+    }
+
+    // The plan of the first filter's page statement, as the server sent it.
+    *captured.lock().unwrap() = Some(Vec::new());
+    time_one(&channel, FILTERS[0].1).await;
+    let statements = captured.lock().unwrap().take().unwrap();
+    let page = statements
+        .iter()
+        .find(|sql| sql.contains("EXISTS"))
+        .expect("the page's statement");
+    println!("statement of \"{}\":\n{page}", FILTERS[0].0);
+    println!("plan:\n{}", explain(database_url, page).await);
+
+    let _ = stop.send(());
+    server.await.expect("the server stops");
+    met
+}
+
+async fn time_one(channel: &Channel, filter: &str) {
+    ModelDiscoveryServiceClient::new(channel.clone())
+        .list_models(pb::ListModelsRequest {
+            filter: filter.into(),
+            page_size: PAGE,
+            ..Default::default()
+        })
+        .await
+        .expect("list");
+}
+
+#[tokio::main]
+async fn main() {
+    let models: u64 = std::env::var("MODELREG_BENCH_MODELS")
+        .ok()
+        .map(|text| text.parse().expect("MODELREG_BENCH_MODELS"))
+        .unwrap_or(100_000);
+    println!(
+        "discovery benchmark on {} cores, {models} models × 3 environments × 5 labels",
+        std::thread::available_parallelism().map_or(0, |n| n.get())
+    );
+    let folder = tempfile::tempdir().expect("temporary folder");
+    let sqlite_url = format!(
+        "sqlite://{}?mode=rwc",
+        folder.path().join("modelreg.db").display()
+    );
+    let mut met = run_backend("SQLite", &sqlite_url, models).await;
+    match std::env::var("MODELREG_BENCH_POSTGRES_URL") {
+        Ok(admin_url) => {
+            let name = format!("modelreg_bench_{}", uuid::Uuid::new_v4().simple());
+            let admin = Database::connect(&admin_url)
+                .await
+                .expect("connect to PostgreSQL");
+            admin
+                .execute_unprepared(&format!("CREATE DATABASE {name}"))
+                .await
+                .expect("create the benchmark database");
+            let mut url = url::Url::parse(&admin_url).expect("a PostgreSQL URL");
+            url.set_path(&name);
+            met &= run_backend("PostgreSQL", url.as_str(), models).await;
+            admin
+                .execute_unprepared(&format!("DROP DATABASE {name} WITH (FORCE)"))
+                .await
+                .expect("drop the benchmark database");
+        }
+        Err(_) => println!("\nPostgreSQL: skipped, set MODELREG_BENCH_POSTGRES_URL to measure it"),
+    }
+    if !met {
+        println!("\na floor was missed");
+    }
+}
