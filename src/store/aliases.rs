@@ -193,7 +193,7 @@ async fn load(txn: &DatabaseTransaction, id: RegistrationId) -> Result<Option<Re
     let Some(row) = registration::Entity::find_by_id(id.uuid()).one(txn).await? else {
         return Ok(None);
     };
-    Ok(children::attach(txn, vec![row]).await?.pop())
+    Ok(Some(children::attach_one(txn, row).await?))
 }
 
 /// An alias event: the registration's etag is unchanged, since aliases are not part of it.

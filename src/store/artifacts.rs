@@ -83,10 +83,7 @@ impl Store {
             row.etag = Set(Etag::generate().as_str().to_owned());
             row.update_time = Set(time);
             let updated = row.update(&txn).await?;
-            let after = children::attach(&txn, vec![updated])
-                .await?
-                .pop()
-                .expect("one registration in, one out");
+            let after = children::attach_one(&txn, updated).await?;
             let event = NewEvent {
                 kind: EventType::ArtifactStored,
                 time,

@@ -6,8 +6,8 @@ use std::collections::HashMap;
 
 use sea_orm::sea_query::{Expr, Query, UnionType};
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, DbErr, EntityTrait, IntoActiveModel, LoaderTrait, QueryFilter,
-    QueryOrder,
+    ColumnTrait, ConnectionTrait, DbErr, EntityTrait, IntoActiveModel, LoaderTrait, ModelTrait,
+    QueryFilter, QueryOrder,
 };
 use uuid::Uuid;
 
@@ -55,6 +55,20 @@ pub(super) async fn attach(
         .collect())
 }
 
+/// One registration with all its children, for a transaction that reads it to change it.
+pub(super) async fn attach_one(
+    db: &impl ConnectionTrait,
+    model: registration::Model,
+) -> Result<Registration, DbErr> {
+    let environments = model
+        .find_related(environment::Entity)
+        .order_by_asc(environment::Column::Position)
+        .all(db)
+        .await?;
+    let tags = tags_of(db, RegistrationId::from_uuid(model.id)).await?;
+    Ok(rows::registration(model, environments, tags))
+}
+
 /// The labels and aliases of the registrations `ids`, in one statement.
 pub(super) async fn load_tags(
     db: &impl ConnectionTrait,
@@ -98,7 +112,7 @@ pub(super) async fn load_tags(
     Ok(tags)
 }
 
-/// The aliases of one registration, for a transaction that changes them.
+/// The labels and aliases of one registration.
 pub(super) async fn tags_of(db: &impl ConnectionTrait, id: RegistrationId) -> Result<Tags, DbErr> {
     Ok(load_tags(db, &[id.uuid()])
         .await?

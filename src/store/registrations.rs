@@ -109,10 +109,7 @@ impl Store {
             let Some(row) = lock_registration(&txn, id).await? else {
                 return Ok(None);
             };
-            let current = children::attach(&txn, vec![row.clone()])
-                .await?
-                .pop()
-                .expect("one registration in, one out");
+            let current = children::attach_one(&txn, row.clone()).await?;
             let spec = change(&current)?;
 
             let (etag, update_time) = (Etag::generate(), rows::now());
@@ -182,10 +179,7 @@ impl Store {
             };
             check(&row.model_name, &Etag::stored(row.etag.clone()))?;
             // The events keep the registration as it was.
-            let last = children::attach(&txn, vec![row])
-                .await?
-                .pop()
-                .expect("one registration in, one out");
+            let last = children::attach_one(&txn, row).await?;
             let keys: Vec<String> = artifact::Entity::find()
                 .select_only()
                 .column(artifact::Column::ObjectKey)
