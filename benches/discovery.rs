@@ -24,6 +24,11 @@ use sea_orm::{ConnectionTrait, Database, DbBackend, Statement};
 use tonic::transport::Channel;
 use tonic_health::pb::{HealthCheckRequest, health_client::HealthClient};
 
+#[path = "support/postgres.rs"]
+mod postgres;
+
+use postgres::BenchDatabase;
+
 const PLATFORMS: [&str; 10] = [
     "kserve",
     "triton",
@@ -329,21 +334,9 @@ async fn main() {
     let mut met = run_backend("SQLite", &sqlite_url, models).await;
     match std::env::var("MODELREG_BENCH_POSTGRES_URL") {
         Ok(admin_url) => {
-            let name = format!("modelreg_bench_{}", uuid::Uuid::new_v4().simple());
-            let admin = Database::connect(&admin_url)
-                .await
-                .expect("connect to PostgreSQL");
-            admin
-                .execute_unprepared(&format!("CREATE DATABASE {name}"))
-                .await
-                .expect("create the benchmark database");
-            let mut url = url::Url::parse(&admin_url).expect("a PostgreSQL URL");
-            url.set_path(&name);
-            met &= run_backend("PostgreSQL", url.as_str(), models).await;
-            admin
-                .execute_unprepared(&format!("DROP DATABASE {name} WITH (FORCE)"))
-                .await
-                .expect("drop the benchmark database");
+            let database = BenchDatabase::create(&admin_url).await;
+            met &= run_backend("PostgreSQL", &database.url, models).await;
+            database.drop_database().await;
         }
         Err(_) => println!("\nPostgreSQL: skipped, set MODELREG_BENCH_POSTGRES_URL to measure it"),
     }

@@ -26,13 +26,17 @@ use modelreg::pb::{
     model_registration_service_client::ModelRegistrationServiceClient,
     watch_models_response::Message,
 };
-use sea_orm::{ConnectionTrait, Database};
 
 #[path = "../tests/api/common/process.rs"]
 mod process;
 
 #[path = "support/settings.rs"]
 mod settings;
+
+#[path = "support/postgres.rs"]
+mod postgres;
+
+use postgres::BenchDatabase;
 
 #[allow(dead_code)]
 #[path = "../tests/api/common/fixtures.rs"]
@@ -54,48 +58,34 @@ const WARM_UP_EVENTS: usize = 40;
 /// One database for one set of servers: a SQLite file, or a PostgreSQL database created for it.
 struct Db {
     url: String,
-    admin: Option<String>,
-    name: String,
+    postgres: Option<BenchDatabase>,
     _folder: tempfile::TempDir,
 }
 
 impl Db {
     async fn create(postgres_admin: Option<&str>) -> Self {
         let folder = tempfile::tempdir().expect("temporary folder");
-        let name = format!("modelreg_bench_{}", uuid::Uuid::new_v4().simple());
-        let url = match postgres_admin {
+        let postgres = match postgres_admin {
+            Some(admin_url) => Some(BenchDatabase::create(admin_url).await),
+            None => None,
+        };
+        let url = match &postgres {
             None => format!(
                 "sqlite://{}?mode=rwc",
                 folder.path().join("modelreg.db").display()
             ),
-            Some(admin_url) => {
-                let admin = Database::connect(admin_url).await.expect("connect");
-                admin
-                    .execute_unprepared(&format!("CREATE DATABASE {name}"))
-                    .await
-                    .expect("create the benchmark database");
-                admin.close().await.ok();
-                let mut url = url::Url::parse(admin_url).expect("a PostgreSQL URL");
-                url.set_path(&name);
-                url.to_string()
-            }
+            Some(database) => database.url.clone(),
         };
         Self {
             url,
-            admin: postgres_admin.map(str::to_owned),
-            name,
+            postgres,
             _folder: folder,
         }
     }
 
     async fn drop_database(self) {
-        if let Some(admin_url) = &self.admin {
-            let admin = Database::connect(admin_url).await.expect("connect");
-            admin
-                .execute_unprepared(&format!("DROP DATABASE {} WITH (FORCE)", self.name))
-                .await
-                .expect("drop the benchmark database");
-            admin.close().await.ok();
+        if let Some(database) = self.postgres {
+            database.drop_database().await;
         }
     }
 

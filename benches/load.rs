@@ -17,13 +17,17 @@ use std::time::{Duration, Instant};
 
 use modelreg::client::ConnectionArgs;
 use modelreg::client::bench::{self as loadgen, BenchConfig, Report, Scenario};
-use sea_orm::{ConnectionTrait, Database};
 
 #[path = "../tests/api/common/process.rs"]
 mod process;
 
 #[path = "support/settings.rs"]
 mod settings;
+
+#[path = "support/postgres.rs"]
+mod postgres;
+
+use postgres::BenchDatabase;
 
 use process::{Serve, ServeProcess};
 
@@ -213,20 +217,11 @@ async fn main() {
 
     match std::env::var("MODELREG_BENCH_POSTGRES_URL") {
         Ok(admin_url) => {
-            let name = format!("modelreg_bench_{}", uuid::Uuid::new_v4().simple());
-            let admin = Database::connect(&admin_url)
-                .await
-                .expect("connect to PostgreSQL");
-            admin
-                .execute_unprepared(&format!("CREATE DATABASE {name}"))
-                .await
-                .expect("create the benchmark database");
-            let mut url = url::Url::parse(&admin_url).expect("a PostgreSQL URL");
-            url.set_path(&name);
+            let database = BenchDatabase::create(&admin_url).await;
             let folder = tempfile::tempdir().expect("temporary folder");
             ok &= run_backend(
                 "PostgreSQL",
-                url.as_str(),
+                &database.url,
                 folder.path(),
                 Floors {
                     register_ratio: 0.02,
@@ -234,10 +229,7 @@ async fn main() {
                 true,
             )
             .await;
-            admin
-                .execute_unprepared(&format!("DROP DATABASE {name} WITH (FORCE)"))
-                .await
-                .expect("drop the benchmark database");
+            database.drop_database().await;
         }
         Err(_) => println!("\nPostgreSQL: skipped, set MODELREG_BENCH_POSTGRES_URL to measure it"),
     }
