@@ -1,7 +1,6 @@
 //! ModelDiscoveryService: find registered models by name and version or by a filter, in an
 //! order, page by page.
 
-use sha2::{Digest, Sha256};
 use tonic::{Request, Response, Status};
 
 use super::caller::take_caller;
@@ -62,12 +61,10 @@ impl ModelDiscoveryService for DiscoveryService {
 
 /// What a ListModels page token is bound to: the filters and the order, not the page size.
 fn request_digest(draft: &ListQueryDraft<'_>) -> String {
-    let text = serde_json::json!([
+    page_token::binding(serde_json::json!([
         draft.model_name,
         draft.model_version,
         draft.filter,
         draft.order_by,
-    ])
-    .to_string();
-    hex::encode(&Sha256::digest(text.as_bytes())[..12])
+    ]))
 }

@@ -3,7 +3,6 @@
 use std::pin::Pin;
 
 use futures::{Stream, StreamExt};
-use sha2::{Digest, Sha256};
 use tokio_stream::wrappers::ReceiverStream;
 use tonic::{Request, Response, Status};
 
@@ -215,7 +214,7 @@ fn filters_digest(request: &pb::ListEventsRequest) -> String {
             .map(|t| format!("{}.{}", t.seconds, t.nanos))
             .unwrap_or_default()
     };
-    let text = serde_json::json!([
+    page_token::binding(serde_json::json!([
         request.model_registration_id,
         request.model_name,
         request.actor,
@@ -223,7 +222,5 @@ fn filters_digest(request: &pb::ListEventsRequest) -> String {
         time(&request.start_time),
         time(&request.end_time),
         request.newest_first,
-    ])
-    .to_string();
-    hex::encode(&Sha256::digest(text.as_bytes())[..12])
+    ]))
 }

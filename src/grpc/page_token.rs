@@ -40,6 +40,13 @@ struct EventToken {
     after: i64,
 }
 
+/// What a token is bound to: a short digest of the request fields (filters, order) that must
+/// be the same on every page.
+pub(super) fn binding(fields: serde_json::Value) -> String {
+    use sha2::{Digest, Sha256};
+    hex::encode(&Sha256::digest(fields.to_string().as_bytes())[..12])
+}
+
 fn seal(token: &impl Serialize) -> String {
     URL_SAFE_NO_PAD.encode(serde_json::to_vec(token).expect("a token serializes"))
 }
