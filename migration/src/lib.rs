@@ -8,6 +8,7 @@ mod m20261125_000002_create_model_artifacts;
 mod m20261126_000003_create_model_events;
 mod m20261126_000004_create_pending_events;
 mod m20261126_000005_create_labels_and_aliases;
+mod m20261126_000006_add_search_terms;
 
 pub struct Migrator;
 
@@ -20,6 +21,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261126_000003_create_model_events::Migration),
             Box::new(m20261126_000004_create_pending_events::Migration),
             Box::new(m20261126_000005_create_labels_and_aliases::Migration),
+            Box::new(m20261126_000006_add_search_terms::Migration),
         ]
     }
 }

@@ -1,7 +1,9 @@
 //! Discovery filters as SQL conditions. Every literal of a filter is a bound parameter; the
-//! text of the filter never becomes SQL. Conditions on the side tables (environments, labels,
-//! aliases) are `EXISTS` sub-queries correlated with the registration, each served by an index
-//! of its table, so that a page is still one statement for its registrations.
+//! text of the filter never becomes SQL. A platform or a label compared for equality is asked
+//! of the registration's search terms (`search_terms`), written with its side tables; every
+//! other condition on a side table (environments, labels, aliases) is an `EXISTS` sub-query
+//! correlated with the registration, served by an index of its table. Either way a page is
+//! still one statement for its registrations.
 
 use sea_orm::sea_query::{Condition, Expr, Func, Query, SelectStatement};
 use sea_orm::{DbBackend, ExprTrait, Iden, Value};
@@ -11,6 +13,7 @@ use super::entity::model_label as label;
 use super::entity::model_related_information as registration;
 use super::entity::target_environment as environment;
 use super::scope::wildcard_match;
+use super::search_terms;
 use crate::domain::filter::{
     Comparator, DataTypeField, EnvironmentField, EnvironmentFilter, Filter, Pattern, TextField,
     TextMatch, TimeField,
@@ -45,15 +48,54 @@ pub(super) fn condition(filter: &Filter, backend: DbBackend) -> Condition {
                 .and_where(Expr::col((alias::Entity, alias::Column::Alias)).eq(name.as_str()))
                 .to_owned(),
         )),
-        Filter::Environment(tree) => Condition::all().add(Expr::exists(
-            of_registration(
-                environment::Entity,
-                environment::Column::ModelRelatedInformationId,
-            )
-            .cond_where(environment_condition(tree, backend))
-            .to_owned(),
+        Filter::Environment(EnvironmentFilter::Field(
+            EnvironmentField::PlatformName,
+            TextMatch::Compare(Comparator::Eq, platform),
+        )) => Condition::all().add(search_terms::holds(
+            search_terms::platform(platform),
+            backend,
         )),
+        Filter::Environment(tree) => {
+            let exists = Expr::exists(
+                of_registration(
+                    environment::Entity,
+                    environment::Column::ModelRelatedInformationId,
+                )
+                .cond_where(environment_condition(tree, backend))
+                .to_owned(),
+            );
+            // The platforms the one environment must have are a cheaper test of the row to
+            // make first: the sub-query then runs for the registrations that pass it only.
+            implied_platforms(tree)
+                .into_iter()
+                .fold(Condition::all(), |all, platform| {
+                    all.add(search_terms::holds(
+                        search_terms::platform(platform),
+                        backend,
+                    ))
+                })
+                .add(exists)
+        }
     }
+}
+
+/// The platforms named with `=` at the top of an environment group's conjunction: an
+/// environment that meets the group has each of them.
+fn implied_platforms(tree: &EnvironmentFilter) -> Vec<&str> {
+    let parts = match tree {
+        EnvironmentFilter::All(parts) => parts.as_slice(),
+        single => std::slice::from_ref(single),
+    };
+    parts
+        .iter()
+        .filter_map(|part| match part {
+            EnvironmentFilter::Field(
+                EnvironmentField::PlatformName,
+                TextMatch::Compare(Comparator::Eq, platform),
+            ) => Some(platform.as_str()),
+            _ => None,
+        })
+        .collect()
 }
 
 /// `SELECT 1 FROM table WHERE table.parent = model_related_information.id`.
@@ -151,17 +193,21 @@ fn holds_data_type(field: DataTypeField, value: &str, backend: DbBackend) -> Exp
 
 /// `labels.KEY = v` holds when the registration has the label with that value; as in
 /// Kubernetes' label selectors, `labels.KEY != v` holds when it does not (also when it has no
-/// such key).
+/// such key). Both are asked of the search terms; presence and patterns of the side table.
 fn label_condition(key: &str, value: Option<&TextMatch>, backend: DbBackend) -> Condition {
+    let has_label = |value: &str| {
+        Condition::all().add(search_terms::holds(
+            search_terms::label(key, value),
+            backend,
+        ))
+    };
     let mut select = of_registration(label::Entity, label::Column::ModelRelatedInformationId);
     select.and_where(Expr::col((label::Entity, label::Column::LabelKey)).eq(key));
     let value_column = || Expr::col((label::Entity, label::Column::LabelValue));
     let negated = match value {
+        Some(TextMatch::Compare(Comparator::Eq, value)) => return has_label(value),
+        Some(TextMatch::Compare(Comparator::Ne, value)) => return has_label(value).not(),
         None => false,
-        Some(TextMatch::Compare(Comparator::Ne, value)) => {
-            select.and_where(value_column().eq(value.as_str()));
-            true
-        }
         Some(TextMatch::Pattern(pattern)) if pattern.negated => {
             let positive = Pattern {
                 negated: false,

@@ -20,6 +20,7 @@ mod pools;
 mod registrations;
 mod rows;
 mod scope;
+mod search_terms;
 mod snapshot;
 
 use std::sync::Arc;

@@ -9,7 +9,7 @@ use super::entity::model_artifact as artifact;
 use super::entity::model_related_information::{self as registration, DataTypes};
 use super::entity::target_environment as environment;
 use super::numbering::append;
-use super::{Store, children, rows};
+use super::{Store, children, rows, search_terms};
 use crate::domain::{
     Actor, AliasChange, Etag, EventType, ModelSpec, NewEvent, Registration, RegistrationId,
     RequestId, Result,
@@ -122,6 +122,7 @@ impl Store {
             active.output_data_type = Set(DataTypes(spec.output_data_type.to_vec()));
             active.etag = Set(etag.as_str().to_owned());
             active.update_time = Set(update_time);
+            active.search_terms = Set(search_terms::of(&spec));
             active.update(&txn).await?;
 
             if spec.target_environments != current.spec.target_environments {

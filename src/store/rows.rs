@@ -7,6 +7,7 @@ use super::children::Tags;
 use super::entity::model_artifact as artifact;
 use super::entity::model_related_information::{self as registration, DataTypes};
 use super::entity::target_environment as environment;
+use super::search_terms;
 use crate::domain::{
     Artifact, ArtifactVersion, Etag, ModelFields, ModelIdentity, ModelName, ModelSpec,
     ModelVersion, Registration, RegistrationId, RequestId, TargetEnvironment,
@@ -33,6 +34,7 @@ pub(super) fn new_registration_row(
         etag: registration.etag.as_str().to_owned(),
         create_time: registration.create_time,
         update_time: registration.update_time,
+        search_terms: search_terms::of(spec),
     }
 }
 
@@ -74,6 +76,7 @@ pub(super) fn registration(
         input_data_type,
         output_data_type,
         request_id: _,
+        search_terms: _,
         etag,
         create_time,
         update_time,

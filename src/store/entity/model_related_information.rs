@@ -27,6 +27,9 @@ pub(crate) struct Model {
     pub etag: String,
     pub create_time: DateTimeUtc,
     pub update_time: DateTimeUtc,
+    /// The search copy of the side tables (`store::search_terms`).
+    #[sea_orm(column_type = "Text")]
+    pub search_terms: String,
     #[sea_orm(has_many)]
     pub target_environments: HasMany<super::target_environment::Entity>,
     #[sea_orm(has_many)]

@@ -6,6 +6,7 @@ mod documented;
 mod fields;
 mod labels;
 mod paging;
+mod search_terms;
 
 use crate::common::on_every_backend;
 use aliases::*;
@@ -13,6 +14,7 @@ use documented::*;
 use fields::*;
 use labels::*;
 use paging::*;
+use search_terms::*;
 
 pub(crate) fn trials() -> Vec<libtest_mimic::Trial> {
     on_every_backend!(
@@ -27,5 +29,8 @@ pub(crate) fn trials() -> Vec<libtest_mimic::Trial> {
         an_alias_moves_between_versions_with_its_events,
         aliases_name_downloads_and_bad_ones_are_rejected,
         concurrent_sets_of_one_new_alias_all_succeed,
+        filters_follow_every_write_of_platforms_and_labels,
+        platform_names_that_look_like_terms_are_data,
+        the_migration_fills_the_terms_as_the_server_writes_them,
     )
 }
