@@ -29,6 +29,11 @@ mod postgres;
 
 use postgres::BenchDatabase;
 
+// The server's allocator (see src/main.rs): the server runs in this process, and what a page
+// costs besides its query is mostly allocation.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 const PLATFORMS: [&str; 10] = [
     "kserve",
     "triton",
@@ -45,8 +50,8 @@ const TYPES: [&str; 4] = ["onnx", "tensorrt", "python", "torchscript"];
 const STAGES: [&str; 4] = ["dev", "staging", "canary", "production"];
 const TIERS: [&str; 3] = ["bronze", "silver", "gold"];
 
-/// The filters timed, each with the share of models it matches.
-const FILTERS: [(&str, &str); 3] = [
+/// The filters timed, each with the share of models it matches. The floor is the first's.
+const FILTERS: [(&str, &str); 4] = [
     (
         "platform + label (1.5%)",
         "model_information.target_environment.platform_name = \"kserve\" AND labels.team = \"team-7\"",
@@ -56,6 +61,8 @@ const FILTERS: [(&str, &str); 3] = [
         "model_information.target_environment(platform_name = \"kserve\" AND environment_type = \"onnx\") AND labels.team = \"team-7\"",
     ),
     ("label only (5%)", "labels.team = \"team-7\""),
+    // What a page costs besides finding its registrations.
+    ("no filter (100%)", ""),
 ];
 
 const PAGE: i32 = 100;
@@ -277,28 +284,35 @@ async fn run_backend(name: &str, database_url: &str, models: u64) -> bool {
     let mut met = true;
     for (label, filter) in FILTERS {
         let (timed, found) = time_filter(&channel, filter).await;
-        let verdict = if timed.p50 < FLOOR { "met" } else { "MISSED" };
-        met &= timed.p50 < FLOOR;
+        let verdict = if filter != FILTERS[0].1 {
+            String::new()
+        } else if timed.p50 < FLOOR {
+            format!("; floor p50 < {} ms met", FLOOR.as_millis())
+        } else {
+            met = false;
+            format!("; floor p50 < {} ms MISSED", FLOOR.as_millis())
+        };
         println!(
             "{label:<34} first page of {PAGE}: {found} models, p50 {:.2} ms ({:.1}x health), \
-             p99 {:.2} ms; floor p50 < {} ms {verdict}",
+             p99 {:.2} ms{verdict}",
             ms(timed.p50),
             ms(timed.p50) / ms(health.p50),
             ms(timed.p99),
-            FLOOR.as_millis(),
         );
     }
 
-    // The plan of the first filter's page statement, as the server sent it.
-    *captured.lock().unwrap() = Some(Vec::new());
-    time_one(&channel, FILTERS[0].1).await;
-    let statements = captured.lock().unwrap().take().unwrap();
-    let page = statements
-        .iter()
-        .find(|sql| sql.contains("EXISTS"))
-        .expect("the page's statement");
-    println!("statement of \"{}\":\n{page}", FILTERS[0].0);
-    println!("plan:\n{}", explain(database_url, page).await);
+    // The plans of the filters' page statements, as the server sent them.
+    for (label, filter) in &FILTERS[..2] {
+        *captured.lock().unwrap() = Some(Vec::new());
+        time_one(&channel, filter).await;
+        let statements = captured.lock().unwrap().take().unwrap();
+        let page = statements
+            .iter()
+            .find(|sql| sql.contains("LIMIT"))
+            .expect("the page's statement");
+        println!("statement of \"{label}\":\n{page}");
+        println!("plan:\n{}", explain(database_url, page).await);
+    }
 
     let _ = stop.send(());
     server.await.expect("the server stops");

@@ -22,9 +22,17 @@ use crate::domain::filter::{
 /// The condition a registration row meets when it passes `filter`.
 pub(super) fn condition(filter: &Filter, backend: DbBackend) -> Condition {
     match filter {
-        Filter::All(parts) => parts.iter().fold(Condition::all(), |all, part| {
-            all.add(condition(part, backend))
-        }),
+        // Tests of the row itself first: SQLite evaluates a conjunction in the order written,
+        // and a sub-query then runs only for the registrations that passed them.
+        Filter::All(parts) => {
+            let (row, sub_queries): (Vec<&Filter>, Vec<&Filter>) =
+                parts.iter().partition(|part| tests_the_row_only(part));
+            row.into_iter()
+                .chain(sub_queries)
+                .fold(Condition::all(), |all, part| {
+                    all.add(condition(part, backend))
+                })
+        }
         Filter::Any(parts) => parts.iter().fold(Condition::any(), |any, part| {
             any.add(condition(part, backend))
         }),
@@ -96,6 +104,26 @@ fn implied_platforms(tree: &EnvironmentFilter) -> Vec<&str> {
             _ => None,
         })
         .collect()
+}
+
+/// Whether `filter` is decided by the registration's row alone, without a sub-query.
+fn tests_the_row_only(filter: &Filter) -> bool {
+    match filter {
+        Filter::All(parts) | Filter::Any(parts) => parts.iter().all(tests_the_row_only),
+        Filter::Not(part) => tests_the_row_only(part),
+        Filter::Text(..) | Filter::Time(..) => true,
+        Filter::Label {
+            value: Some(TextMatch::Compare(Comparator::Eq | Comparator::Ne, _)),
+            ..
+        } => true,
+        Filter::Environment(EnvironmentFilter::Field(
+            EnvironmentField::PlatformName,
+            TextMatch::Compare(Comparator::Eq, _),
+        )) => true,
+        Filter::DataType(..) | Filter::Label { .. } | Filter::Alias(_) | Filter::Environment(_) => {
+            false
+        }
+    }
 }
 
 /// `SELECT 1 FROM table WHERE table.parent = model_related_information.id`.
