@@ -24,6 +24,7 @@ mod operations;
 mod query_budgets;
 mod registration;
 mod robustness;
+mod scale_out;
 mod stalled_uploads;
 mod sweeper;
 mod tls;
@@ -52,6 +53,7 @@ fn main() {
         tls::trials(),
         loadgen::trials(),
         operations::trials(),
+        scale_out::trials(),
         faults::trials(),
         authentication::trials(),
         authorization::trials(),
