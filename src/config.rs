@@ -208,7 +208,8 @@ impl std::fmt::Debug for StatementObserver {
 
 #[derive(Clone, Args)]
 pub struct DatabaseConfig {
-    /// `sqlite://PATH?mode=rwc` (embedded, the default) or `postgres://USER@HOST/DB`.
+    /// `sqlite://PATH?mode=rwc` (embedded, the default), `postgres://USER@HOST/DB` or
+    /// `mysql://USER@HOST/DB` (MySQL, MariaDB).
     #[arg(
         long,
         env = "MODELREG_DATABASE_URL",

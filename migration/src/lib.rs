@@ -3,6 +3,7 @@
 
 pub use sea_orm_migration::prelude::*;
 
+mod columns;
 mod m20261125_000001_create_registry;
 mod m20261125_000002_create_model_artifacts;
 mod m20261126_000003_create_model_events;

@@ -1,6 +1,8 @@
 //! The registry core: one row per registration and a side table of its target environments.
 
 use sea_orm_migration::prelude::*;
+
+use crate::columns::{create_table, time_column};
 use sea_orm_migration::sea_orm::DbBackend;
 
 #[derive(DeriveMigrationName)]
@@ -54,7 +56,7 @@ impl MigrationTrait for Migration {
         let backend = manager.get_database_backend();
         manager
             .create_table(
-                Table::create()
+                create_table(backend)
                     .table(ModelRelatedInformation::Table)
                     .col(
                         ColumnDef::new(ModelRelatedInformation::Id)
@@ -112,16 +114,8 @@ impl MigrationTrait for Migration {
                             .string_len(64)
                             .not_null(),
                     )
-                    .col(
-                        ColumnDef::new(ModelRelatedInformation::CreateTime)
-                            .timestamp_with_time_zone()
-                            .not_null(),
-                    )
-                    .col(
-                        ColumnDef::new(ModelRelatedInformation::UpdateTime)
-                            .timestamp_with_time_zone()
-                            .not_null(),
-                    )
+                    .col(time_column(ModelRelatedInformation::CreateTime, backend))
+                    .col(time_column(ModelRelatedInformation::UpdateTime, backend))
                     .to_owned(),
             )
             .await?;
@@ -153,7 +147,7 @@ impl MigrationTrait for Migration {
         // The foreign key is declared inside CREATE TABLE: SQLite cannot add one later.
         manager
             .create_table(
-                Table::create()
+                create_table(backend)
                     .table(TargetEnvironments::Table)
                     .col(
                         ColumnDef::new(TargetEnvironments::Id)

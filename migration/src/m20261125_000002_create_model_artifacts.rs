@@ -3,6 +3,8 @@
 
 use sea_orm_migration::prelude::*;
 
+use crate::columns::{create_table, time_column};
+
 #[derive(DeriveMigrationName)]
 pub struct Migration;
 
@@ -30,9 +32,10 @@ enum ModelArtifacts {
 #[async_trait::async_trait]
 impl MigrationTrait for Migration {
     async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        let backend = manager.get_database_backend();
         manager
             .create_table(
-                Table::create()
+                create_table(backend)
                     .table(ModelArtifacts::Table)
                     .col(
                         ColumnDef::new(ModelArtifacts::Id)
@@ -82,11 +85,7 @@ impl MigrationTrait for Migration {
                             .string_len(255)
                             .not_null(),
                     )
-                    .col(
-                        ColumnDef::new(ModelArtifacts::CreateTime)
-                            .timestamp_with_time_zone()
-                            .not_null(),
-                    )
+                    .col(time_column(ModelArtifacts::CreateTime, backend))
                     .foreign_key(
                         ForeignKey::create()
                             .name("fk_model_artifacts_model_related_information")

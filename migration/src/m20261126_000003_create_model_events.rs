@@ -7,6 +7,9 @@
 
 use sea_orm_migration::prelude::*;
 
+use crate::columns::{create_table, time_column};
+use sea_orm_migration::sea_orm::DbBackend;
+
 #[derive(DeriveMigrationName)]
 pub struct Migration;
 
@@ -38,9 +41,10 @@ enum EventLog {
 #[async_trait::async_trait]
 impl MigrationTrait for Migration {
     async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        let backend = manager.get_database_backend();
         manager
             .create_table(
-                Table::create()
+                create_table(backend)
                     .table(ModelEvents::Table)
                     .col(
                         ColumnDef::new(ModelEvents::Sequence)
@@ -48,11 +52,7 @@ impl MigrationTrait for Migration {
                             .not_null()
                             .primary_key(),
                     )
-                    .col(
-                        ColumnDef::new(ModelEvents::EventTime)
-                            .timestamp_with_time_zone()
-                            .not_null(),
-                    )
+                    .col(time_column(ModelEvents::EventTime, backend))
                     .col(
                         ColumnDef::new(ModelEvents::EventType)
                             .string_len(32)
@@ -115,21 +115,23 @@ impl MigrationTrait for Migration {
             ("ix_model_events_actor", ModelEvents::Actor),
             ("ix_model_events_time", ModelEvents::EventTime),
         ] {
+            let mut index = Index::create();
+            index.name(name).table(ModelEvents::Table);
+            // MySQL's index keys hold at most 3072 bytes; an actor of 1024 characters is up to
+            // 4096. Its first 255 characters still serve an equality filter.
+            if backend == DbBackend::MySql && name == "ix_model_events_actor" {
+                index.col((column, 255));
+            } else {
+                index.col(column);
+            }
             manager
-                .create_index(
-                    Index::create()
-                        .name(name)
-                        .table(ModelEvents::Table)
-                        .col(column)
-                        .col(ModelEvents::Sequence)
-                        .to_owned(),
-                )
+                .create_index(index.col(ModelEvents::Sequence).to_owned())
                 .await?;
         }
 
         manager
             .create_table(
-                Table::create()
+                create_table(backend)
                     .table(EventLog::Table)
                     .col(
                         ColumnDef::new(EventLog::Id)

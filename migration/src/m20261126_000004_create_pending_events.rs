@@ -7,6 +7,8 @@
 
 use sea_orm_migration::prelude::*;
 
+use crate::columns::{create_table, time_column};
+
 #[derive(DeriveMigrationName)]
 pub struct Migration;
 
@@ -30,9 +32,10 @@ enum PendingEvents {
 #[async_trait::async_trait]
 impl MigrationTrait for Migration {
     async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        let backend = manager.get_database_backend();
         manager
             .create_table(
-                Table::create()
+                create_table(backend)
                     .table(PendingEvents::Table)
                     .col(
                         ColumnDef::new(PendingEvents::Id)
@@ -41,11 +44,7 @@ impl MigrationTrait for Migration {
                             .auto_increment()
                             .primary_key(),
                     )
-                    .col(
-                        ColumnDef::new(PendingEvents::EventTime)
-                            .timestamp_with_time_zone()
-                            .not_null(),
-                    )
+                    .col(time_column(PendingEvents::EventTime, backend))
                     .col(
                         ColumnDef::new(PendingEvents::EventType)
                             .string_len(32)

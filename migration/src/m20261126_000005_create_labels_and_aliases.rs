@@ -8,6 +8,8 @@
 //! PostgreSQL, artifact versions are compared in byte order from here on, as names are.
 
 use sea_orm_migration::prelude::*;
+
+use crate::columns::create_table;
 use sea_orm_migration::sea_orm::DbBackend;
 
 #[derive(DeriveMigrationName)]
@@ -83,7 +85,7 @@ impl MigrationTrait for Migration {
         let backend = manager.get_database_backend();
         manager
             .create_table(
-                Table::create()
+                create_table(backend)
                     .table(ModelLabels::Table)
                     .col(parent_column(ModelLabels::ModelRelatedInformationId))
                     // Kubernetes' limits: a prefix of 253 and a name of 63, a value of 63.
@@ -118,7 +120,7 @@ impl MigrationTrait for Migration {
 
         manager
             .create_table(
-                Table::create()
+                create_table(backend)
                     .table(ModelAliases::Table)
                     .col(text_column(ModelAliases::ModelName, 255, backend))
                     .col(text_column(ModelAliases::Alias, 63, backend))

@@ -30,6 +30,36 @@ const TERMS: &str = "\
       FROM model_labels l \
      WHERE l.model_related_information_id = model_related_information.id";
 
+/// The fill on MySQL/MariaDB (`group_concat_max_len` is 1 MB on MariaDB).
+const MYSQL_FILL: &str = "\
+    UPDATE model_related_information m LEFT JOIN ( \
+      SELECT id, CONCAT('|', GROUP_CONCAT(term ORDER BY term SEPARATOR '|'), '|') AS terms \
+        FROM ( \
+          SELECT e.model_related_information_id AS id, \
+                 CONCAT('platform:', REPLACE(REPLACE(e.platform_name, '%', '%25'), '|', '%7C')) \
+                   AS term \
+            FROM target_environments e \
+          UNION \
+          SELECT l.model_related_information_id, \
+                 CONCAT('label:', REPLACE(REPLACE(l.label_key, '%', '%25'), '|', '%7C'), '=', \
+                        REPLACE(REPLACE(l.label_value, '%', '%25'), '|', '%7C')) \
+            FROM model_labels l) t \
+       GROUP BY id) s ON s.id = m.id \
+    SET m.search_terms = COALESCE(s.terms, '')";
+
+/// A registration's terms: up to about 176 KB (100 platforms of 255 four-byte characters and 64
+/// labels), past MySQL's 64 KB TEXT.
+fn search_terms_column(backend: DbBackend) -> ColumnDef {
+    let mut def = ColumnDef::new(ModelRelatedInformation::SearchTerms);
+    if backend == DbBackend::MySql {
+        def.custom(Alias::new("mediumtext"));
+    } else {
+        def.text();
+    }
+    def.not_null().default("");
+    def
+}
+
 #[async_trait::async_trait]
 impl MigrationTrait for Migration {
     async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
@@ -38,25 +68,25 @@ impl MigrationTrait for Migration {
             .alter_table(
                 Table::alter()
                     .table(ModelRelatedInformation::Table)
-                    .add_column(
-                        ColumnDef::new(ModelRelatedInformation::SearchTerms)
-                            .text()
-                            .not_null()
-                            .default(""),
-                    )
+                    .add_column(search_terms_column(backend))
                     .to_owned(),
             )
             .await?;
         let db = manager.get_connection();
-        let aggregate = match backend {
-            DbBackend::Postgres => "string_agg(term, '|')",
-            _ => "group_concat(term, '|')",
+        let fill = match backend {
+            DbBackend::Postgres => format!(
+                "UPDATE model_related_information SET search_terms = \
+                 COALESCE((SELECT '|' || string_agg(term, '|') || '|' FROM ({TERMS}) terms), '')"
+            ),
+            // MySQL refuses a derived table that refers to the row being updated, and its `||`
+            // is OR: the terms are grouped by registration in a join instead.
+            DbBackend::MySql => MYSQL_FILL.to_owned(),
+            _ => format!(
+                "UPDATE model_related_information SET search_terms = \
+                 COALESCE((SELECT '|' || group_concat(term, '|') || '|' FROM ({TERMS}) terms), '')"
+            ),
         };
-        db.execute_unprepared(&format!(
-            "UPDATE model_related_information SET search_terms = \
-             COALESCE((SELECT '|' || {aggregate} || '|' FROM ({TERMS}) terms), '')"
-        ))
-        .await?;
+        db.execute_unprepared(&fill).await?;
         if backend == DbBackend::Postgres {
             db.execute_unprepared(
                 "ALTER TABLE model_related_information ADD COLUMN search_term_set text[] \

@@ -10,7 +10,7 @@ use sea_orm::{
 };
 
 use super::entity::model_related_information as registration;
-use super::{Store, children, filter};
+use super::{Store, children, filter, rows};
 use crate::domain::filter::{OrderField, OrderKey};
 use crate::domain::{ListQuery, ModelCursor, Page, Registration, Result, Scope};
 
@@ -67,7 +67,7 @@ pub(super) async fn list_page(
         select = select.filter(filter::condition(filter, backend));
     }
     if let Some(after) = &after {
-        select = select.filter(after_cursor(&keys, after));
+        select = select.filter(after_cursor(&keys, after, backend));
     }
     for key in &keys {
         let direction = if key.descending {
@@ -119,25 +119,29 @@ fn column(field: OrderField) -> registration::Column {
     }
 }
 
-fn cursor_value(field: OrderField, cursor: &ModelCursor) -> Value {
+fn cursor_value(field: OrderField, cursor: &ModelCursor, backend: DbBackend) -> Value {
     match field {
         OrderField::ModelName => cursor.model_name.as_str().into(),
         OrderField::ModelVersion => cursor.model_version.as_str().into(),
-        OrderField::CreateTime => cursor.create_time.into(),
-        OrderField::UpdateTime => cursor.update_time.into(),
+        OrderField::CreateTime => rows::time_value(cursor.create_time, backend),
+        OrderField::UpdateTime => rows::time_value(cursor.update_time, backend),
     }
 }
 
 /// The models after `cursor` in the order of `keys`: for some key, every key before it equal
 /// and that key past the cursor's value in its direction.
-fn after_cursor(keys: &[OrderKey], cursor: &ModelCursor) -> Condition {
+fn after_cursor(keys: &[OrderKey], cursor: &ModelCursor, backend: DbBackend) -> Condition {
     let mut any = Condition::any();
     for (index, key) in keys.iter().enumerate() {
         let mut all = Condition::all();
         for earlier in &keys[..index] {
-            all = all.add(Expr::col(column(earlier.field)).eq(cursor_value(earlier.field, cursor)));
+            all = all.add(Expr::col(column(earlier.field)).eq(cursor_value(
+                earlier.field,
+                cursor,
+                backend,
+            )));
         }
-        let value = cursor_value(key.field, cursor);
+        let value = cursor_value(key.field, cursor, backend);
         let past = if key.descending {
             Expr::col(column(key.field)).lt(value)
         } else {

@@ -12,7 +12,7 @@ use super::entity::event_log;
 use super::entity::model_event::{
     self as event, StoredAliasChange, StoredEnvironment, StoredRegistration,
 };
-use super::{Store, split_page};
+use super::{Store, rows, split_page};
 use crate::domain::{
     Alias, AliasChange, ArtifactVersion, Etag, Event, EventQuery, EventType, ModelFields,
     ModelName, ModelSpec, ModelVersion, NewEvent, Page, Registration, RegistrationId, Result,
@@ -62,6 +62,7 @@ impl Store {
         // The audit view shows every change whose call has answered.
         self.number_events().await?;
         let limit = query.page_size.get();
+        let backend = self.backend();
         let mut select = event::Entity::find();
         if let Some(in_scope) =
             super::scope::condition_on(scope, self.backend(), Expr::col(event::Column::ModelName))
@@ -82,10 +83,10 @@ impl Store {
                 .filter(event::Column::EventType.is_in(query.types.iter().map(|t| t.as_str())));
         }
         if let Some(start) = query.start_time {
-            select = select.filter(event::Column::EventTime.gte(start));
+            select = select.filter(event::Column::EventTime.gte(rows::time_value(start, backend)));
         }
         if let Some(end) = query.end_time {
-            select = select.filter(event::Column::EventTime.lt(end));
+            select = select.filter(event::Column::EventTime.lt(rows::time_value(end, backend)));
         }
         select = match (query.newest_first, query.after) {
             (false, Some(after)) => select.filter(event::Column::Sequence.gt(after)),
@@ -115,7 +116,7 @@ impl Store {
             let batch: Vec<i64> = event::Entity::find()
                 .select_only()
                 .column(event::Column::Sequence)
-                .filter(event::Column::EventTime.lt(before))
+                .filter(event::Column::EventTime.lt(rows::time_value(before, self.backend())))
                 .order_by_asc(event::Column::Sequence)
                 .limit(PRUNE_BATCH)
                 .into_tuple()

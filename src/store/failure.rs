@@ -34,6 +34,15 @@ fn classify(err: &DbErr) -> DbFailure {
         | sqlx::Error::PoolTimedOut
         | sqlx::Error::PoolClosed
         | sqlx::Error::WorkerCrashed => DbFailure::Unreachable,
+        sqlx::Error::Database(db) if mysql_error_number(db.as_ref()).is_some() => {
+            match mysql_error_number(db.as_ref()) {
+                // Lock wait timeout, deadlock.
+                Some(1205 | 1213) => DbFailure::Contention,
+                // Too many connections, unknown database, connection killed, shutdown.
+                Some(1040 | 1049 | 1053 | 1927) => DbFailure::Unreachable,
+                _ => DbFailure::Other,
+            }
+        }
         sqlx::Error::Database(db) => match db.code().as_deref() {
             // PostgreSQL: serialization failure, deadlock.
             Some("40001" | "40P01") => DbFailure::Contention,
@@ -49,6 +58,13 @@ fn classify(err: &DbErr) -> DbFailure {
         },
         _ => DbFailure::Other,
     }
+}
+
+/// MySQL's error number, which says more than its SQLSTATE (1205, a lock wait timeout, is the
+/// catch-all HY000).
+fn mysql_error_number(db: &dyn sqlx::error::DatabaseError) -> Option<u16> {
+    db.try_downcast_ref::<sqlx::mysql::MySqlDatabaseError>()
+        .map(sqlx::mysql::MySqlDatabaseError::number)
 }
 
 /// Whether opening a connection failed because another connection held the lock it needed:

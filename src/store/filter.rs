@@ -13,7 +13,7 @@ use super::entity::model_label as label;
 use super::entity::model_related_information as registration;
 use super::entity::target_environment as environment;
 use super::scope::wildcard_match;
-use super::search_terms;
+use super::{rows, search_terms};
 use crate::domain::filter::{
     Comparator, DataTypeField, EnvironmentField, EnvironmentFilter, Filter, Pattern, TextField,
     TextMatch, TimeField,
@@ -45,7 +45,8 @@ pub(super) fn condition(filter: &Filter, backend: DbBackend) -> Condition {
                 TimeField::CreateTime => registration::Column::CreateTime,
                 TimeField::UpdateTime => registration::Column::UpdateTime,
             };
-            Condition::all().add(compare(Expr::col(column), *comparator, Value::from(*time)))
+            let time = rows::time_value(*time, backend);
+            Condition::all().add(compare(Expr::col(column), *comparator, time))
         }
         Filter::DataType(field, value) => {
             Condition::all().add(holds_data_type(*field, value, backend))
@@ -209,9 +210,15 @@ fn holds_data_type(field: DataTypeField, value: &str, backend: DbBackend) -> Exp
             format!("{column}::jsonb @> jsonb_build_array($1::text)"),
             [value],
         ),
-        DbBackend::MySql => {
-            Expr::cust_with_values(format!("JSON_CONTAINS({column}, JSON_QUOTE(?))"), [value])
-        }
+        // JSON_CONTAINS compares escaped JSON text, and serde and MySQL escape control
+        // characters differently: the elements are compared as strings instead, in bytes.
+        DbBackend::MySql => Expr::cust_with_values(
+            format!(
+                "EXISTS (SELECT 1 FROM JSON_TABLE({column}, '$[*]' COLUMNS (v LONGTEXT \
+                 CHARACTER SET utf8mb4 COLLATE utf8mb4_nopad_bin PATH '$')) AS j WHERE j.v = ?)"
+            ),
+            [value],
+        ),
         _ => Expr::cust_with_values(
             format!("EXISTS (SELECT 1 FROM json_each({column}) WHERE json_each.value = ?)"),
             [value],

@@ -30,7 +30,7 @@ use migration::{Migrator, MigratorTrait};
 use sea_orm::sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous};
 use sea_orm::{
     ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DatabaseTransaction, DbBackend,
-    DbErr, SqliteTransactionMode, TransactionOptions, TransactionTrait,
+    DbErr, SqliteTransactionMode, Statement, TransactionOptions, TransactionTrait,
 };
 
 pub(crate) use aliases::AliasSet;
@@ -52,6 +52,9 @@ const MMAP_BYTES: u64 = 1 << 30;
 
 /// The PostgreSQL advisory lock that serializes migrations: "modelreg" in ASCII.
 const MIGRATION_LOCK_KEY: i64 = 0x6d6f_6465_6c72_6567;
+
+/// The MySQL named lock that serializes migrations.
+const MYSQL_MIGRATION_LOCK: &str = "modelreg.migrate";
 
 #[derive(Clone, Debug)]
 pub(crate) struct Store {
@@ -108,15 +111,39 @@ impl Store {
     }
 
     /// Applies pending migrations, in one transaction that holds the database's write lock
-    /// (SQLite) or an advisory lock (PostgreSQL): replicas that start together take turns, and
-    /// all but the first find nothing pending.
+    /// (SQLite), an advisory lock (PostgreSQL) or a named lock (MySQL): replicas that start
+    /// together take turns, and all but the first find nothing pending.
     pub(crate) async fn migrate(&self) -> Result<(), DbErr> {
         let txn = self.begin_write().await?;
-        if self.backend() == DbBackend::Postgres {
-            txn.execute_unprepared(&format!(
-                "SELECT pg_advisory_xact_lock({MIGRATION_LOCK_KEY})"
-            ))
-            .await?;
+        match self.backend() {
+            DbBackend::Postgres => {
+                txn.execute_unprepared(&format!(
+                    "SELECT pg_advisory_xact_lock({MIGRATION_LOCK_KEY})"
+                ))
+                .await?;
+            }
+            // MySQL commits at every DDL statement, so the lock is the session's, not the
+            // transaction's: taken with a timeout (MariaDB has no "forever"), released by hand.
+            DbBackend::MySql => {
+                let taken = txn
+                    .query_one_raw(Statement::from_string(
+                        DbBackend::MySql,
+                        format!("SELECT GET_LOCK('{MYSQL_MIGRATION_LOCK}', 300) AS taken"),
+                    ))
+                    .await?
+                    .and_then(|row| row.try_get::<Option<i64>>("", "taken").ok().flatten());
+                if taken != Some(1) {
+                    return Err(DbErr::Migration(
+                        "another replica held the migration lock for 5 minutes".into(),
+                    ));
+                }
+                let migrated = Migrator::up(&txn, None).await;
+                txn.execute_unprepared(&format!("DO RELEASE_LOCK('{MYSQL_MIGRATION_LOCK}')"))
+                    .await?;
+                migrated?;
+                return txn.commit().await;
+            }
+            _ => {}
         }
         Migrator::up(&txn, None).await?;
         txn.commit().await
@@ -195,6 +222,22 @@ fn options(url: &str, max_connections: u32) -> ConnectOptions {
         .acquire_timeout(ACQUIRE_TIMEOUT)
         // Statements are logged at debug level; errors are reported by the RPC layer.
         .sqlx_logging_level(log::LevelFilter::Debug);
+    if url.starts_with("mysql:") {
+        // Writers see committed data, as on PostgreSQL. Under MySQL's default (REPEATABLE
+        // READ) InnoDB locks gaps, and the pruner's range delete would deadlock with a writer
+        // that holds the event counter. Snapshots ask for REPEATABLE READ themselves.
+        options.map_sqlx_mysql_pool_opts(|pool| {
+            pool.after_connect(|connection, _| {
+                Box::pin(async move {
+                    use sea_orm::sqlx::Executor;
+                    connection
+                        .execute("SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED")
+                        .await
+                        .map(|_| ())
+                })
+            })
+        });
+    }
     options
 }
 

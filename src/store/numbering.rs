@@ -115,16 +115,23 @@ pub(super) async fn append(txn: &DatabaseTransaction, new: NewEvent<'_>) -> Resu
 
 async fn next_sequence(txn: &DatabaseTransaction) -> Result<i64, DbErr> {
     let backend = txn.get_database_backend();
-    let sql = if backend == DbBackend::MySql {
-        txn.execute_unprepared(
-            "UPDATE event_log SET last_sequence = LAST_INSERT_ID(last_sequence + 1) WHERE id = 1",
-        )
-        .await?;
-        "SELECT LAST_INSERT_ID() AS last_sequence"
-    } else {
-        "UPDATE event_log SET last_sequence = last_sequence + 1 WHERE id = 1 \
-         RETURNING last_sequence"
-    };
+    if backend == DbBackend::MySql {
+        // MySQL has no RETURNING: LAST_INSERT_ID(expr) hands the new value back in the
+        // statement's own answer (a `SELECT LAST_INSERT_ID()` would be unsigned).
+        let counted = txn
+            .execute_raw(Statement::from_string(
+                backend,
+                "UPDATE event_log SET last_sequence = LAST_INSERT_ID(last_sequence + 1) \
+                 WHERE id = 1",
+            ))
+            .await?;
+        if counted.rows_affected() == 0 {
+            return Err(missing_counter());
+        }
+        return Ok(counted.last_insert_id() as i64);
+    }
+    let sql = "UPDATE event_log SET last_sequence = last_sequence + 1 WHERE id = 1 \
+               RETURNING last_sequence";
     txn.query_one_raw(Statement::from_string(backend, sql))
         .await?
         .ok_or_else(missing_counter)?

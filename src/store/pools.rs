@@ -51,6 +51,16 @@ impl Store {
                 sqlite_stats("writer", &self.writer, waiters),
                 sqlite_stats("reader", &self.reader, 0),
             ],
+            DbBackend::MySql => {
+                let pool = self.writer.get_mysql_connection_pool();
+                vec![PoolStats {
+                    name: "main",
+                    size: pool.size(),
+                    idle: pool.num_idle() as u32,
+                    max: pool.options().get_max_connections(),
+                    waiters,
+                }]
+            }
             _ => {
                 let pool = self.writer.get_postgres_connection_pool();
                 vec![PoolStats {

@@ -1,6 +1,7 @@
 //! Stored rows ⇄ domain types. Rows are made and read here and nowhere above the store.
 
 use chrono::{DateTime, Utc};
+use sea_orm::{DbBackend, Value};
 use uuid::Uuid;
 
 use super::children::Tags;
@@ -12,6 +13,17 @@ use crate::domain::{
     Artifact, ArtifactVersion, Etag, ModelFields, ModelIdentity, ModelName, ModelSpec,
     ModelVersion, Registration, RegistrationId, RequestId, TargetEnvironment,
 };
+
+/// A point in time as a statement's parameter. MySQL would take a `DateTime<Utc>` for a
+/// TIMESTAMP, which ends in 2038 (a later bound compares as false): there it is the UTC
+/// DATETIME its columns hold.
+pub(super) fn time_value(time: DateTime<Utc>, backend: DbBackend) -> Value {
+    if backend == DbBackend::MySql {
+        Value::from(time.naive_utc())
+    } else {
+        Value::from(time)
+    }
+}
 
 /// The parent row of a new registration.
 pub(super) fn new_registration_row(

@@ -98,6 +98,7 @@ fn variant(backend: &Backend, suffix: &str) -> String {
     let database = match backend {
         Backend::Sqlite => "sqlite",
         Backend::Postgres(_) => "postgres",
+        Backend::MySql(_) => "mysql",
     };
     format!("{database}{suffix}")
 }

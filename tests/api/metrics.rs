@@ -149,7 +149,7 @@ async fn scrapes_show_calls_in_flight_and_count_abandoned_ones_as_cancelled(back
 }
 
 async fn scrapes_report_the_database_pools(backend: Backend) {
-    let postgres = matches!(backend, Backend::Postgres(_));
+    let postgres = !matches!(backend, Backend::Sqlite);
     let server = start(backend).await;
     server.list(pb::ListModelsRequest::default()).await.unwrap();
     let scrape = scrape(&server).await;

@@ -188,7 +188,9 @@ async fn register_inserts_all_environments_and_all_labels_in_one_statement_each(
     registered.expect("register");
     let event: &[(Kind, &str, usize)] = match backend {
         // The writer numbers its event from the counter.
-        Backend::Sqlite => &[(Kind::Update, EVENT_LOG, 1), (Kind::Insert, EVENTS, 1)],
+        Backend::Sqlite | Backend::MySql(_) => {
+            &[(Kind::Update, EVENT_LOG, 1), (Kind::Insert, EVENTS, 1)]
+        }
         // The writer takes the append lock shared and leaves the numbering to the sequencer,
         // whose statements run on a connection of its own.
         Backend::Postgres(_) => &[(Kind::Select, "?", 1), (Kind::Insert, PENDING_EVENTS, 1)],

@@ -18,7 +18,40 @@ pub(crate) fn trials() -> Vec<libtest_mimic::Trial> {
         exactly_one_of_racing_duplicates_wins,
         a_repeated_request_id_returns_the_first_registration,
         get_tells_malformed_from_unknown_ids,
+        names_that_differ_only_in_case_are_two_models_in_byte_order,
     )
+}
+
+/// Every backend compares names byte by byte (PostgreSQL `COLLATE "C"`, MySQL
+/// `utf8mb4_nopad_bin`): `Model` and `model` are two models, and upper case sorts first.
+async fn names_that_differ_only_in_case_are_two_models_in_byte_order(backend: Backend) {
+    let server = TestServer::start(backend).await;
+    for name in ["model", "Model", "MODEL", "modél", "mode"] {
+        server.register(model(name, "1", 1)).await.unwrap();
+    }
+    let duplicate = server.register(model("Model", "1", 1)).await.unwrap_err();
+    assert_error(&duplicate, Code::AlreadyExists, "MODEL_ALREADY_REGISTERED");
+    let names = |request: pb::ListModelsRequest| async {
+        let page = server.list(request).await.unwrap();
+        page.models
+            .into_iter()
+            .map(|found| found.model_id.unwrap().model_name)
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(
+        names(pb::ListModelsRequest::default()).await,
+        ["MODEL", "Model", "mode", "model", "modél"]
+    );
+    let exact = pb::ListModelsRequest {
+        model_name: "Model".into(),
+        ..Default::default()
+    };
+    assert_eq!(names(exact).await, ["Model"]);
+    let prefix = pb::ListModelsRequest {
+        filter: "model_id.model_name = \"mod*\"".into(),
+        ..Default::default()
+    };
+    assert_eq!(names(prefix).await, ["mode", "model", "modél"]);
 }
 
 async fn register_assigns_the_output_fields(backend: Backend) {

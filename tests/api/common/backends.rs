@@ -10,6 +10,8 @@ pub enum Backend {
     Sqlite,
     /// The administrative URL from `MODELREG_TEST_POSTGRES_URL`.
     Postgres(String),
+    /// The administrative URL from `MODELREG_TEST_MYSQL_URL`.
+    MySql(String),
 }
 
 impl Backend {
@@ -19,6 +21,14 @@ impl Backend {
             .value()
             .unwrap_or_else(|| panic!("{} is not set", Needs::Postgres.variable()));
         Self::Postgres(url)
+    }
+
+    /// The MySQL/MariaDB backend. Its trial checked the variable before the test started.
+    pub fn mysql() -> Self {
+        let url = Needs::MySql
+            .value()
+            .unwrap_or_else(|| panic!("{} is not set", Needs::MySql.variable()));
+        Self::MySql(url)
     }
 }
 
@@ -44,10 +54,10 @@ impl TestDatabase {
                     _dir: Some(dir),
                 }
             }
-            Backend::Postgres(admin_url) => {
+            Backend::Postgres(admin_url) | Backend::MySql(admin_url) => {
                 let name = format!("modelreg_test_{}", uuid::Uuid::new_v4().simple());
                 create_postgres_database(admin_url, &name).await;
-                let mut url = url::Url::parse(admin_url).expect("PostgreSQL URL");
+                let mut url = url::Url::parse(admin_url).expect("a database URL");
                 url.set_path(&name);
                 Self {
                     url: url.to_string(),
@@ -111,13 +121,39 @@ async fn create_postgres_database(admin_url: &str, name: &str) {
     admin.close().await.ok();
 }
 
+/// Drops the database, cutting off every connection to it (MySQL has no `WITH (FORCE)`: its
+/// connections are killed first).
 async fn drop_postgres_database(admin_url: &str, name: &str) {
-    if let Ok(admin) = Database::connect(admin_url).await {
+    let Ok(admin) = Database::connect(admin_url).await else {
+        return;
+    };
+    if admin.get_database_backend() == sea_orm::DbBackend::MySql {
+        let sessions = admin
+            .query_all_raw(Statement::from_string(
+                sea_orm::DbBackend::MySql,
+                format!(
+                    "SELECT ID FROM information_schema.PROCESSLIST \
+                     WHERE DB = '{name}' AND ID <> CONNECTION_ID()"
+                ),
+            ))
+            .await
+            .unwrap_or_default();
+        for session in sessions {
+            if let Ok(id) = session.try_get_by_index::<u64>(0) {
+                let _ = admin
+                    .execute_unprepared(&format!("KILL CONNECTION {id}"))
+                    .await;
+            }
+        }
+        let _ = admin
+            .execute_unprepared(&format!("DROP DATABASE IF EXISTS {name}"))
+            .await;
+    } else {
         let _ = admin
             .execute_unprepared(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
             .await;
-        admin.close().await.ok();
     }
+    admin.close().await.ok();
 }
 
 impl Drop for TestDatabase {

@@ -10,7 +10,7 @@ use modelreg::StatementObserver;
 use sqlparser::ast::{
     FromTable, ObjectName, Query, SetExpr, Statement, TableFactor, TableObject, TableWithJoins,
 };
-use sqlparser::dialect::{Dialect, GenericDialect, PostgreSqlDialect, SQLiteDialect};
+use sqlparser::dialect::{Dialect, GenericDialect, MySqlDialect, PostgreSqlDialect, SQLiteDialect};
 use sqlparser::parser::Parser;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -33,7 +33,12 @@ pub struct Classified {
 
 /// Classifies one SQL text; the first dialect that parses it wins.
 pub fn classify(sql: &str) -> Classified {
-    let dialects: [&dyn Dialect; 3] = [&PostgreSqlDialect {}, &SQLiteDialect {}, &GenericDialect];
+    let dialects: [&dyn Dialect; 4] = [
+        &PostgreSqlDialect {},
+        &SQLiteDialect {},
+        &MySqlDialect {},
+        &GenericDialect,
+    ];
     let parsed = dialects
         .iter()
         .find_map(|dialect| Parser::parse_sql(*dialect, sql).ok());

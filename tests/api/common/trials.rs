@@ -18,6 +18,9 @@ pub const POSTGRES_URL_VAR: &str = "MODELREG_TEST_POSTGRES_URL";
 /// `s3://BUCKET` of an S3-protocol server, reached through the AWS_* variables; the bucket
 /// is created when missing and every test works under a prefix of its own.
 pub const S3_URL_VAR: &str = "MODELREG_TEST_S3_URL";
+/// An administrative MySQL/MariaDB URL (`mysql://root@127.0.0.1:3306/mysql`): each test creates
+/// and drops a database of its own.
+pub const MYSQL_URL_VAR: &str = "MODELREG_TEST_MYSQL_URL";
 /// The grpcurl binary (or 1 for `grpcurl` on PATH).
 pub const GRPCURL_VAR: &str = "MODELREG_TEST_GRPCURL";
 /// Set by `.ci/run`: a test that would be ignored fails instead.
@@ -27,6 +30,7 @@ pub const FORBID_SKIP_VAR: &str = "MODELREG_TEST_FORBID_SKIP";
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Needs {
     Postgres,
+    MySql,
     S3,
     Grpcurl,
 }
@@ -36,6 +40,7 @@ impl Needs {
     pub fn variable(self) -> &'static str {
         match self {
             Self::Postgres => POSTGRES_URL_VAR,
+            Self::MySql => MYSQL_URL_VAR,
             Self::S3 => S3_URL_VAR,
             Self::Grpcurl => GRPCURL_VAR,
         }
@@ -118,7 +123,7 @@ pub fn sync_trial(name: String, test: fn()) -> Trial {
     })
 }
 
-/// The two variants of an `async fn(Backend)`: `sqlite` and `postgres`.
+/// The three variants of an `async fn(Backend)`: `sqlite`, `postgres` and `mysql`.
 pub fn backend_variants<F, Fut>(module_path: &str, test: &str, run: F) -> Vec<Trial>
 where
     F: FnOnce(Backend) -> Fut + Copy + Send + 'static,
@@ -129,6 +134,11 @@ where
             run(Backend::Sqlite)
         }),
         on_postgres(module_path, test, run),
+        trial(
+            name(module_path, Some("mysql"), test),
+            &[Needs::MySql],
+            move || run(Backend::mysql()),
+        ),
     ]
 }
 
@@ -153,6 +163,7 @@ where
 {
     let variant = |variant: &str, needs: &[Needs]| {
         let needs_postgres = needs.contains(&Needs::Postgres);
+        let needs_mysql = needs.contains(&Needs::MySql);
         let needs_s3 = needs.contains(&Needs::S3);
         trial(
             name(module_path, Some(variant), test),
@@ -160,6 +171,8 @@ where
             move || async move {
                 let backend = if needs_postgres {
                     Backend::postgres()
+                } else if needs_mysql {
+                    Backend::mysql()
                 } else {
                     Backend::Sqlite
                 };
@@ -177,6 +190,8 @@ where
         variant("postgres_file", &[Needs::Postgres]),
         variant("sqlite_s3", &[Needs::S3]),
         variant("postgres_s3", &[Needs::Postgres, Needs::S3]),
+        variant("mysql_file", &[Needs::MySql]),
+        variant("mysql_s3", &[Needs::MySql, Needs::S3]),
     ]
 }
 
