@@ -34,34 +34,42 @@ fn classify(err: &DbErr) -> DbFailure {
         | sqlx::Error::PoolTimedOut
         | sqlx::Error::PoolClosed
         | sqlx::Error::WorkerCrashed => DbFailure::Unreachable,
-        sqlx::Error::Database(db) if mysql_error_number(db.as_ref()).is_some() => {
-            match mysql_error_number(db.as_ref()) {
-                // Lock wait timeout, deadlock.
-                Some(1205 | 1213) => DbFailure::Contention,
-                // Too many connections, unknown database, connection killed, shutdown.
-                Some(1040 | 1049 | 1053 | 1927) => DbFailure::Unreachable,
-                _ => DbFailure::Other,
-            }
-        }
-        sqlx::Error::Database(db) => match db.code().as_deref() {
-            // PostgreSQL: serialization failure, deadlock.
-            Some("40001" | "40P01") => DbFailure::Contention,
-            // SQLite: SQLITE_BUSY, SQLITE_LOCKED (and their extended codes).
-            Some(code) if is_sqlite_busy(code) => DbFailure::Contention,
-            // PostgreSQL: connection exceptions (08…), shutdown / cannot connect now (57P…),
-            // too many connections, database does not exist.
-            Some(code) if code.starts_with("08") || code.starts_with("57P") => {
-                DbFailure::Unreachable
-            }
-            Some("53300" | "3D000") => DbFailure::Unreachable,
-            _ => DbFailure::Other,
+        sqlx::Error::Database(db) => match mysql_error_number(db.as_ref()) {
+            Some(number) => classify_mysql(number),
+            None => classify_code(db.code().as_deref()),
         },
         _ => DbFailure::Other,
     }
 }
 
-/// MySQL's error number, which says more than its SQLSTATE (1205, a lock wait timeout, is the
+/// MySQL: by error number, which says more than the SQLSTATE (a lock wait timeout is the
 /// catch-all HY000).
+fn classify_mysql(number: u16) -> DbFailure {
+    match number {
+        // Lock wait timeout, deadlock.
+        1205 | 1213 => DbFailure::Contention,
+        // Too many connections, unknown database, connection killed, shutdown.
+        1040 | 1049 | 1053 | 1927 => DbFailure::Unreachable,
+        _ => DbFailure::Other,
+    }
+}
+
+/// SQLite's result codes and PostgreSQL's SQLSTATEs.
+fn classify_code(code: Option<&str>) -> DbFailure {
+    match code {
+        // PostgreSQL: serialization failure, deadlock.
+        Some("40001" | "40P01") => DbFailure::Contention,
+        // SQLite: SQLITE_BUSY, SQLITE_LOCKED (and their extended codes).
+        Some(code) if is_sqlite_busy(code) => DbFailure::Contention,
+        // PostgreSQL: connection exceptions (08…), shutdown / cannot connect now (57P…),
+        // too many connections, database does not exist.
+        Some(code) if code.starts_with("08") || code.starts_with("57P") => DbFailure::Unreachable,
+        Some("53300" | "3D000") => DbFailure::Unreachable,
+        _ => DbFailure::Other,
+    }
+}
+
+/// The error number of a MySQL error.
 fn mysql_error_number(db: &dyn sqlx::error::DatabaseError) -> Option<u16> {
     db.try_downcast_ref::<sqlx::mysql::MySqlDatabaseError>()
         .map(sqlx::mysql::MySqlDatabaseError::number)
@@ -118,5 +126,16 @@ mod tests {
         assert!(is_sqlite_busy("6"));
         assert!(!is_sqlite_busy("19")); // SQLITE_CONSTRAINT
         assert!(!is_sqlite_busy("23505"));
+    }
+
+    #[test]
+    fn mysql_lock_waits_and_deadlocks_are_contention_and_lost_servers_unreachable() {
+        assert!(matches!(classify_mysql(1205), DbFailure::Contention));
+        assert!(matches!(classify_mysql(1213), DbFailure::Contention));
+        for lost in [1040, 1049, 1053, 1927] {
+            assert!(matches!(classify_mysql(lost), DbFailure::Unreachable));
+        }
+        // A duplicate key is the caller's to interpret, not a database failure.
+        assert!(matches!(classify_mysql(1062), DbFailure::Other));
     }
 }
