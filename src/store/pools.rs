@@ -3,7 +3,7 @@
 
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use sea_orm::{DatabaseConnection, DbBackend};
+use sea_orm::{DbBackend, sqlx};
 
 use super::Store;
 
@@ -48,35 +48,24 @@ impl Store {
         let waiters = self.write_waiters.count();
         match self.backend() {
             DbBackend::Sqlite => vec![
-                sqlite_stats("writer", &self.writer, waiters),
-                sqlite_stats("reader", &self.reader, 0),
+                stats("writer", self.writer.get_sqlite_connection_pool(), waiters),
+                stats("reader", self.reader.get_sqlite_connection_pool(), 0),
             ],
-            DbBackend::MySql => {
-                let pool = self.writer.get_mysql_connection_pool();
-                vec![PoolStats {
-                    name: "main",
-                    size: pool.size(),
-                    idle: pool.num_idle() as u32,
-                    max: pool.options().get_max_connections(),
-                    waiters,
-                }]
-            }
-            _ => {
-                let pool = self.writer.get_postgres_connection_pool();
-                vec![PoolStats {
-                    name: "main",
-                    size: pool.size(),
-                    idle: pool.num_idle() as u32,
-                    max: pool.options().get_max_connections(),
-                    waiters,
-                }]
-            }
+            DbBackend::MySql => vec![stats(
+                "main",
+                self.writer.get_mysql_connection_pool(),
+                waiters,
+            )],
+            _ => vec![stats(
+                "main",
+                self.writer.get_postgres_connection_pool(),
+                waiters,
+            )],
         }
     }
 }
 
-fn sqlite_stats(name: &'static str, connection: &DatabaseConnection, waiters: u64) -> PoolStats {
-    let pool = connection.get_sqlite_connection_pool();
+fn stats<DB: sqlx::Database>(name: &'static str, pool: &sqlx::Pool<DB>, waiters: u64) -> PoolStats {
     PoolStats {
         name,
         size: pool.size(),
