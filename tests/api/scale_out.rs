@@ -48,6 +48,12 @@ struct Clients {
 }
 
 impl Clients {
+    /// The registration `id` as this replica reads it.
+    async fn get(&self, id: &str) -> Result<pb::ModelRelatedInformation, Status> {
+        let mut client = self.registration.clone();
+        Ok(client.get_model_registration(get(id)).await?.into_inner())
+    }
+
     fn of(addr: SocketAddr) -> Self {
         let channel = Channel::from_shared(format!("http://{addr}"))
             .unwrap()
@@ -194,14 +200,7 @@ async fn three_replicas_share_one_database_and_one_store() {
         .count("SELECT COUNT(*) FROM seaql_migrations")
         .await;
     assert_eq!(applied as usize, Migrator::migrations().len());
-    let db = database.connect().await;
-    assert!(
-        Migrator::get_pending_migrations(&db)
-            .await
-            .unwrap()
-            .is_empty()
-    );
-    db.close().await.ok();
+    assert_eq!(database.pending_migrations().await, 0);
 
     every_write_is_read_back_on_every_replica(&replicas).await;
     rolling_restart_under_load(&mut processes, &addrs, &replicas, &database.url, &store).await;
@@ -224,12 +223,8 @@ async fn every_write_is_read_back_on_every_replica(replicas: &[Clients]) {
             .into_inner();
         let id = registered.model_registration_id.clone();
         for replica in replicas {
-            let read = replica
-                .registration
-                .clone()
-                .get_model_registration(get(&id))
-                .await;
-            assert_eq!(read.unwrap().into_inner().etag, registered.etag);
+            let read = replica.get(&id).await;
+            assert_eq!(read.unwrap().etag, registered.etag);
         }
 
         let content = random_bytes(300_000, i as u64);
@@ -240,11 +235,11 @@ async fn every_write_is_read_back_on_every_replica(replicas: &[Clients]) {
             assert!(bytes == content, "the same bytes on every replica");
         }
 
-        let current = on(1).registration.get_model_registration(get(&id)).await;
+        let current = on(1).get(&id).await;
         let change = pb::ModelRelatedInformation {
             model_registration_id: id.clone(),
             description: format!("changed on replica {}", (i + 2) % REPLICAS),
-            etag: current.unwrap().into_inner().etag,
+            etag: current.unwrap().etag,
             ..Default::default()
         };
         let updated = on(2)
@@ -259,12 +254,8 @@ async fn every_write_is_read_back_on_every_replica(replicas: &[Clients]) {
             .unwrap()
             .into_inner();
         for replica in replicas {
-            let read = replica
-                .registration
-                .clone()
-                .get_model_registration(get(&id))
-                .await;
-            let read = read.unwrap().into_inner();
+            let read = replica.get(&id).await;
+            let read = read.unwrap();
             assert_eq!(
                 (&read.etag, &read.description),
                 (&updated.etag, &updated.description)
@@ -280,11 +271,7 @@ async fn every_write_is_read_back_on_every_replica(replicas: &[Clients]) {
             .await
             .unwrap();
         for replica in replicas {
-            let read = replica
-                .registration
-                .clone()
-                .get_model_registration(get(&id))
-                .await;
+            let read = replica.get(&id).await;
             assert_eq!(read.unwrap_err().code(), Code::NotFound);
             let download = download(replica.artifacts.clone(), &id).await;
             assert_eq!(download.unwrap_err().code(), Code::NotFound);
@@ -348,10 +335,7 @@ async fn rolling_restart_under_load(
                         let read = tally
                             .call(&replicas, start + 1, |replica| {
                                 let id = id.clone();
-                                async move {
-                                    let mut client = replica.registration;
-                                    Ok(client.get_model_registration(get(&id)).await?.into_inner())
-                                }
+                                async move { replica.get(&id).await }
                             })
                             .await;
                         if read.is_none() {
@@ -382,8 +366,7 @@ async fn rolling_restart_under_load(
     let acknowledged = acknowledged.lock().unwrap().clone();
     let mut lost = 0;
     for (n, id) in acknowledged.iter().enumerate() {
-        let mut client = replicas[n % REPLICAS].registration.clone();
-        if client.get_model_registration(get(id)).await.is_err() {
+        if replicas[n % REPLICAS].get(id).await.is_err() {
             lost += 1;
         }
     }

@@ -84,6 +84,18 @@ impl TestDatabase {
             .expect("connect to the test database")
     }
 
+    /// How many migrations this database still lacks.
+    pub async fn pending_migrations(&self) -> usize {
+        use migration::MigratorTrait;
+        let db = self.connect().await;
+        let pending = migration::Migrator::get_pending_migrations(&db)
+            .await
+            .expect("read the applied migrations")
+            .len();
+        db.close().await.ok();
+        pending
+    }
+
     pub async fn count(&self, sql: &str) -> i64 {
         let db = self.connect().await;
         let row = db
