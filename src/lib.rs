@@ -1,6 +1,6 @@
 //! modelreg: an O-RAN AI/ML model registry (R1AP §10.1 registration, §10.2 discovery) over gRPC.
 //!
-//! Arrows point one way. Front-ends (`grpc`) turn requests into `domain` types and call the
+//! Arrows point one way. Front-ends (`grpc`, `rest`) turn requests into `domain` types and call the
 //! core, `registry`, which decides every operation and uses `store` (SeaORM, transactions) and
 //! `objects` (artifact bytes); both speak domain types, and rows never leave the store.
 //! `server` wires it all; `client` holds the command-line clients, which use only `pb`.
@@ -15,6 +15,7 @@ mod metrics;
 mod objects;
 pub mod pb;
 mod registry;
+mod rest;
 mod server;
 mod store;
 mod telemetry;

@@ -1,8 +1,10 @@
 //! Who is calling: bearer tokens of the consumers file, JWTs of an identity provider, and the
-//! identities of client certificates, made into domain callers. Nothing here knows a protocol:
-//! front-ends hand over the credentials a call brought, and get a caller or the reason why not.
+//! identities of client certificates, made into domain callers. Nothing here knows a protocol
+//! beyond HTTP's `authorization` header: front-ends hand over the credentials a call brought,
+//! and get a caller or the reason why not.
 
 mod authenticator;
+mod bearer;
 mod consumers;
 mod consumers_file;
 mod current;
@@ -14,6 +16,7 @@ mod tokens;
 use std::path::PathBuf;
 
 pub(crate) use authenticator::{Authenticator, Credentials};
+pub(crate) use bearer::bearer_token;
 pub(crate) use reload::{WatchedFile, watch_files};
 pub use tokens::{NewToken, NewTokenArgs, new_token};
 

@@ -208,6 +208,36 @@ impl Error {
         }
     }
 
+    /// Logs what a client cannot act on, once, as the error becomes an answer. A cause may
+    /// hold SQL or driver text: it goes to the log (inside the call's span), never to the
+    /// client.
+    pub(crate) fn log_cause(&self) {
+        match self {
+            Error::ArtifactStoreUnavailable(cause) => {
+                tracing::error!(error = %cause, "artifact store failure");
+            }
+            Error::ArtifactStoreMisconfigured(cause) => {
+                tracing::error!(error = %cause, "the artifact store refuses the server's requests");
+            }
+            Error::ArtifactDataLoss { key } => {
+                tracing::error!(%key, "recorded artifact bytes are missing from the store");
+            }
+            Error::Contention(cause) => {
+                tracing::warn!(error = %cause, "transaction aborted by a concurrent one");
+            }
+            Error::DatabaseUnavailable(cause) => {
+                tracing::warn!(error = %cause, "database unavailable");
+            }
+            Error::AuthenticationUnavailable(cause) => {
+                tracing::warn!(error = %cause, "the keys that verify tokens cannot be fetched");
+            }
+            Error::Internal(cause) => {
+                tracing::error!(error = %cause, debug = ?cause, "internal error");
+            }
+            _ => {}
+        }
+    }
+
     /// What a client needs to act on the failure, as key-value pairs.
     pub(crate) fn metadata(&self) -> Vec<(&'static str, String)> {
         match self {

@@ -12,6 +12,7 @@ pub(crate) mod filter;
 mod labels;
 mod model;
 mod names;
+pub(crate) mod page_token;
 mod paging;
 mod patch;
 #[cfg(test)]

@@ -8,7 +8,8 @@ use futures::{Stream, StreamExt};
 use tonic::{Code, Request, Response, Status, Streaming};
 
 use super::caller::take_caller;
-use super::{convert, page_token};
+use super::convert;
+use crate::domain::page_token;
 use crate::domain::{DownloadSpec, Error, ModelRef, PageSize, StreamFailure, UploadSpec, both};
 use crate::metrics;
 use crate::pb::{

@@ -4,7 +4,8 @@
 use tonic::{Request, Response, Status};
 
 use super::caller::take_caller;
-use super::{convert, page_token};
+use super::convert;
+use crate::domain::page_token;
 use crate::domain::{ListQuery, ListQueryDraft};
 use crate::pb::{self, model_discovery_service_server::ModelDiscoveryService};
 use crate::registry::Registry;
@@ -41,7 +42,7 @@ impl ModelDiscoveryService for DiscoveryService {
             order_by: &order_by,
             page_size,
         };
-        let binding = request_digest(&draft);
+        let binding = page_token::list_binding(&draft);
         let after = match page_token.as_str() {
             "" => None,
             token => Some(page_token::decode(token, &binding)?),
@@ -57,14 +58,4 @@ impl ModelDiscoveryService for DiscoveryService {
                 .unwrap_or_default(),
         }))
     }
-}
-
-/// What a ListModels page token is bound to: the filters and the order, not the page size.
-fn request_digest(draft: &ListQueryDraft<'_>) -> String {
-    page_token::binding(serde_json::json!([
-        draft.model_name,
-        draft.model_version,
-        draft.filter,
-        draft.order_by,
-    ]))
 }

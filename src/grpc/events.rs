@@ -7,7 +7,8 @@ use tokio_stream::wrappers::ReceiverStream;
 use tonic::{Request, Response, Status};
 
 use super::caller::take_caller;
-use super::{convert, page_token};
+use super::convert;
+use crate::domain::page_token;
 use crate::domain::{
     Event, EventQuery, EventQueryDraft, EventType, ModelVersion, RegistrationId, WatchRequest,
 };
@@ -93,7 +94,8 @@ impl ModelEventService for EventService {
     }
 }
 
-fn watch_response(item: WatchItem) -> pb::WatchModelsResponse {
+/// What a watch stream sends, as its message. The REST event stream sends the same messages.
+pub(crate) fn watch_response(item: WatchItem) -> pb::WatchModelsResponse {
     use pb::watch_models_response::Message;
     let message = match item {
         WatchItem::Event(event) => Message::Event(model_event(&event)),

@@ -6,9 +6,11 @@
 use std::collections::HashMap;
 use std::future::{Future, Ready};
 use std::pin::Pin;
+use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
+use tokio::sync::Semaphore;
 use tonic::Status;
 use tonic::codegen::http;
 use tonic_types::{ErrorDetails, StatusExt};
@@ -29,16 +31,16 @@ type Answered = Result<Response, BoxError>;
 type AnswerShedLayer = ThenLayer<fn(Answered) -> Ready<Answered>>;
 type Answer = Pin<Box<dyn Future<Output = Result<Response, BoxError>> + Send>>;
 
-/// At most `max` requests in progress in the whole server; the others are answered
-/// UNAVAILABLE at once (tonic applies a `Server::layer` to each connection, so the limit is a
-/// semaphore they share).
+/// At most as many requests in progress in the whole server as `in_progress` has permits;
+/// the others are answered UNAVAILABLE at once (tonic applies a `Server::layer` to each
+/// connection, so the limit is a semaphore they share, and REST requests share it too).
 pub(crate) fn overload_layers(
-    max: usize,
+    in_progress: Arc<Semaphore>,
 ) -> (AnswerShedLayer, LoadShedLayer, GlobalConcurrencyLimitLayer) {
     (
         ThenLayer::new(answer_shed as fn(_) -> _),
         LoadShedLayer::new(),
-        GlobalConcurrencyLimitLayer::new(max),
+        GlobalConcurrencyLimitLayer::with_semaphore(in_progress),
     )
 }
 

@@ -9,7 +9,6 @@ mod convert;
 mod discovery;
 mod events;
 mod limits;
-mod page_token;
 #[cfg(test)]
 mod proptests;
 mod registration;
@@ -19,6 +18,6 @@ mod update_mask;
 pub(crate) use artifacts::ArtifactService;
 pub(crate) use authenticate::AuthenticateLayer;
 pub(crate) use discovery::DiscoveryService;
-pub(crate) use events::EventService;
+pub(crate) use events::{EventService, watch_response};
 pub(crate) use limits::{DeadlineLayer, overload_layers};
 pub(crate) use registration::RegistrationService;

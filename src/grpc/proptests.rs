@@ -13,10 +13,10 @@ use prost_types::FieldMask;
 use tonic::{Code, Status};
 use tonic_types::StatusExt;
 
-use super::{convert, page_token, update_mask};
+use super::{convert, update_mask};
 use crate::domain::{
     ArtifactCursor, AuthFailure, Error, FieldPath, FieldViolation, ModelCursor, ModelDraft,
-    ModelSpec, Patch, RegistrationId, Role, StreamFailure, limits,
+    ModelSpec, Patch, RegistrationId, Role, StreamFailure, limits, page_token,
 };
 use crate::pb;
 

@@ -1,6 +1,6 @@
 //! The one mapping from the registry's errors to gRPC `Status`: canonical codes, and AIP-193
 //! details (every answer carries a `google.rpc.ErrorInfo`, INVALID_ARGUMENT a
-//! `google.rpc.BadRequest`). Failures a client cannot act on are logged here, once.
+//! `google.rpc.BadRequest`). Failures a client cannot act on are logged, once.
 
 use std::collections::HashMap;
 
@@ -31,6 +31,7 @@ const RESOURCE_FIELD: &str = "model_related_information";
 
 impl From<Error> for Status {
     fn from(err: Error) -> Self {
+        err.log_cause();
         let reason = err.reason();
         let metadata: HashMap<String, String> = err
             .metadata()
@@ -62,31 +63,13 @@ impl From<Error> for Status {
                 // gRPC's status table: a request that does not decode is INTERNAL.
                 StreamFailure::Malformed => plain(Code::Internal, err),
             },
-            Error::ArtifactStoreUnavailable(ref cause) => {
-                tracing::error!(error = %cause, "artifact store failure");
-                plain(Code::Unavailable, &err)
-            }
-            Error::ArtifactStoreMisconfigured(ref cause) => {
-                tracing::error!(error = %cause, "the artifact store refuses the server's requests");
-                plain(Code::Internal, &err)
-            }
-            Error::ArtifactDataLoss { ref key } => {
-                tracing::error!(%key, "recorded artifact bytes are missing from the store");
-                plain(Code::DataLoss, &err)
-            }
-            Error::Contention(ref cause) => {
-                tracing::warn!(error = %cause, "transaction aborted by a concurrent one");
-                plain(Code::Aborted, &err)
-            }
-            Error::DatabaseUnavailable(ref cause) => {
-                tracing::warn!(error = %cause, "database unavailable");
-                plain(Code::Unavailable, &err)
-            }
+            ref err @ Error::ArtifactStoreUnavailable(_) => plain(Code::Unavailable, err),
+            ref err @ Error::ArtifactStoreMisconfigured(_) => plain(Code::Internal, err),
+            ref err @ Error::ArtifactDataLoss { .. } => plain(Code::DataLoss, err),
+            ref err @ Error::Contention(_) => plain(Code::Aborted, err),
+            ref err @ Error::DatabaseUnavailable(_) => plain(Code::Unavailable, err),
             ref err @ Error::Unauthenticated(_) => plain(Code::Unauthenticated, err),
-            Error::AuthenticationUnavailable(ref cause) => {
-                tracing::warn!(error = %cause, "the keys that verify tokens cannot be fetched");
-                plain(Code::Unavailable, &err)
-            }
+            ref err @ Error::AuthenticationUnavailable(_) => plain(Code::Unavailable, err),
             ref err @ (Error::RoleTooLow { .. }
             | Error::OutOfScope { .. }
             | Error::UnknownConsumer { .. }) => plain(Code::PermissionDenied, err),
@@ -95,12 +78,7 @@ impl From<Error> for Status {
             }
             ref err @ Error::WatcherTooSlow { .. } => plain(Code::ResourceExhausted, err),
             ref err @ Error::ShuttingDown { .. } => plain(Code::Unavailable, err),
-            Error::Internal(ref cause) => {
-                // The cause may hold SQL or driver text: it goes to the log (inside the RPC's
-                // span), never to the client.
-                tracing::error!(error = %cause, debug = ?cause, "internal error");
-                plain(Code::Internal, &err)
-            }
+            ref err @ Error::Internal(_) => plain(Code::Internal, err),
         };
         details.set_error_info(reason, ERROR_DOMAIN, metadata);
         Status::with_error_details(code, message, details)

@@ -4,10 +4,11 @@
 
 use std::future::Future;
 use std::net::SocketAddr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::net::TcpListener;
-use tokio::sync::watch;
+use tokio::sync::{Semaphore, watch};
 use tonic::transport::Server;
 use tonic::transport::server::TcpIncoming;
 use tonic_health::ServingStatus;
@@ -41,6 +42,7 @@ use crate::pb::{
 };
 use crate::registry::Registry;
 use crate::registry::SweepReport;
+use crate::rest::{self, RestLayer};
 use crate::store::Store;
 use crate::transport::{TlsError, TlsIncoming, TlsServer, exposure_warning};
 
@@ -255,10 +257,18 @@ impl Application {
         };
         let limits = &self.limits;
         let max_message = limits.max_message_bytes.as_u64() as usize;
-        let (answer_shed, load_shed, concurrency_limit) =
-            overload_layers(limits.max_concurrent_requests);
+        let in_progress = Arc::new(Semaphore::new(limits.max_concurrent_requests));
+        let rest = rest::service(
+            self.registry.clone(),
+            self.authenticator.clone(),
+            max_message,
+            in_progress.clone(),
+        );
+        let (answer_shed, load_shed, concurrency_limit) = overload_layers(in_progress);
 
         let router = Server::builder()
+            // REST clients speak HTTP/1.1 as well.
+            .accept_http1(true)
             .max_concurrent_streams(limits.max_concurrent_streams)
             .http2_max_header_list_size(limits.max_header_bytes.as_u64() as u32)
             .http2_keepalive_interval(Some(limits.keepalive_interval))
@@ -268,6 +278,8 @@ impl Application {
             // the connection is closed gracefully at the age, and the deadline layer ends
             // every call in progress within `--max-deadline`.
             .max_connection_age(limits.max_connection_age)
+            // First: requests that are not gRPC never meet the gRPC layers.
+            .layer(RestLayer::new(rest))
             .layer(RpcMetricsLayer)
             .layer(calls)
             .layer(

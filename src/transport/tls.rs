@@ -1,7 +1,7 @@
-//! The rustls configuration of the listener: TLS 1.2 and 1.3 with ALPN `h2`, the server's
-//! certificate from a resolver that can be swapped while serving, and, for mutual TLS, a
-//! verifier (swapped likewise) that refuses clients without a certificate from the configured
-//! CA.
+//! The rustls configuration of the listener: TLS 1.2 and 1.3 with ALPN `h2` (and `http/1.1`
+//! for REST clients), the server's certificate from a resolver that can be swapped while
+//! serving, and, for mutual TLS, a verifier (swapped likewise) that refuses clients without a
+//! certificate from the configured CA.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -118,8 +118,8 @@ impl TlsServer {
             None => (builder.with_no_client_auth(), None),
         };
         let mut server_config = builder.with_cert_resolver(certificate.clone());
-        // gRPC is HTTP/2 only; clients that offer ALPN must offer h2.
-        server_config.alpn_protocols = vec![b"h2".to_vec()];
+        // gRPC is HTTP/2 only; REST clients may speak HTTP/1.1.
+        server_config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
 
         Ok(Some(Self {
             acceptor: TlsAcceptor::from(Arc::new(server_config)),

@@ -23,6 +23,7 @@ mod metrics;
 mod operations;
 mod query_budgets;
 mod registration;
+mod rest;
 mod robustness;
 mod scale_out;
 mod stalled_uploads;
@@ -35,6 +36,7 @@ fn main() {
     let arguments = libtest_mimic::Arguments::from_args();
     let trials = [
         registration::trials(),
+        rest::trials(),
         robustness::trials(),
         transport_limits::trials(),
         sweeper::trials(),

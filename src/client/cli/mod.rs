@@ -6,7 +6,7 @@ mod aliases;
 mod artifacts;
 mod events;
 mod failure;
-pub mod json;
+pub use crate::pb::json;
 mod models;
 mod table;
 mod watch;

@@ -23,6 +23,8 @@ pub const S3_URL_VAR: &str = "MODELREG_TEST_S3_URL";
 pub const MYSQL_URL_VAR: &str = "MODELREG_TEST_MYSQL_URL";
 /// The grpcurl binary (or 1 for `grpcurl` on PATH).
 pub const GRPCURL_VAR: &str = "MODELREG_TEST_GRPCURL";
+/// Set (to 1) when `curl` and `jq` are on PATH: the examples of the docs are run with them.
+pub const CURL_VAR: &str = "MODELREG_TEST_CURL";
 /// Set by `.ci/run`: a test that would be ignored fails instead.
 pub const FORBID_SKIP_VAR: &str = "MODELREG_TEST_FORBID_SKIP";
 
@@ -33,6 +35,7 @@ pub enum Needs {
     MySql,
     S3,
     Grpcurl,
+    Curl,
 }
 
 impl Needs {
@@ -43,6 +46,7 @@ impl Needs {
             Self::MySql => MYSQL_URL_VAR,
             Self::S3 => S3_URL_VAR,
             Self::Grpcurl => GRPCURL_VAR,
+            Self::Curl => CURL_VAR,
         }
     }
 

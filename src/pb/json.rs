@@ -1,6 +1,7 @@
-//! Proto3 JSON for the CLI: messages are printed and read with the canonical JSON mapping
-//! (camelCase names out; camelCase or snake_case names in, as grpcurl accepts), driven by the
-//! descriptors compiled into the binary.
+//! Proto3 JSON of the registry's messages, for the CLI and the REST front-end's event stream:
+//! messages are written and read with the canonical JSON mapping (camelCase names out;
+//! camelCase or snake_case names in, as grpcurl accepts), driven by the descriptors compiled
+//! into the binary.
 
 use std::sync::OnceLock;
 

@@ -10,7 +10,7 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use crate::domain::{ArtifactCursor, Error, ModelCursor, RegistrationId, Result, limits};
+use super::{ArtifactCursor, Error, ListQueryDraft, ModelCursor, RegistrationId, Result, limits};
 
 const FIELD: &str = "page_token";
 
@@ -40,9 +40,20 @@ struct EventToken {
     after: i64,
 }
 
+/// What a model list's page token is bound to: the filters and the order, not the page size.
+/// Every front-end binds the same way, so a token from one is valid on another.
+pub(crate) fn list_binding(draft: &ListQueryDraft<'_>) -> String {
+    binding(serde_json::json!([
+        draft.model_name,
+        draft.model_version,
+        draft.filter,
+        draft.order_by,
+    ]))
+}
+
 /// What a token is bound to: a short digest of the request fields (filters, order) that must
 /// be the same on every page.
-pub(super) fn binding(fields: serde_json::Value) -> String {
+pub(crate) fn binding(fields: serde_json::Value) -> String {
     use sha2::{Digest, Sha256};
     hex::encode(&Sha256::digest(fields.to_string().as_bytes())[..12])
 }
@@ -72,7 +83,7 @@ fn not_issued() -> Error {
     Error::invalid_request(FIELD, "is not a page token issued by this service")
 }
 
-pub(super) fn encode_artifacts(cursor: ArtifactCursor) -> String {
+pub(crate) fn encode_artifacts(cursor: ArtifactCursor) -> String {
     seal(&ArtifactToken {
         model_registration_id: cursor.model.uuid(),
         before: cursor.before_sequence,
@@ -80,7 +91,7 @@ pub(super) fn encode_artifacts(cursor: ArtifactCursor) -> String {
 }
 
 /// The position a ListArtifacts token holds; the core checks that it is the same model's.
-pub(super) fn decode_artifacts(text: &str) -> Result<ArtifactCursor> {
+pub(crate) fn decode_artifacts(text: &str) -> Result<ArtifactCursor> {
     let token: ArtifactToken = open(text)?;
     Ok(ArtifactCursor {
         model: RegistrationId::from_uuid(token.model_registration_id),
@@ -89,14 +100,14 @@ pub(super) fn decode_artifacts(text: &str) -> Result<ArtifactCursor> {
 }
 
 /// A ListEvents token: the last event listed, for the filters summed up by `filters`.
-pub(super) fn encode_events(filters: &str, after: i64) -> String {
+pub(crate) fn encode_events(filters: &str, after: i64) -> String {
     seal(&EventToken {
         filters: filters.to_owned(),
         after,
     })
 }
 
-pub(super) fn decode_events(text: &str, filters: &str) -> Result<i64> {
+pub(crate) fn decode_events(text: &str, filters: &str) -> Result<i64> {
     let token: EventToken = open(text)?;
     if token.filters != filters {
         return Err(Error::invalid_request(
@@ -108,7 +119,7 @@ pub(super) fn decode_events(text: &str, filters: &str) -> Result<i64> {
 }
 
 /// A ListModels token: the last model listed, for the request summed up by `request`.
-pub(super) fn encode(request: &str, after: ModelCursor) -> String {
+pub(crate) fn encode(request: &str, after: ModelCursor) -> String {
     let token = Token {
         request: request.to_owned(),
         after_name: after.model_name,
@@ -119,7 +130,7 @@ pub(super) fn encode(request: &str, after: ModelCursor) -> String {
     seal(&token)
 }
 
-pub(super) fn decode(text: &str, request: &str) -> Result<ModelCursor> {
+pub(crate) fn decode(text: &str, request: &str) -> Result<ModelCursor> {
     let token: Token = open(text)?;
     // The position is a model's name and version, which hold no control characters (nor NUL,
     // which PostgreSQL cannot compare): a token with one was not issued here.

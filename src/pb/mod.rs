@@ -16,6 +16,8 @@ pub mod modelregistry {
 
 pub use modelregistry::v1::*;
 
+pub mod json;
+
 /// The encoded descriptors of `proto/` (with their imports), served by gRPC reflection.
 pub const FILE_DESCRIPTOR_SET: &[u8] =
     tonic::include_file_descriptor_set!("modelregistry_descriptor");

@@ -1,0 +1,225 @@
+//! R1AP §10.2 over REST: `GET /ai-ml-model-discovery/v1/models`. The standard's form answers
+//! every match as one JSON array, streamed a page at a time so memory stays bounded however
+//! many there are; `page-size` or `page-token` ask for one page instead, with a
+//! `Link: rel="next"` header while more follow. `filter` and `order-by` are the discovery
+//! language of the gRPC API.
+
+use std::collections::BTreeMap;
+
+use axum::Extension;
+use axum::body::{Body, Bytes};
+use axum::extract::{RawQuery, State};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+
+use super::Gateway;
+use super::problem::{Problem, ProblemDetails};
+use super::request::query_params;
+use super::resource::ModelRelatedInformation;
+use crate::domain::{
+    Caller, Error, ListQuery, ListQueryDraft, ModelCursor, Registration, page_token,
+};
+use crate::registry::Registry;
+
+pub(crate) const PATH: &str = "/ai-ml-model-discovery/v1/models";
+
+const PARAMS: [&str; 6] = [
+    "model-name",
+    "model-version",
+    "filter",
+    "order-by",
+    "page-size",
+    "page-token",
+];
+
+/// The header that carries the event-log sequence a list was read at: events after it are
+/// the changes since (`GET …/events?start-sequence=`).
+pub(crate) const SEQUENCE_HEADER: &str = "modelreg-sequence";
+
+/// The models the caller may see that match every given parameter (R1AP §10.2.2).
+#[utoipa::path(
+    get,
+    path = "/ai-ml-model-discovery/v1/models",
+    tag = "discovery",
+    params(
+        ("model-name" = Option<String>, Query, description = "Only models of this name"),
+        ("model-version" = Option<String>, Query, description = "Only models of this version"),
+        ("filter" = Option<String>, Query, description = "A filter in the registry's discovery language (docs/filtering.md)"),
+        ("order-by" = Option<String>, Query, description = "`model_id.model_name`, `create_time desc`, … (docs/filtering.md)"),
+        ("page-size" = Option<i32>, Query, description = "One page of at most this many (default 50, at most 1000) instead of every match"),
+        ("page-token" = Option<String>, Query, description = "The page after the one whose Link header gave it"),
+    ),
+    responses(
+        (status = 200, description = "The matching models; empty when none match", body = Vec<ModelRelatedInformation>,
+            headers(("Link" = String, description = "`<…>; rel=\"next\"` while more pages follow"),
+                    ("Modelreg-Sequence" = i64, description = "The event-log sequence the list was read at"))),
+        (status = 400, body = ProblemDetails, content_type = "application/problem+json"),
+    ),
+)]
+pub(crate) async fn list(
+    State(gateway): State<Gateway>,
+    Extension(caller): Extension<Caller>,
+    RawQuery(query): RawQuery,
+) -> Result<Response, Problem> {
+    let params = query_params(query.as_deref(), &PARAMS)?;
+    let param = |name: &str| params.get(name).cloned().unwrap_or_default();
+    let search = Search {
+        model_name: param("model-name"),
+        model_version: param("model-version"),
+        filter: param("filter"),
+        order_by: param("order-by"),
+    };
+    let page_size = match params.get("page-size") {
+        None => None,
+        Some(text) => Some(text.parse::<i32>().map_err(|_| {
+            Problem::invalid_params(vec![(
+                "page-size".to_owned(),
+                format!("{text:?} is not an integer"),
+            )])
+        })?),
+    };
+    let page_token = params.get("page-token").cloned();
+    if page_size.is_none() && page_token.is_none() {
+        let (answer, _) = every_match(gateway.registry.clone(), caller, search).await?;
+        return Ok(answer);
+    }
+    let after = match page_token.as_deref() {
+        None | Some("") => None,
+        Some(token) => Some(page_token::decode(token, &search.binding())?),
+    };
+    let (page, sequence) = gateway
+        .registry
+        .list(&caller, search.query(page_size.unwrap_or(0), after)?)
+        .await?;
+    let mut answer = json_answer(Body::from(array(&page.items)), sequence);
+    if let Some(after) = page.next {
+        let token = page_token::encode(&search.binding(), after);
+        let mut next = params.clone();
+        next.insert("page-token".to_owned(), token);
+        answer.headers_mut().insert(header::LINK, next_link(&next));
+    }
+    Ok(answer)
+}
+
+/// What a list searches for; the same on every page.
+#[derive(Clone)]
+pub(super) struct Search {
+    model_name: String,
+    model_version: String,
+    filter: String,
+    order_by: String,
+}
+
+impl Search {
+    /// Every version of one model.
+    pub(super) fn named(model_name: String) -> Self {
+        Self {
+            model_name,
+            model_version: String::new(),
+            filter: String::new(),
+            order_by: String::new(),
+        }
+    }
+
+    fn draft(&self, page_size: i32) -> ListQueryDraft<'_> {
+        ListQueryDraft {
+            model_name: &self.model_name,
+            model_version: &self.model_version,
+            filter: &self.filter,
+            order_by: &self.order_by,
+            page_size,
+        }
+    }
+
+    fn binding(&self) -> String {
+        page_token::list_binding(&self.draft(0))
+    }
+
+    fn query(&self, page_size: i32, after: Option<ModelCursor>) -> Result<ListQuery, Error> {
+        ListQuery::parse(self.draft(page_size), after)
+    }
+}
+
+/// Every match, as one array written a page at a time, and the number on the first page.
+/// The first page is read before the answer starts, so that an invalid query or an
+/// unreachable database is a problem answer; a failure after that cuts the body short, which
+/// no JSON parser mistakes for a whole list.
+pub(super) async fn every_match(
+    registry: Registry,
+    caller: Caller,
+    search: Search,
+) -> Result<(Response, usize), Problem> {
+    let (first, sequence) = registry
+        .list(&caller, search.query(i32::MAX, None)?)
+        .await?;
+    let first_page = first.items.len();
+    let body = async_stream::stream! {
+        yield Ok(Bytes::from_static(b"["));
+        let mut page = first;
+        let mut separator = "";
+        loop {
+            let mut chunk = String::new();
+            for registration in &page.items {
+                chunk.push_str(separator);
+                chunk.push_str(&item(registration));
+                separator = ",";
+            }
+            yield Ok(Bytes::from(chunk));
+            let Some(after) = page.next else { break };
+            let next = match search.query(i32::MAX, Some(after)) {
+                Ok(query) => registry.list(&caller, query).await,
+                Err(err) => Err(err),
+            };
+            match next {
+                Ok((next, _)) => page = next,
+                Err(err) => {
+                    err.log_cause();
+                    yield Err(std::io::Error::other(err.reason()));
+                    return;
+                }
+            }
+        }
+        yield Ok::<_, std::io::Error>(Bytes::from_static(b"]"));
+    };
+    Ok((json_answer(Body::from_stream(body), sequence), first_page))
+}
+
+fn item(registration: &Registration) -> String {
+    serde_json::to_string(&ModelRelatedInformation::of(registration))
+        .expect("a registration serializes")
+}
+
+fn array(registrations: &[Registration]) -> Vec<u8> {
+    let items: Vec<_> = registrations
+        .iter()
+        .map(ModelRelatedInformation::of)
+        .collect();
+    serde_json::to_vec(&items).expect("registrations serialize")
+}
+
+fn json_answer(body: Body, sequence: i64) -> Response {
+    (
+        StatusCode::OK,
+        [
+            (
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("application/json"),
+            ),
+            (
+                header::HeaderName::from_static(SEQUENCE_HEADER),
+                HeaderValue::from(sequence),
+            ),
+        ],
+        body,
+    )
+        .into_response()
+}
+
+/// `Link: </ai-ml-model-discovery/v1/models?…&page-token=…>; rel="next"` (RFC 8288).
+fn next_link(params: &BTreeMap<String, String>) -> HeaderValue {
+    let query = url::form_urlencoded::Serializer::new(String::new())
+        .extend_pairs(params)
+        .finish();
+    HeaderValue::try_from(format!("<{PATH}?{query}>; rel=\"next\""))
+        .expect("a form-encoded query is visible ASCII")
+}

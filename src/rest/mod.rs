@@ -1,0 +1,128 @@
+//! The REST front-end: R1AP's own HTTP/JSON API (§10.1 registration, §10.2 discovery), the
+//! routes the Go service's clients call, change events as Server-Sent Events, and the OpenAPI
+//! document of it all. It is served on the gRPC port: requests that are not gRPC come here.
+//! Like the gRPC front-end, it only translates: every operation is the core's, so validation,
+//! authorization, events and errors are the same by construction.
+
+mod authenticate;
+mod compat;
+mod discovery;
+mod dispatch;
+mod events;
+mod merge_patch;
+mod names;
+mod openapi;
+mod problem;
+mod registration;
+mod request;
+mod resource;
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::error_handling::HandleErrorLayer;
+use axum::http::{Method, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use tokio::sync::Semaphore;
+use tower::ServiceBuilder;
+use tower::limit::GlobalConcurrencyLimitLayer;
+use tower::load_shed::LoadShedLayer;
+use tower_http::normalize_path::NormalizePath;
+use tower_http::trace::TraceLayer;
+
+pub(crate) use dispatch::RestLayer;
+use problem::Problem;
+
+use crate::auth::Authenticator;
+use crate::registry::Registry;
+
+/// What the handlers share.
+#[derive(Clone)]
+pub(crate) struct Gateway {
+    registry: Registry,
+    /// The largest JSON body accepted, in bytes (`--max-message-bytes`).
+    max_body: usize,
+}
+
+/// The REST API as one service: paths with a trailing slash are the same as without (the Go
+/// service's clients send both), every failure is a problem document, and the requests in
+/// progress count against the server-wide limit the gRPC calls share.
+pub(crate) fn service(
+    registry: Registry,
+    authenticator: Authenticator,
+    max_body: usize,
+    in_progress: Arc<Semaphore>,
+) -> NormalizePath<Router> {
+    let gateway = Gateway { registry, max_body };
+    let registrations = registration::COLLECTION;
+    let router = Router::new()
+        .route(registrations, axum::routing::post(registration::register))
+        .route(
+            &format!("{registrations}/{{modelRegistrationId}}"),
+            get(registration::get)
+                .put(registration::replace)
+                .patch(registration::merge)
+                .delete(registration::delete),
+        )
+        .route(discovery::PATH, get(discovery::list))
+        .route(
+            "/ai-ml-model-registration/v1/uploadModel/{modelName}/{modelVersion}",
+            axum::routing::post(compat::upload),
+        )
+        .route(
+            "/ai-ml-model-registration/v1/downloadModel/{modelName}/{modelVersion}/{artifactVersion}/model.zip",
+            get(compat::download),
+        )
+        .route(
+            "/ai-ml-model-registration/v1/getModelInfo/{modelName}",
+            get(compat::model_info),
+        )
+        .route(events::PATH, get(events::watch))
+        .route("/openapi.json", get(openapi::serve))
+        .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
+        .with_state(gateway)
+        .layer(axum::middleware::from_fn_with_state(
+            authenticator,
+            authenticate::authenticate,
+        ))
+        .layer(
+            ServiceBuilder::new()
+                .layer(HandleErrorLayer::new(|_: tower::BoxError| async {
+                    Problem::overloaded()
+                }))
+                .layer(LoadShedLayer::new())
+                .layer(GlobalConcurrencyLimitLayer::with_semaphore(in_progress)),
+        )
+        .layer(TraceLayer::new_for_http().make_span_with(
+            |request: &axum::http::Request<axum::body::Body>| {
+                tracing::info_span!(
+                    "http",
+                    method = %request.method(),
+                    path = %request.uri().path(),
+                    // Recorded once the request is authenticated.
+                    principal = tracing::field::Empty,
+                )
+            },
+        ))
+        .layer(axum::middleware::from_fn(problem::render));
+    NormalizePath::trim_trailing_slash(router)
+}
+
+async fn not_found() -> Problem {
+    Problem::new(
+        StatusCode::NOT_FOUND,
+        "NOT_FOUND",
+        "no such resource; the API is described at /openapi.json",
+    )
+}
+
+async fn method_not_allowed(method: Method) -> Response {
+    Problem::new(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "METHOD_NOT_ALLOWED",
+        format!("{method} is not allowed on this resource"),
+    )
+    .into_response()
+}

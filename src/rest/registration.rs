@@ -1,0 +1,228 @@
+//! R1AP §10.1 over REST: register, read, replace, merge-patch and deregister a model under
+//! `/ai-ml-model-registration/v1/model-registrations`.
+
+use axum::Extension;
+use axum::body::Body;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+
+use super::Gateway;
+use super::merge_patch;
+use super::problem::{Problem, ProblemDetails};
+use super::request::{
+    BodyType, etag_header, json_body, not_modified, precondition, registration_id,
+};
+use super::resource::ModelRelatedInformation;
+use crate::domain::{
+    Caller, Change, Checker, FieldViolation, ModelSpec, Patch, Registration, RequestId,
+};
+
+pub(crate) const COLLECTION: &str = "/ai-ml-model-registration/v1/model-registrations";
+
+/// Registers a model (R1AP §10.1.2). A retry with the same `Idempotency-Key` answers the
+/// registration the first request made.
+#[utoipa::path(
+    post,
+    path = "/ai-ml-model-registration/v1/model-registrations",
+    tag = "registration",
+    request_body(content = ModelRelatedInformation, content_type = "application/json"),
+    params(("Idempotency-Key" = Option<String>, Header, description = "Makes a retried registration answer the first one's result.")),
+    responses(
+        (status = 201, description = "Registered", body = ModelRelatedInformation,
+            headers(("Location" = String, description = "The new registration"), ("ETag" = String))),
+        (status = 400, description = "Invalid", body = ProblemDetails, content_type = "application/problem+json"),
+        (status = 409, description = "The name and version are registered", body = ProblemDetails, content_type = "application/problem+json"),
+        (status = 413, body = ProblemDetails, content_type = "application/problem+json"),
+        (status = 415, body = ProblemDetails, content_type = "application/problem+json"),
+    ),
+)]
+pub(crate) async fn register(
+    State(gateway): State<Gateway>,
+    Extension(caller): Extension<Caller>,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<Response, Problem> {
+    let resource: ModelRelatedInformation =
+        json_body(&headers, body, BodyType::Json, gateway.max_body).await?;
+    let spec = ModelSpec::parse(resource.into_draft())?;
+    let mut check = Checker::request();
+    let key = headers
+        .get("idempotency-key")
+        .map(|value| String::from_utf8_lossy(value.as_bytes()).into_owned())
+        .unwrap_or_default();
+    let request_id = RequestId::parse(&mut check, "request_id", key);
+    let request_id = check.finish(request_id)?;
+    let registration = gateway.registry.register(&caller, spec, request_id).await?;
+    let mut answer = resource_answer(StatusCode::CREATED, &registration);
+    answer.headers_mut().insert(
+        header::LOCATION,
+        HeaderValue::try_from(format!("{COLLECTION}/{}", registration.id)).expect("ids are ASCII"),
+    );
+    Ok(answer)
+}
+
+/// Reads a registration (R1AP §10.1.3). `If-None-Match` with its current etag answers 304.
+#[utoipa::path(
+    get,
+    path = "/ai-ml-model-registration/v1/model-registrations/{modelRegistrationId}",
+    tag = "registration",
+    params(("modelRegistrationId" = String, Path, description = "The id the registry assigned")),
+    responses(
+        (status = 200, body = ModelRelatedInformation, headers(("ETag" = String))),
+        (status = 304, description = "The client's copy (If-None-Match) is current"),
+        (status = 404, body = ProblemDetails, content_type = "application/problem+json"),
+    ),
+)]
+pub(crate) async fn get(
+    State(gateway): State<Gateway>,
+    Extension(caller): Extension<Caller>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+) -> Result<Response, Problem> {
+    let id = registration_id(&id)?;
+    let registration = gateway.registry.get(&caller, id).await?;
+    if not_modified(&headers, &registration.etag) {
+        return Ok((
+            StatusCode::NOT_MODIFIED,
+            [(header::ETAG, etag_header(&registration.etag))],
+        )
+            .into_response());
+    }
+    Ok(resource_answer(StatusCode::OK, &registration))
+}
+
+/// Replaces a registration with the resource of the body (R1AP §10.1.4). Its name and version
+/// may be sent but cannot change; output-only fields are ignored. With `If-Match` (or an
+/// `etag` in the body) the write happens only if nobody wrote since.
+#[utoipa::path(
+    put,
+    path = "/ai-ml-model-registration/v1/model-registrations/{modelRegistrationId}",
+    tag = "registration",
+    request_body(content = ModelRelatedInformation, content_type = "application/json"),
+    params(
+        ("modelRegistrationId" = String, Path),
+        ("If-Match" = Option<String>, Header, description = "The ETag the change is based on"),
+    ),
+    responses(
+        (status = 200, body = ModelRelatedInformation, headers(("ETag" = String))),
+        (status = 400, body = ProblemDetails, content_type = "application/problem+json"),
+        (status = 404, body = ProblemDetails, content_type = "application/problem+json"),
+        (status = 412, description = "Changed since the etag was read", body = ProblemDetails, content_type = "application/problem+json"),
+        (status = 415, body = ProblemDetails, content_type = "application/problem+json"),
+    ),
+)]
+pub(crate) async fn replace(
+    State(gateway): State<Gateway>,
+    Extension(caller): Extension<Caller>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<Response, Problem> {
+    let id = registration_id(&id)?;
+    let mut resource: ModelRelatedInformation =
+        json_body(&headers, body, BodyType::Json, gateway.max_body).await?;
+    let etag = precondition(&headers, std::mem::take(&mut resource.etag))?;
+    let mut rejected = Vec::new();
+    if !resource.model_registration_id.is_empty()
+        && resource.model_registration_id != id.to_string()
+    {
+        rejected.push(FieldViolation::resource(
+            "model_registration_id",
+            "names another registration than the path",
+        ));
+    }
+    let draft = resource.into_draft();
+    let patch = Patch {
+        model_id: draft.model_id,
+        changes: vec![
+            Change::Description(draft.description),
+            Change::ModelLocation(draft.model_location),
+            Change::ModelInformation(draft.model_information),
+            Change::Labels(draft.labels),
+        ],
+        rejected,
+    };
+    let registration = gateway.registry.update(&caller, id, etag, patch).await?;
+    Ok(resource_answer(StatusCode::OK, &registration))
+}
+
+/// Changes some fields of a registration: a JSON Merge Patch (RFC 7396).
+#[utoipa::path(
+    patch,
+    path = "/ai-ml-model-registration/v1/model-registrations/{modelRegistrationId}",
+    tag = "registration",
+    request_body(content = ModelRelatedInformation, content_type = "application/merge-patch+json",
+        description = "The members to change; null clears one, objects merge, arrays replace"),
+    params(
+        ("modelRegistrationId" = String, Path),
+        ("If-Match" = Option<String>, Header, description = "The ETag the change is based on"),
+    ),
+    responses(
+        (status = 200, body = ModelRelatedInformation, headers(("ETag" = String))),
+        (status = 400, body = ProblemDetails, content_type = "application/problem+json"),
+        (status = 404, body = ProblemDetails, content_type = "application/problem+json"),
+        (status = 412, body = ProblemDetails, content_type = "application/problem+json"),
+        (status = 415, body = ProblemDetails, content_type = "application/problem+json"),
+    ),
+)]
+pub(crate) async fn merge(
+    State(gateway): State<Gateway>,
+    Extension(caller): Extension<Caller>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<Response, Problem> {
+    let id = registration_id(&id)?;
+    let document: serde_json::Value =
+        json_body(&headers, body, BodyType::MergePatch, gateway.max_body).await?;
+    let (patch, etag_in_body) = merge_patch::patch(document);
+    let etag = precondition(&headers, etag_in_body)?;
+    let registration = gateway.registry.update(&caller, id, etag, patch).await?;
+    Ok(resource_answer(StatusCode::OK, &registration))
+}
+
+/// Deregisters a model with its environments and artifacts (R1AP §10.1.5).
+#[utoipa::path(
+    delete,
+    path = "/ai-ml-model-registration/v1/model-registrations/{modelRegistrationId}",
+    tag = "registration",
+    params(
+        ("modelRegistrationId" = String, Path),
+        ("If-Match" = Option<String>, Header, description = "The ETag the deletion is based on"),
+    ),
+    responses(
+        (status = 204, description = "Deregistered"),
+        (status = 404, body = ProblemDetails, content_type = "application/problem+json"),
+        (status = 412, body = ProblemDetails, content_type = "application/problem+json"),
+    ),
+)]
+pub(crate) async fn delete(
+    State(gateway): State<Gateway>,
+    Extension(caller): Extension<Caller>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+) -> Result<Response, Problem> {
+    let id = registration_id(&id)?;
+    let etag = precondition(&headers, String::new())?;
+    gateway.registry.delete(&caller, id, etag).await?;
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+/// A registration as an answer: its JSON and its `ETag`.
+pub(crate) fn resource_answer(status: StatusCode, registration: &Registration) -> Response {
+    let body = serde_json::to_vec(&ModelRelatedInformation::of(registration))
+        .expect("a registration serializes");
+    (
+        status,
+        [
+            (
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("application/json"),
+            ),
+            (header::ETAG, etag_header(&registration.etag)),
+        ],
+        body,
+    )
+        .into_response()
+}

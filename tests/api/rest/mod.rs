@@ -1,0 +1,25 @@
+//! The REST front-end over real HTTP (reqwest), on the gRPC port of a real server: R1AP's
+//! routes, the Go service's routes and the ports of its tests, the event stream, the OpenAPI
+//! document and the curl examples of the docs.
+
+mod client;
+mod compat;
+mod discovery;
+mod docs;
+mod events;
+mod registration;
+
+pub(crate) use client::{Answer, Rest, assert_problem, registration_body};
+
+pub(crate) fn trials() -> Vec<libtest_mimic::Trial> {
+    [
+        registration::trials(),
+        discovery::trials(),
+        compat::trials(),
+        events::trials(),
+        docs::trials(),
+    ]
+    .into_iter()
+    .flatten()
+    .collect()
+}
