@@ -25,6 +25,15 @@ use crate::registry::StoredArtifact;
 /// The multipart field that carries the file, as in the Go service.
 const FILE_FIELD: &str = "file";
 
+/// The form of an upload.
+#[derive(ToSchema)]
+#[allow(dead_code)] // Describes the form in the OpenAPI document; the form is streamed.
+pub(crate) struct UploadForm {
+    /// The artifact; its file name must end in `.zip`.
+    #[schema(value_type = String, format = Binary)]
+    file: Vec<u8>,
+}
+
 /// The answer to an upload: the Go service's, with the stored artifact added.
 #[derive(Serialize, ToSchema)]
 pub(crate) struct Uploaded {
@@ -57,7 +66,7 @@ pub(crate) struct ArtifactInfo {
     path = "/ai-ml-model-registration/v1/uploadModel/{modelName}/{modelVersion}",
     tag = "artifacts",
     params(("modelName" = String, Path), ("modelVersion" = String, Path)),
-    request_body(content_type = "multipart/form-data", description = "A form with the field `file`"),
+    request_body(content = UploadForm, content_type = "multipart/form-data"),
     responses(
         (status = 200, body = Uploaded),
         (status = 400, body = ProblemDetails, content_type = "application/problem+json"),
@@ -150,6 +159,7 @@ pub(crate) async fn upload(
     responses(
         (status = 200, content_type = "application/zip", body = Vec<u8>),
         (status = 206, content_type = "application/zip", body = Vec<u8>, description = "The range asked for"),
+        (status = 400, description = "Not a valid name, version or artifact version", body = ProblemDetails, content_type = "application/problem+json"),
         (status = 404, body = ProblemDetails, content_type = "application/problem+json"),
         (status = 416, body = ProblemDetails, content_type = "application/problem+json"),
     ),

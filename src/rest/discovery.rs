@@ -46,7 +46,7 @@ pub(crate) const SEQUENCE_HEADER: &str = "modelreg-sequence";
         ("model-version" = Option<String>, Query, description = "Only models of this version"),
         ("filter" = Option<String>, Query, description = "A filter in the registry's discovery language (docs/filtering.md)"),
         ("order-by" = Option<String>, Query, description = "`model_id.model_name`, `create_time desc`, … (docs/filtering.md)"),
-        ("page-size" = Option<i32>, Query, description = "One page of at most this many (default 50, at most 1000) instead of every match"),
+        ("page-size" = Option<i32>, Query, minimum = 0, description = "One page of at most this many (default 50, at most 1000) instead of every match"),
         ("page-token" = Option<String>, Query, description = "The page after the one whose Link header gave it"),
     ),
     responses(

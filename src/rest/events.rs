@@ -38,6 +38,41 @@ const RECONNECT_AFTER: Duration = Duration::from_secs(1);
 
 const WATCH_RESPONSE: &str = "modelregistry.v1.WatchModelsResponse";
 
+/// One event of the stream, as Server-Sent Events frame it.
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code)] // Describes the stream in the OpenAPI document; never built.
+pub(crate) struct WatchEvent {
+    /// `watch`, or `error` for the last event of a stream the server ended.
+    #[schema(pattern = "^(watch|error)$")]
+    event: String,
+    /// A `WatchMessage`, in JSON.
+    #[schema(content_media_type = "application/json")]
+    data: String,
+    /// The sequence, on changes, heartbeats and the end of an initial state: a client that
+    /// reconnects sends the last one it saw as `Last-Event-ID`.
+    id: Option<String>,
+    /// Milliseconds to wait before reconnecting.
+    retry: Option<u64>,
+}
+
+/// The data of one event of the stream: a `WatchModelsResponse` in proto3 JSON, which holds
+/// one of its members (see the gRPC API's `ModelEventService`); or, in the last event of a
+/// stream the server ended, `reason`, `detail` and `metadata`.
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code)] // Describes the stream in the OpenAPI document; never built.
+#[serde(rename_all = "camelCase")]
+pub(crate) struct WatchMessage {
+    /// A change (`ModelEvent`), or a model of the initial state (`initial: true`).
+    event: Option<Object>,
+    /// Nothing changed for a while; `sequence` is where the stream is.
+    heartbeat: Option<Object>,
+    /// The initial state is complete at `sequence`.
+    initial_state_complete: Option<Object>,
+}
+
+/// A JSON object, in the OpenAPI document.
+type Object = serde_json::Map<String, serde_json::Value>;
+
 /// Follows the changes of the models the caller may see, from after `start-sequence` (or
 /// `Last-Event-ID`), from now, or (`initial-state=true`) from a snapshot of every match.
 #[utoipa::path(
@@ -45,15 +80,15 @@ const WATCH_RESPONSE: &str = "modelregistry.v1.WatchModelsResponse";
     path = "/ai-ml-model-registration/v1/events",
     tag = "events",
     params(
-        ("start-sequence" = Option<i64>, Query, description = "Resume after this sequence (the Modelreg-Sequence of a list, or the id of the last event seen)"),
-        ("Last-Event-ID" = Option<i64>, Header, description = "Sent by EventSource on reconnection; wins over start-sequence"),
+        ("start-sequence" = Option<i64>, Query, minimum = 0, description = "Resume after this sequence (the Modelreg-Sequence of a list, or the id of the last event seen)"),
+        ("Last-Event-ID" = Option<i64>, Header, minimum = 0, description = "Sent by EventSource on reconnection; wins over start-sequence"),
         ("model-name" = Option<String>, Query),
         ("model-version" = Option<String>, Query),
         ("type" = Option<String>, Query, description = "Event types, comma-separated: MODEL_REGISTERED, MODEL_UPDATED, MODEL_DEREGISTERED, ARTIFACT_STORED, ALIAS_SET, ALIAS_DELETED"),
         ("initial-state" = Option<bool>, Query, description = "First every matching model, then the changes"),
     ),
     responses(
-        (status = 200, description = "`event: watch` messages whose data is a WatchModelsResponse in proto3 JSON; a last `event: error` says why the server ended the stream", content_type = "text/event-stream", body = String),
+        (status = 200, description = "`event: watch` messages whose data is a WatchModelsResponse in proto3 JSON; a last `event: error` says why the server ended the stream", content_type = "text/event-stream", body = WatchEvent),
         (status = 400, body = ProblemDetails, content_type = "application/problem+json"),
     ),
 )]

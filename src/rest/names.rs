@@ -39,6 +39,7 @@ pub(crate) fn request_param(field: &str) -> String {
         "request_id" => "Idempotency-Key".to_owned(),
         "model_registration_id" => "modelRegistrationId".to_owned(),
         "start_sequence" => "start-sequence".to_owned(),
+        "send_initial_state" => "initial-state".to_owned(),
         other if other.starts_with("model_related_information.") => json_path(
             other
                 .strip_prefix("model_related_information.")

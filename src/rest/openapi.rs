@@ -4,7 +4,8 @@
 
 use axum::http::{HeaderValue, header};
 use axum::response::IntoResponse;
-use utoipa::OpenApi;
+use utoipa::openapi::{ContentBuilder, Ref, Response, ResponseBuilder};
+use utoipa::{Modify, OpenApi};
 
 use super::problem::{InvalidParam, ProblemDetails};
 use super::resource::{
@@ -41,7 +42,11 @@ use super::{compat, discovery, events, registration};
         InvalidParam,
         compat::Uploaded,
         compat::ArtifactInfo,
+        compat::UploadForm,
+        events::WatchEvent,
+        events::WatchMessage,
     )),
+    modifiers(&EveryOperation),
     tags(
         (name = "registration", description = "R1AP §10.1 AI/ML model registration"),
         (name = "discovery", description = "R1AP §10.2 AI/ML model discovery"),
@@ -50,6 +55,61 @@ use super::{compat, discovery, events, registration};
     ),
 )]
 struct ApiDoc;
+
+/// What any operation may answer, beside what its own description lists.
+const COMMON_ANSWERS: [(&str, &str); 5] = [
+    ("401", "No credentials, or ones that are not valid"),
+    ("403", "The caller's role or scope does not allow it"),
+    (
+        "429",
+        "The server is at its limit of requests in progress; retry after Retry-After",
+    ),
+    ("500", "A bug; the problem names no cause"),
+    (
+        "503",
+        "The database, the artifact store or the key server is unreachable; retry",
+    ),
+];
+
+struct EveryOperation;
+
+impl Modify for EveryOperation {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        for (path, item) in openapi.paths.paths.iter_mut() {
+            if path == "/openapi.json" {
+                continue;
+            }
+            let operations = [
+                &mut item.get,
+                &mut item.put,
+                &mut item.post,
+                &mut item.delete,
+                &mut item.patch,
+            ];
+            for operation in operations.into_iter().flatten() {
+                for (status, description) in COMMON_ANSWERS {
+                    operation
+                        .responses
+                        .responses
+                        .entry(status.to_owned())
+                        .or_insert_with(|| problem_answer(description).into());
+                }
+            }
+        }
+    }
+}
+
+fn problem_answer(description: &str) -> Response {
+    ResponseBuilder::new()
+        .description(description)
+        .content(
+            "application/problem+json",
+            ContentBuilder::new()
+                .schema(Some(Ref::from_schema_name("ProblemDetails")))
+                .build(),
+        )
+        .build()
+}
 
 /// The document, as served and as committed.
 pub(crate) fn document() -> String {

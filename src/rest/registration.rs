@@ -152,8 +152,8 @@ pub(crate) async fn replace(
     patch,
     path = "/ai-ml-model-registration/v1/model-registrations/{modelRegistrationId}",
     tag = "registration",
-    request_body(content = ModelRelatedInformation, content_type = "application/merge-patch+json",
-        description = "The members to change; null clears one, objects merge, arrays replace"),
+    request_body(content = Object, content_type = "application/merge-patch+json",
+        description = "Members of a ModelRelatedInformation to change: null clears one, objects merge, arrays replace"),
     params(
         ("modelRegistrationId" = String, Path),
         ("If-Match" = Option<String>, Header, description = "The ETag the change is based on"),
@@ -193,6 +193,7 @@ pub(crate) async fn merge(
     ),
     responses(
         (status = 204, description = "Deregistered"),
+        (status = 400, description = "A malformed If-Match", body = ProblemDetails, content_type = "application/problem+json"),
         (status = 404, body = ProblemDetails, content_type = "application/problem+json"),
         (status = 412, body = ProblemDetails, content_type = "application/problem+json"),
     ),

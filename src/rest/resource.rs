@@ -28,14 +28,17 @@ pub(crate) struct ModelRelatedInformation {
     #[schema(read_only)]
     pub(crate) model_registration_id: String,
     #[serde(default, alias = "model_id", skip_serializing_if = "Option::is_none")]
+    #[schema(required = true, value_type = ModelId)]
     pub(crate) model_id: Option<ModelId>,
     #[serde(default, skip_serializing_if = "String::is_empty")]
+    #[schema(required = true, min_length = 1, max_length = 10000)]
     pub(crate) description: String,
     #[serde(
         default,
         alias = "model_information",
         skip_serializing_if = "Option::is_none"
     )]
+    #[schema(required = true, value_type = ModelInformation)]
     pub(crate) model_information: Option<ModelInformation>,
     /// Where the model can be fetched from (a URI).
     #[serde(
@@ -43,6 +46,7 @@ pub(crate) struct ModelRelatedInformation {
         alias = "model_location",
         skip_serializing_if = "String::is_empty"
     )]
+    #[schema(max_length = 2048)]
     pub(crate) model_location: String,
     #[serde(
         default,
@@ -78,12 +82,14 @@ pub(crate) struct ModelId {
         alias = "model_name",
         skip_serializing_if = "String::is_empty"
     )]
+    #[schema(required = true, min_length = 1, max_length = 255)]
     pub(crate) model_name: String,
     #[serde(
         default,
         alias = "model_version",
         skip_serializing_if = "String::is_empty"
     )]
+    #[schema(required = true, min_length = 1, max_length = 255)]
     pub(crate) model_version: String,
     /// `0.0.0` until an artifact is stored; assigned by the registry.
     #[serde(
@@ -99,18 +105,20 @@ pub(crate) struct ModelId {
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub(crate) struct ModelInformation {
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(required = true, value_type = Metadata)]
     pub(crate) metadata: Option<Metadata>,
     #[serde(default, alias = "input_data_type", deserialize_with = "data_types")]
-    #[schema(schema_with = data_types_schema)]
+    #[schema(required = true, schema_with = data_types_schema)]
     pub(crate) input_data_type: Vec<String>,
     #[serde(default, alias = "output_data_type", deserialize_with = "data_types")]
-    #[schema(schema_with = data_types_schema)]
+    #[schema(required = true, schema_with = data_types_schema)]
     pub(crate) output_data_type: Vec<String>,
     #[serde(
         default,
         alias = "target_environment",
         skip_serializing_if = "Vec::is_empty"
     )]
+    #[schema(max_items = 100)]
     pub(crate) target_environment: Vec<TargetEnvironment>,
 }
 
@@ -118,6 +126,7 @@ pub(crate) struct ModelInformation {
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub(crate) struct Metadata {
     #[serde(default, skip_serializing_if = "String::is_empty")]
+    #[schema(required = true, min_length = 1, max_length = 255)]
     pub(crate) author: String,
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub(crate) owner: String,
@@ -132,18 +141,21 @@ pub(crate) struct TargetEnvironment {
         alias = "platform_name",
         skip_serializing_if = "String::is_empty"
     )]
+    #[schema(required = true, min_length = 1, max_length = 255)]
     pub(crate) platform_name: String,
     #[serde(
         default,
         alias = "environment_type",
         skip_serializing_if = "String::is_empty"
     )]
+    #[schema(required = true, min_length = 1, max_length = 255)]
     pub(crate) environment_type: String,
     #[serde(
         default,
         alias = "dependency_list",
         skip_serializing_if = "String::is_empty"
     )]
+    #[schema(required = true, min_length = 1, max_length = 4096)]
     pub(crate) dependency_list: String,
 }
 
