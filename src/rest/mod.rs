@@ -18,10 +18,13 @@ mod request;
 mod resource;
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use axum::Router;
 use axum::error_handling::HandleErrorLayer;
+use axum::extract::{Request, State};
 use axum::http::{Method, StatusCode};
+use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use tokio::sync::Semaphore;
@@ -36,6 +39,15 @@ use problem::Problem;
 
 use crate::auth::Authenticator;
 use crate::registry::Registry;
+
+/// How long a request may take to be answered (its headers; a stream may go on), as gRPC
+/// calls without a `grpc-timeout` of their own: `--default-deadline`, and `--max-deadline` for
+/// uploads, which carry a whole artifact.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Deadlines {
+    pub(crate) default: Duration,
+    pub(crate) upload: Duration,
+}
 
 /// What the handlers share.
 #[derive(Clone)]
@@ -52,6 +64,7 @@ pub(crate) fn service(
     registry: Registry,
     authenticator: Authenticator,
     max_body: usize,
+    deadlines: Deadlines,
     in_progress: Arc<Semaphore>,
 ) -> NormalizePath<Router> {
     let gateway = Gateway { registry, max_body };
@@ -87,6 +100,8 @@ pub(crate) fn service(
             authenticator,
             authenticate::authenticate,
         ))
+        // Outside authentication: fetching the keys of a JWT cannot outlast the request.
+        .layer(axum::middleware::from_fn_with_state(deadlines, deadline))
         .layer(
             ServiceBuilder::new()
                 .layer(HandleErrorLayer::new(|_: tower::BoxError| async {
@@ -108,6 +123,28 @@ pub(crate) fn service(
         ))
         .layer(axum::middleware::from_fn(problem::render));
     NormalizePath::trim_trailing_slash(router)
+}
+
+/// Answers 504 when the request's deadline passes before its answer. The core's writes run to
+/// their end regardless (see `registry::detached`), so nothing is left half done.
+async fn deadline(State(deadlines): State<Deadlines>, request: Request, next: Next) -> Response {
+    let (limit, flag) = if request.uri().path().contains("/uploadModel/") {
+        (deadlines.upload, "--max-deadline")
+    } else {
+        (deadlines.default, "--default-deadline")
+    };
+    match tokio::time::timeout(limit, next.run(request)).await {
+        Ok(answer) => answer,
+        Err(_) => Problem::new(
+            StatusCode::GATEWAY_TIMEOUT,
+            "DEADLINE_EXCEEDED",
+            format!(
+                "no answer within {} ({flag})",
+                humantime::format_duration(limit)
+            ),
+        )
+        .into_response(),
+    }
 }
 
 async fn not_found() -> Problem {

@@ -57,7 +57,7 @@ use super::{compat, discovery, events, registration};
 struct ApiDoc;
 
 /// What any operation may answer, beside what its own description lists.
-const COMMON_ANSWERS: [(&str, &str); 5] = [
+const COMMON_ANSWERS: [(&str, &str); 6] = [
     ("401", "No credentials, or ones that are not valid"),
     ("403", "The caller's role or scope does not allow it"),
     (
@@ -68,6 +68,10 @@ const COMMON_ANSWERS: [(&str, &str); 5] = [
     (
         "503",
         "The database, the artifact store or the key server is unreachable; retry",
+    ),
+    (
+        "504",
+        "No answer within --default-deadline (--max-deadline for uploads)",
     ),
 ];
 

@@ -262,6 +262,10 @@ impl Application {
             self.registry.clone(),
             self.authenticator.clone(),
             max_message,
+            rest::Deadlines {
+                default: limits.default_deadline,
+                upload: limits.max_deadline,
+            },
             in_progress.clone(),
         );
         let (answer_shed, load_shed, concurrency_limit) = overload_layers(in_progress);

@@ -31,7 +31,7 @@ pub(crate) fn trials() -> Vec<libtest_mimic::Trial> {
 }
 
 /// The server's files: its certificate and key from `authority`, and the client CA if any.
-struct ServerFiles {
+pub(crate) struct ServerFiles {
     dir: tempfile::TempDir,
     cert: PathBuf,
     key: PathBuf,
@@ -39,7 +39,7 @@ struct ServerFiles {
 }
 
 impl ServerFiles {
-    fn new(authority: &Authority, client_ca: Option<&Authority>) -> Self {
+    pub(crate) fn new(authority: &Authority, client_ca: Option<&Authority>) -> Self {
         let dir = tempfile::tempdir().unwrap();
         let (cert, key) = authority.server_certificate().write(dir.path(), "server");
         let client_ca = client_ca.map(|ca| {
@@ -55,7 +55,7 @@ impl ServerFiles {
         }
     }
 
-    fn configure(&self, config: &mut ServeConfig) {
+    pub(crate) fn configure(&self, config: &mut ServeConfig) {
         config.tls.tls_cert = Some(self.cert.clone());
         config.tls.tls_key = Some(self.key.clone());
         config.tls.tls_client_ca = self.client_ca.clone();

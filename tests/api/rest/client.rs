@@ -38,9 +38,14 @@ impl Answer {
 
 impl Rest {
     pub(crate) fn of(server: &TestServer) -> Self {
+        Self::with_client(server, reqwest::Client::new())
+    }
+
+    /// A client of its own making (TLS, HTTP versions) for `server`.
+    pub(crate) fn with_client(server: &TestServer, client: reqwest::Client) -> Self {
         Self {
-            client: reqwest::Client::new(),
-            base: format!("http://{}", server.addr),
+            client,
+            base: server.url.clone(),
             token: None,
         }
     }

@@ -8,6 +8,7 @@ mod discovery;
 mod docs;
 mod events;
 mod registration;
+mod transport;
 
 pub(crate) use client::{Answer, Rest, assert_problem, registration_body};
 
@@ -18,6 +19,7 @@ pub(crate) fn trials() -> Vec<libtest_mimic::Trial> {
         compat::trials(),
         events::trials(),
         docs::trials(),
+        transport::trials(),
     ]
     .into_iter()
     .flatten()
