@@ -2,13 +2,14 @@
 //! every match as one JSON array, streamed a page at a time so memory stays bounded however
 //! many there are; `page-size` or `page-token` ask for one page instead, with a
 //! `Link: rel="next"` header while more follow. `filter` and `order-by` are the discovery
-//! language of the gRPC API.
+//! language of the gRPC API. The Go model management service's `getModelInfo/{modelName}`
+//! lists the versions of one name the same way.
 
 use std::collections::BTreeMap;
 
 use axum::Extension;
 use axum::body::{Body, Bytes};
-use axum::extract::{RawQuery, State};
+use axum::extract::{Path, RawQuery, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 
@@ -222,4 +223,32 @@ fn next_link(params: &BTreeMap<String, String>) -> HeaderValue {
         .finish();
     HeaderValue::try_from(format!("<{PATH}?{query}>; rel=\"next\""))
         .expect("a form-encoded query is visible ASCII")
+}
+
+/// Every registered version of a model, as an array; 404 when none is.
+#[utoipa::path(
+    get,
+    path = "/ai-ml-model-registration/v1/getModelInfo/{modelName}",
+    tag = "artifacts",
+    params(("modelName" = String, Path)),
+    responses(
+        (status = 200, body = Vec<ModelRelatedInformation>),
+        (status = 404, body = ProblemDetails, content_type = "application/problem+json"),
+    ),
+)]
+pub(crate) async fn model_info(
+    State(gateway): State<Gateway>,
+    Extension(caller): Extension<Caller>,
+    Path(model_name): Path<String>,
+) -> Result<Response, Problem> {
+    let search = Search::named(model_name.clone());
+    let (answer, first_page) = every_match(gateway.registry.clone(), caller, search).await?;
+    if first_page == 0 {
+        return Err(Problem::new(
+            StatusCode::NOT_FOUND,
+            "MODEL_NOT_FOUND",
+            format!("no version of model {model_name:?} is registered"),
+        ));
+    }
+    Ok(answer)
 }

@@ -61,14 +61,17 @@ where
     type Error = S::Error;
     type Future = Answer<B, S::Error>;
 
-    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), S::Error>> {
-        self.grpc.poll_ready(cx)
+    /// Always ready: which side answers is known only from the request. Polling the gRPC
+    /// layers here would take a place among the requests in progress (their concurrency limit
+    /// acquires it when polled) for a request that may be REST's.
+    fn poll_ready(&mut self, _: &mut Context<'_>) -> Poll<Result<(), S::Error>> {
+        Poll::Ready(Ok(()))
     }
 
     fn call(&mut self, request: http::Request<tonic::body::Body>) -> Self::Future {
         if is_grpc(&request) {
-            let call = self.grpc.call(request);
-            return Box::pin(async move { Ok(call.await?.map(Either::Left)) });
+            let grpc = self.grpc.clone();
+            return Box::pin(async move { Ok(grpc.oneshot(request).await?.map(Either::Left)) });
         }
         let rest = self.rest.clone();
         Box::pin(async move {

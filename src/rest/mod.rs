@@ -5,9 +5,9 @@
 //! authorization, events and errors are the same by construction.
 
 mod authenticate;
-mod compat;
 mod discovery;
 mod dispatch;
+mod download;
 mod events;
 mod merge_patch;
 mod names;
@@ -16,6 +16,7 @@ mod problem;
 mod registration;
 mod request;
 mod resource;
+mod upload;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -81,15 +82,15 @@ pub(crate) fn service(
         .route(discovery::PATH, get(discovery::list))
         .route(
             "/ai-ml-model-registration/v1/uploadModel/{modelName}/{modelVersion}",
-            axum::routing::post(compat::upload),
+            axum::routing::post(upload::upload),
         )
         .route(
             "/ai-ml-model-registration/v1/downloadModel/{modelName}/{modelVersion}/{artifactVersion}/model.zip",
-            get(compat::download),
+            get(download::download),
         )
         .route(
             "/ai-ml-model-registration/v1/getModelInfo/{modelName}",
-            get(compat::model_info),
+            get(discovery::model_info),
         )
         .route(events::PATH, get(events::watch))
         .route("/openapi.json", get(openapi::serve))

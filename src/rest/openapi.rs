@@ -11,7 +11,7 @@ use super::problem::{InvalidParam, ProblemDetails};
 use super::resource::{
     Metadata, ModelId, ModelInformation, ModelRelatedInformation, TargetEnvironment,
 };
-use super::{compat, discovery, events, registration};
+use super::{discovery, download, events, registration, upload};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -27,9 +27,9 @@ use super::{compat, discovery, events, registration};
         registration::merge,
         registration::delete,
         discovery::list,
-        compat::upload,
-        compat::download,
-        compat::model_info,
+        upload::upload,
+        download::download,
+        discovery::model_info,
         events::watch,
     ),
     components(schemas(
@@ -40,9 +40,9 @@ use super::{compat, discovery, events, registration};
         TargetEnvironment,
         ProblemDetails,
         InvalidParam,
-        compat::Uploaded,
-        compat::ArtifactInfo,
-        compat::UploadForm,
+        upload::Uploaded,
+        upload::ArtifactInfo,
+        upload::UploadForm,
         events::WatchEvent,
         events::WatchMessage,
     )),

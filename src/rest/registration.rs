@@ -15,7 +15,7 @@ use super::request::{
 };
 use super::resource::ModelRelatedInformation;
 use crate::domain::{
-    Caller, Change, Checker, FieldViolation, ModelSpec, Patch, Registration, RequestId,
+    Action, Caller, Change, Checker, FieldViolation, ModelSpec, Patch, Registration, RequestId,
 };
 
 pub(crate) const COLLECTION: &str = "/ai-ml-model-registration/v1/model-registrations";
@@ -80,7 +80,7 @@ pub(crate) async fn get(
     Path(id): Path<String>,
     headers: HeaderMap,
 ) -> Result<Response, Problem> {
-    let id = registration_id(&id)?;
+    let id = registration_id(&caller, Action::Read, &id)?;
     let registration = gateway.registry.get(&caller, id).await?;
     if not_modified(&headers, &registration.etag) {
         return Ok((
@@ -119,7 +119,7 @@ pub(crate) async fn replace(
     headers: HeaderMap,
     body: Body,
 ) -> Result<Response, Problem> {
-    let id = registration_id(&id)?;
+    let id = registration_id(&caller, Action::Write, &id)?;
     let mut resource: ModelRelatedInformation =
         json_body(&headers, body, BodyType::Json, gateway.max_body).await?;
     let etag = precondition(&headers, std::mem::take(&mut resource.etag))?;
@@ -173,7 +173,7 @@ pub(crate) async fn merge(
     headers: HeaderMap,
     body: Body,
 ) -> Result<Response, Problem> {
-    let id = registration_id(&id)?;
+    let id = registration_id(&caller, Action::Write, &id)?;
     let document: serde_json::Value =
         json_body(&headers, body, BodyType::MergePatch, gateway.max_body).await?;
     let (patch, etag_in_body) = merge_patch::patch(document);
@@ -204,7 +204,7 @@ pub(crate) async fn delete(
     Path(id): Path<String>,
     headers: HeaderMap,
 ) -> Result<Response, Problem> {
-    let id = registration_id(&id)?;
+    let id = registration_id(&caller, Action::Delete, &id)?;
     let etag = precondition(&headers, String::new())?;
     gateway.registry.delete(&caller, id, etag).await?;
     Ok(StatusCode::NO_CONTENT.into_response())

@@ -8,7 +8,7 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use serde::de::DeserializeOwned;
 
 use super::problem::Problem;
-use crate::domain::{Checker, Etag, RegistrationId, Result as DomainResult};
+use crate::domain::{Action, Caller, Checker, Etag, RegistrationId, Result as DomainResult};
 
 /// The media types a body may have.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -95,14 +95,24 @@ pub(crate) async fn read_body(body: Body, limit: usize) -> Result<bytes::Bytes, 
     })
 }
 
-/// The registration a path names. Text that is no id names nothing: 404, as for an unknown id.
-pub(crate) fn registration_id(text: &str) -> DomainResult<RegistrationId> {
+/// The registration a path names, for a caller about to do `action`. Text that is no id names
+/// nothing: 404, as for an unknown id, but only once the caller may do `action` at all, as the
+/// core decides permission before existence.
+pub(crate) fn registration_id(
+    caller: &Caller,
+    action: Action,
+    text: &str,
+) -> DomainResult<RegistrationId> {
     let mut check = Checker::request();
-    RegistrationId::parse(&mut check, "model_registration_id", text).ok_or_else(|| {
-        crate::domain::Error::RegistrationNotFound {
-            id: text.chars().take(64).collect(),
+    match RegistrationId::parse(&mut check, "model_registration_id", text) {
+        Some(id) => Ok(id),
+        None => {
+            caller.require(action)?;
+            Err(crate::domain::Error::RegistrationNotFound {
+                id: text.chars().take(64).collect(),
+            })
         }
-    })
+    }
 }
 
 /// The entity tag an answer carries for `etag`.

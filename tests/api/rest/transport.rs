@@ -17,6 +17,7 @@ pub(crate) fn trials() -> Vec<libtest_mimic::Trial> {
     on_every_backend!(
         rest_and_grpc_share_a_tls_port_over_http1_and_http2,
         a_stalled_upload_is_answered_504_at_its_deadline_and_stores_nothing,
+        rest_and_grpc_share_the_limit_of_requests_in_progress,
     )
 }
 
@@ -77,6 +78,59 @@ async fn rest_and_grpc_share_a_tls_port_over_http1_and_http2(backend: Backend) {
     assert_eq!(server.get(id).await.unwrap().etag, registered["etag"]);
 }
 
+/// An upload that has sent its headers and part of its body, over a raw connection, and
+/// waits: it holds its place among the requests in progress until its deadline.
+async fn stall_an_upload(server: &TestServer) -> tokio::net::TcpStream {
+    let mut socket = tokio::net::TcpStream::connect(server.addr).await.unwrap();
+    let part =
+        "--b\r\nContent-Disposition: form-data; name=\"file\"; filename=\"model.zip\"\r\n\r\nPK";
+    let head = format!(
+        "POST /ai-ml-model-registration/v1/uploadModel/qoe/1 HTTP/1.1\r\nhost: registry\r\n\
+         content-type: multipart/form-data; boundary=b\r\ncontent-length: 100000\r\n\r\n{part}"
+    );
+    socket.write_all(head.as_bytes()).await.unwrap();
+    socket
+}
+
+/// With room for one request in progress, a stalled upload takes it: a REST request is
+/// answered 429 with `Retry-After`, a gRPC call UNAVAILABLE, both at once.
+async fn rest_and_grpc_share_the_limit_of_requests_in_progress(backend: Backend) {
+    let server = TestServer::start_with(backend, |config| {
+        config.limits.max_concurrent_requests = 1;
+    })
+    .await;
+    let rest = Rest::of(&server);
+    rest.register(&registration_body("qoe", "1")).await;
+    // The place the registration held is given back when the server drops its answer's
+    // future, which may be just after the client has read the answer: an upload that comes
+    // in that moment is answered 429 at once, and is tried again.
+    let mut stalled = None;
+    for _ in 0..50 {
+        let mut socket = stall_an_upload(&server).await;
+        let mut first = [0; 64];
+        match tokio::time::timeout(Duration::from_millis(200), socket.read(&mut first)).await {
+            Err(_) => {
+                stalled = Some(socket);
+                break;
+            }
+            Ok(read) => {
+                let read = read.unwrap();
+                assert!(
+                    first[..read].starts_with(b"HTTP/1.1 429"),
+                    "{:?}",
+                    &first[..read]
+                );
+            }
+        }
+    }
+    let _stalled = stalled.expect("an upload that holds the one place");
+    let answer = rest.get("/ai-ml-model-discovery/v1/models").await;
+    super::assert_problem(&answer, 429, "OVERLOADED");
+    assert_eq!(answer.header("retry-after"), Some("1"));
+    let refused = server.list(Default::default()).await.unwrap_err();
+    assert_eq!(refused.code(), tonic::Code::Unavailable);
+}
+
 /// An upload whose client stops sending: the answer comes at `--max-deadline`, and the model
 /// keeps its artifact version.
 async fn a_stalled_upload_is_answered_504_at_its_deadline_and_stores_nothing(backend: Backend) {
@@ -86,14 +140,7 @@ async fn a_stalled_upload_is_answered_504_at_its_deadline_and_stores_nothing(bac
     .await;
     let rest = Rest::of(&server);
     rest.register(&registration_body("qoe", "1")).await;
-    let mut socket = tokio::net::TcpStream::connect(server.addr).await.unwrap();
-    let part =
-        "--b\r\nContent-Disposition: form-data; name=\"file\"; filename=\"model.zip\"\r\n\r\nPK";
-    let head = format!(
-        "POST /ai-ml-model-registration/v1/uploadModel/qoe/1 HTTP/1.1\r\nhost: registry\r\n\
-         content-type: multipart/form-data; boundary=b\r\ncontent-length: 100000\r\n\r\n{part}"
-    );
-    socket.write_all(head.as_bytes()).await.unwrap();
+    let mut socket = stall_an_upload(&server).await;
     let started = tokio::time::Instant::now();
     let mut answer = vec![0; 4096];
     let read = tokio::time::timeout(Duration::from_secs(10), socket.read(&mut answer))
