@@ -16,6 +16,7 @@ mod problem;
 mod registration;
 mod request;
 mod resource;
+mod spans;
 mod upload;
 
 use std::sync::Arc;
@@ -111,17 +112,13 @@ pub(crate) fn service(
                 .layer(LoadShedLayer::new())
                 .layer(GlobalConcurrencyLimitLayer::with_semaphore(in_progress)),
         )
-        .layer(TraceLayer::new_for_http().make_span_with(
-            |request: &axum::http::Request<axum::body::Body>| {
-                tracing::info_span!(
-                    "http",
-                    method = %request.method(),
-                    path = %request.uri().path(),
-                    // Recorded once the request is authenticated.
-                    principal = tracing::field::Empty,
-                )
-            },
-        ))
+        .layer(
+            TraceLayer::new_for_http()
+                .make_span_with(spans::request_span)
+                .on_request(())
+                .on_response(spans::record_response)
+                .on_failure(()),
+        )
         .layer(axum::middleware::from_fn(problem::render));
     NormalizePath::trim_trailing_slash(router)
 }

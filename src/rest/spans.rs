@@ -1,0 +1,26 @@
+//! A tracing span per REST request, with its method, path, caller, status and time to the
+//! answer, and one log line when the answer starts, as each gRPC call has.
+
+use std::time::Duration;
+
+use axum::body::Body;
+use axum::http::{Request, Response};
+use tracing::{Span, field};
+
+pub(crate) fn request_span(request: &Request<Body>) -> Span {
+    tracing::info_span!(
+        "http",
+        method = %request.method(),
+        path = %request.uri().path(),
+        // Recorded once the request is authenticated.
+        principal = field::Empty,
+        status = field::Empty,
+        latency_us = field::Empty,
+    )
+}
+
+pub(crate) fn record_response<B>(response: &Response<B>, latency: Duration, span: &Span) {
+    span.record("status", response.status().as_u16());
+    span.record("latency_us", latency.as_micros() as u64);
+    tracing::info!("request answered");
+}
