@@ -1,11 +1,29 @@
 //! The credentials a call brings in its headers: `authorization: Bearer TOKEN` (RFC 6750),
 //! the same in gRPC and in REST, both of which are HTTP.
 
-use crate::domain::AuthFailure;
+use super::{Authenticator, Credentials};
+use crate::domain::{AuthFailure, Caller, Error};
+
+impl Authenticator {
+    /// The caller of an HTTP request, gRPC or REST: its bearer token, and the identity of its
+    /// connection's client certificate (which the front-end reads from the transport).
+    pub(crate) async fn authenticate_request(
+        &self,
+        headers: &http::HeaderMap,
+        client_identity: Option<&str>,
+    ) -> Result<Caller, Error> {
+        let bearer = bearer_token(headers).map_err(Error::Unauthenticated)?;
+        self.authenticate(Credentials {
+            bearer,
+            client_identity,
+        })
+        .await
+    }
+}
 
 /// The token of an `authorization: Bearer TOKEN` header (RFC 6750), if the call sent one.
 /// Another scheme, several such headers, or a malformed one are invalid credentials.
-pub(crate) fn bearer_token(headers: &http::HeaderMap) -> Result<Option<&str>, AuthFailure> {
+fn bearer_token(headers: &http::HeaderMap) -> Result<Option<&str>, AuthFailure> {
     let mut values = headers.get_all(http::header::AUTHORIZATION).iter();
     let Some(value) = values.next() else {
         return Ok(None);

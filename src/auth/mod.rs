@@ -16,7 +16,6 @@ mod tokens;
 use std::path::PathBuf;
 
 pub(crate) use authenticator::{Authenticator, Credentials};
-pub(crate) use bearer::bearer_token;
 pub(crate) use reload::{WatchedFile, watch_files};
 pub use tokens::{NewToken, NewTokenArgs, new_token};
 

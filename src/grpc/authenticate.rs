@@ -13,8 +13,8 @@ use tonic::codegen::http;
 use tower::{Layer, Service};
 use tracing::Span;
 
-use crate::auth::{Authenticator, Credentials, bearer_token};
-use crate::domain::{Caller, Error};
+use crate::auth::Authenticator;
+use crate::domain::Caller;
 use crate::transport::client_identity;
 
 /// Paths that answer without credentials: probes and tooling must work before anyone has a
@@ -85,16 +85,9 @@ where
         // The call's span (from the trace layer), entered now: the future may be polled later.
         let span = Span::current();
         Either::Right(Box::pin(async move {
-            let authenticated = match bearer_token(request.headers()) {
-                Ok(bearer) => {
-                    let credentials = Credentials {
-                        bearer,
-                        client_identity: client_identity(request.extensions()),
-                    };
-                    authenticator.authenticate(credentials).await
-                }
-                Err(failure) => Err(Error::Unauthenticated(failure)),
-            };
+            let authenticated = authenticator
+                .authenticate_request(request.headers(), client_identity(request.extensions()))
+                .await;
             match authenticated {
                 Ok(caller) => {
                     span.record("principal", tracing::field::display(&caller.principal));

@@ -8,8 +8,8 @@ use axum::response::{IntoResponse, Response};
 use tracing::Span;
 
 use super::problem::Problem;
-use crate::auth::{Authenticator, Credentials, bearer_token};
-use crate::domain::{Caller, Error};
+use crate::auth::Authenticator;
+use crate::domain::Caller;
 use crate::transport::client_identity;
 
 /// Paths that answer without credentials: the API's description tells nothing about models.
@@ -27,16 +27,9 @@ pub(crate) async fn authenticate(
     if OPEN_PATHS.contains(&request.uri().path()) {
         return next.run(request).await;
     }
-    let authenticated = match bearer_token(request.headers()) {
-        Ok(bearer) => {
-            let credentials = Credentials {
-                bearer,
-                client_identity: client_identity(request.extensions()),
-            };
-            authenticator.authenticate(credentials).await
-        }
-        Err(failure) => Err(Error::Unauthenticated(failure)),
-    };
+    let authenticated = authenticator
+        .authenticate_request(request.headers(), client_identity(request.extensions()))
+        .await;
     match authenticated {
         Ok(caller) => {
             Span::current().record("principal", tracing::field::display(&caller.principal));
