@@ -89,18 +89,20 @@ impl Problem {
     /// A request whose parameters (as the REST API names them) are not valid.
     pub(crate) fn invalid_params(params: Vec<(String, String)>) -> Self {
         let total = params.len();
+        let listed: Vec<_> = params
+            .into_iter()
+            .take(MAX_INVALID_PARAMS)
+            .map(|(param, reason)| InvalidParam { param, reason })
+            .collect();
         let mut problem = Self::new(
             StatusCode::BAD_REQUEST,
             "INVALID_ARGUMENT",
-            invalid_detail(total, 0),
+            invalid_detail(total, total - listed.len()),
         );
         problem
             .metadata
             .insert("violations".to_owned(), total.to_string());
-        problem.invalid_params = params
-            .into_iter()
-            .map(|(param, reason)| InvalidParam { param, reason })
-            .collect();
+        problem.invalid_params = listed;
         problem
     }
 
@@ -259,4 +261,37 @@ pub(crate) async fn render(request: Request, next: Next) -> Response {
         }
     }
     answer
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_flood_of_invalid_parameters_is_listed_in_part() {
+        let params = (0..1000)
+            .map(|i| (format!("p{i}"), "is not a parameter".to_owned()))
+            .collect();
+        let problem = Problem::invalid_params(params);
+        assert_eq!(problem.invalid_params.len(), MAX_INVALID_PARAMS);
+        assert_eq!(problem.metadata["violations"], "1000");
+        assert!(
+            problem.detail.contains("900 are not listed"),
+            "{}",
+            problem.detail
+        );
+    }
+
+    #[test]
+    fn errors_keep_their_reason_and_take_the_status_of_their_kind() {
+        let problem = Problem::from(Error::EtagMismatch {
+            id: "x".into(),
+            given: "y".into(),
+        });
+        assert_eq!(problem.status, StatusCode::PRECONDITION_FAILED);
+        assert_eq!(problem.reason, "ETAG_MISMATCH");
+        let internal = Problem::from(Error::Internal("SELECT secret".into()));
+        assert_eq!(internal.status, StatusCode::INTERNAL_SERVER_ERROR);
+        assert!(!internal.detail.contains("SELECT"), "{}", internal.detail);
+    }
 }
