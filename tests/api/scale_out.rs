@@ -20,6 +20,7 @@ use tonic::transport::Channel;
 use tonic::{Code, Status};
 
 use crate::artifacts::{chunk_message, header_for, header_message, random_bytes};
+use crate::common::connections::never_sent;
 use crate::common::process::{Serve, ServeProcess};
 use crate::common::trials::{Needs, name, trial};
 use crate::common::watching::Watching;
@@ -85,7 +86,7 @@ struct Tally {
     calls: AtomicU64,
     retries: AtomicU64,
     failures: AtomicU64,
-    /// Retries of calls that tonic reports as CANCELLED (see `unavailable`).
+    /// Retries of calls the client never sent (see `never_sent`).
     connections_closed: AtomicU64,
     first_failures: Mutex<Vec<String>>,
 }
@@ -105,7 +106,7 @@ impl Tally {
             match call(replica).await {
                 Ok(answer) => return Some(answer),
                 Err(status) if unavailable(&status) => {
-                    if status.code() == Code::Cancelled {
+                    if never_sent(&status) {
                         self.connections_closed.fetch_add(1, Ordering::SeqCst);
                     }
                     self.retries.fetch_add(1, Ordering::SeqCst);
@@ -127,19 +128,11 @@ impl Tally {
     }
 }
 
-/// The replica cannot serve the call now, and another may. gRPC reports a connection that
-/// closes under a call as UNAVAILABLE; tonic reports a call that a closing HTTP/2 connection
-/// never sent (a replica's GOAWAY racing the call) as CANCELLED with the transport error as
-/// its source, which is the same condition and as safe to retry.
+/// The replica cannot serve the call now, and another may: it answered UNAVAILABLE (it is
+/// stopping, or its connection closed under the call), or the client never sent the call,
+/// as the replica's GOAWAY raced it.
 fn unavailable(status: &Status) -> bool {
-    use std::error::Error;
-    match status.code() {
-        Code::Unavailable => true,
-        Code::Cancelled => status
-            .source()
-            .is_some_and(|source| source.is::<tonic::transport::Error>()),
-        _ => false,
-    }
+    status.code() == Code::Unavailable || never_sent(status)
 }
 
 fn get(id: &str) -> pb::GetModelRegistrationRequest {

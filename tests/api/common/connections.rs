@@ -35,3 +35,23 @@ impl CountedChannel {
         self.opened.load(Ordering::SeqCst)
     }
 }
+
+/// The client's transport refused the call before sending any of it, so the server never
+/// saw it and it is safe to send again: its HTTP/2 connection had already received the
+/// server's graceful GOAWAY (h2's error, which tonic reports as INTERNAL), or closed with the
+/// call still queued for it (hyper's "connection closed", which tonic reports as CANCELLED
+/// with the transport error as its source). gRPC's Go and Java clients retry such calls
+/// transparently (gRFC A6); tonic hands them to the caller.
+pub fn never_sent(status: &tonic::Status) -> bool {
+    let mut source = std::error::Error::source(status);
+    if status.code() == tonic::Code::Cancelled {
+        return source.is_some_and(|source| source.is::<tonic::transport::Error>());
+    }
+    while let Some(error) = source {
+        if let Some(h2) = error.downcast_ref::<h2::Error>() {
+            return h2.is_go_away() && h2.is_remote() && h2.reason() == Some(h2::Reason::NO_ERROR);
+        }
+        source = error.source();
+    }
+    false
+}

@@ -114,9 +114,13 @@ impl Rest {
 
     /// Registers `body`, which must succeed; the registration as answered.
     pub(crate) async fn register(&self, body: &Value) -> Value {
-        let answer = self
-            .post("/ai-ml-model-registration/v1/model-registrations", body)
-            .await;
+        self.register_at("/ai-ml-model-registration/v1/model-registrations", body)
+            .await
+    }
+
+    /// Registers `body` by a POST to `path`, which must succeed; the registration as answered.
+    pub(crate) async fn register_at(&self, path: &str, body: &Value) -> Value {
+        let answer = self.post(path, body).await;
         assert_eq!(
             answer.status,
             201,
@@ -169,4 +173,11 @@ pub(crate) fn assert_problem(answer: &Answer, status: u16, reason: &str) -> Valu
             .is_some_and(|i| i.starts_with('/'))
     );
     problem
+}
+
+/// The artifact version of the server's only model: "0.0.0" until an upload is stored.
+pub(crate) async fn only_artifact_version(server: &TestServer) -> String {
+    let mut models = server.list(Default::default()).await.unwrap().models;
+    assert_eq!(models.len(), 1, "{models:?}");
+    models.remove(0).model_id.unwrap().artifact_version
 }

@@ -8,7 +8,7 @@ use reqwest::Method;
 use reqwest::multipart::{Form, Part};
 use serde_json::{Value, json};
 
-use super::{Rest, assert_problem};
+use super::{Rest, assert_problem, only_artifact_version};
 use crate::common::{Backend, Objects, TestServer, on_every_backend, on_every_store};
 
 const REGISTRATIONS: &str = "/ai-ml-model-registration/v1/model-registrations";
@@ -48,19 +48,11 @@ fn go_registration(name: &str, version: &str) -> Value {
 
 /// Registers as the component tests' helper does: to `model-registrations/`, with a slash.
 async fn register(rest: &Rest, name: &str, version: &str) -> Value {
-    let answer = rest
-        .post(
-            &format!("{REGISTRATIONS}/"),
-            &go_registration(name, version),
-        )
-        .await;
-    assert_eq!(
-        answer.status,
-        201,
-        "{}",
-        String::from_utf8_lossy(&answer.body)
-    );
-    answer.json()
+    rest.register_at(
+        &format!("{REGISTRATIONS}/"),
+        &go_registration(name, version),
+    )
+    .await
 }
 
 fn id_of(registration: &Value) -> String {
@@ -376,13 +368,7 @@ async fn upload_of_an_unregistered_model_or_a_non_zip_is_refused(backend: Backen
         )
         .await;
     assert_problem(&not_a_form, 415, "UNSUPPORTED_MEDIA_TYPE");
-    let model = server
-        .list(Default::default())
-        .await
-        .unwrap()
-        .models
-        .remove(0);
-    assert_eq!(model.model_id.unwrap().artifact_version, "0.0.0");
+    assert_eq!(only_artifact_version(&server).await, "0.0.0");
 }
 
 async fn model_info_lists_every_version_of_a_name(backend: Backend) {

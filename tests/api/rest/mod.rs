@@ -10,7 +10,7 @@ mod events;
 mod registration;
 mod transport;
 
-pub(crate) use client::{Answer, Rest, assert_problem, registration_body};
+pub(crate) use client::{Answer, Rest, assert_problem, only_artifact_version, registration_body};
 
 pub(crate) fn trials() -> Vec<libtest_mimic::Trial> {
     [

@@ -8,7 +8,7 @@ use rustls::pki_types::CertificateDer;
 use rustls::pki_types::pem::PemObject;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
-use super::{Rest, registration_body};
+use super::{Rest, only_artifact_version, registration_body};
 use crate::common::certificates::Authority;
 use crate::common::{Backend, TestServer, on_every_backend};
 use crate::tls::ServerFiles;
@@ -155,11 +155,5 @@ async fn a_stalled_upload_is_answered_504_at_its_deadline_and_stores_nothing(bac
         "{:?}",
         started.elapsed()
     );
-    let model = server
-        .list(Default::default())
-        .await
-        .unwrap()
-        .models
-        .remove(0);
-    assert_eq!(model.model_id.unwrap().artifact_version, "0.0.0");
+    assert_eq!(only_artifact_version(&server).await, "0.0.0");
 }

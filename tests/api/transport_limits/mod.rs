@@ -8,14 +8,16 @@ mod calls;
 
 use std::time::{Duration, Instant};
 
+use modelreg::pb;
+use modelreg::pb::model_registration_service_client::ModelRegistrationServiceClient;
 use tonic_health::pb::HealthCheckRequest;
 use tonic_health::pb::health_client::HealthClient;
 
-use crate::common::connections::CountedChannel;
+use crate::common::connections::{CountedChannel, never_sent};
 use crate::common::raw_http2::{
     GOAWAY, MAX_CONCURRENT_STREAMS, MAX_HEADER_LIST_SIZE, PING, RawConnection, Received,
 };
-use crate::common::{Backend, TestServer, plain_async};
+use crate::common::{Backend, TestServer, model, plain_async};
 
 pub(crate) fn trials() -> Vec<libtest_mimic::Trial> {
     let mut trials = plain_async!(
@@ -199,31 +201,64 @@ async fn an_idle_connection_is_told_to_go_away_at_the_maximum_age() {
     server.stop().await;
 }
 
+/// Each call registers a model of its own name, so that the database tells which calls the
+/// server carried out. A call that the client's transport refused, as the server's GOAWAY
+/// reached it first, was never sent, and this client sends it once more, as gRPC's Go and
+/// Java clients would. Had the server read it, the second try would find its model
+/// registered.
 async fn a_channel_keeps_working_across_the_maximum_connection_age() {
     let server = TestServer::start_with(Backend::Sqlite, |config| {
         config.limits.max_connection_age = Duration::from_secs(1);
     })
     .await;
     let client = CountedChannel::connect(server.addr).await;
+    let mut registration = ModelRegistrationServiceClient::new(client.channel.clone());
 
     let started = Instant::now();
-    let mut answers = Vec::new();
+    let (mut names, mut refused, mut failed) = (Vec::new(), Vec::new(), Vec::new());
     while started.elapsed() < Duration::from_secs(4) {
-        answers.push(health_check(&client.channel).await);
+        let name = format!("aged-{}", names.len());
+        let mut answer = register(&mut registration, &name).await;
+        if let Err(status) = &answer
+            && never_sent(status)
+        {
+            refused.push(status.clone());
+            answer = register(&mut registration, &name).await;
+        }
+        if let Err(status) = answer {
+            failed.push(status);
+        }
+        names.push(name);
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
 
-    let failed: Vec<_> = answers.iter().filter_map(|a| a.as_ref().err()).collect();
+    let listed = server
+        .list(pb::ListModelsRequest {
+            page_size: 1000,
+            ..Default::default()
+        })
+        .await
+        .expect("list the registered models");
+    let mut registered: Vec<String> = listed
+        .models
+        .into_iter()
+        .filter_map(|model| model.model_id.map(|id| id.model_name))
+        .collect();
+    registered.sort();
+    names.sort();
     figures(
         "a_channel_keeps_working_across_the_maximum_connection_age",
         format_args!(
-            "--max-connection-age 1s: {} calls 200 ms apart over 4 s, {} failed, {} connection(s)",
-            answers.len(),
+            "--max-connection-age 1s: {} calls 200 ms apart over 4 s, {} refused by the \
+             client as the GOAWAY raced them and sent again, {} failed, {} connection(s)",
+            names.len(),
+            refused.len(),
             failed.len(),
             client.connections()
         ),
     );
     assert!(failed.is_empty(), "calls failed: {failed:?}");
+    assert_eq!(registered, names, "every call carried out once");
     assert!(
         client.connections() >= 3,
         "the channel reconnected after each GOAWAY: {} connection(s)",
@@ -231,4 +266,17 @@ async fn a_channel_keeps_working_across_the_maximum_connection_age() {
     );
     drop(client);
     server.stop().await;
+}
+
+async fn register(
+    client: &mut ModelRegistrationServiceClient<tonic::transport::Channel>,
+    name: &str,
+) -> Result<(), tonic::Status> {
+    client
+        .register_model(pb::RegisterModelRequest {
+            model_related_information: Some(model(name, "1", 1)),
+            request_id: String::new(),
+        })
+        .await
+        .map(|_| ())
 }
