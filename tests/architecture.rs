@@ -30,7 +30,15 @@ const ALLOWED: &[(&str, &[&str])] = &[
     // conversion from domain events is gRPC's, used, not repeated.
     (
         "rest",
-        &["auth", "domain", "grpc", "pb", "registry", "transport"],
+        &[
+            "auth",
+            "domain",
+            "grpc",
+            "metrics",
+            "pb",
+            "registry",
+            "transport",
+        ],
     ),
     ("metrics", &["pb", "store"]),
     // Clients of a running server: the generated code only.

@@ -12,6 +12,7 @@ use futures::{StreamExt, TryStreamExt};
 use super::Gateway;
 use super::problem::{Problem, ProblemDetails};
 use crate::domain::{Caller, DownloadSpec, Error, ModelIdDraft};
+use crate::metrics;
 
 /// The bytes of an artifact version, whole or (with `Range: bytes=N-` or `bytes=N-M`) in
 /// part. Its `ETag` is its SHA-256, for `If-Range`.
@@ -74,7 +75,9 @@ pub(crate) async fn download(
         err.log_cause();
         std::io::Error::other(err.reason())
     });
-    let body = Body::from_stream(limit(bytes, length));
+    let body = Body::from_stream(
+        limit(bytes, length).inspect_ok(|chunk| metrics::artifact_bytes_sent(chunk.len())),
+    );
     let mut answer = Response::new(body);
     let answer_headers = answer.headers_mut();
     answer_headers.insert(

@@ -40,6 +40,7 @@ pub(crate) use dispatch::RestLayer;
 use problem::Problem;
 
 use crate::auth::Authenticator;
+use crate::metrics;
 use crate::registry::Registry;
 
 /// How long a request may take to be answered (its headers; a stream may go on), as gRPC
@@ -119,7 +120,9 @@ pub(crate) fn service(
                 .on_response(spans::record_response)
                 .on_failure(()),
         )
-        .layer(axum::middleware::from_fn(problem::render));
+        .layer(axum::middleware::from_fn(problem::render))
+        // Outermost, so that refusals (401, 429, 504) count too.
+        .layer(axum::middleware::from_fn(metrics::meter_http));
     NormalizePath::trim_trailing_slash(router)
 }
 

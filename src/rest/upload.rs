@@ -15,6 +15,7 @@ use super::Gateway;
 use super::problem::{Problem, ProblemDetails};
 use super::resource::{ModelRelatedInformation, timestamp};
 use crate::domain::{Caller, Error, ModelIdDraft, StreamFailure, UploadDraft, UploadSpec};
+use crate::metrics;
 use crate::registry::StoredArtifact;
 
 /// The multipart field that carries the file, as in the Go service.
@@ -118,10 +119,12 @@ pub(crate) async fn upload(
         content_type,
     })?;
     // The form's other parts are not read: the file is streamed as it arrives.
-    let chunks = file.map_err(|err| Error::UploadStream {
-        failure: StreamFailure::Malformed,
-        message: err.to_string(),
-    });
+    let chunks = file
+        .inspect_ok(|chunk| metrics::artifact_bytes_received(chunk.len()))
+        .map_err(|err| Error::UploadStream {
+            failure: StreamFailure::Malformed,
+            message: err.to_string(),
+        });
     let stored = gateway.registry.upload(&caller, spec, chunks).await?;
     let registration = gateway.registry.get(&caller, stored.model.id).await?;
     let answer = Uploaded {

@@ -7,12 +7,14 @@ use tonic::Code;
 
 use crate::artifacts::{by_id, download, random_bytes, upload};
 use crate::common::{Backend, TestServer, model, on_every_backend};
+use crate::rest::{Rest, download_path, registration_body, zip_form};
 
 pub(crate) fn trials() -> Vec<libtest_mimic::Trial> {
     on_every_backend!(
         scrapes_count_rpcs_by_method_and_code_and_time_them,
         scrapes_show_calls_in_flight_and_count_abandoned_ones_as_cancelled,
         scrapes_report_the_database_pools,
+        scrapes_count_rest_requests_by_route_method_and_status,
     )
 }
 
@@ -170,4 +172,63 @@ async fn scrapes_report_the_database_pools(backend: Backend) {
             "no waiters gauge for pool {pool}"
         );
     }
+}
+
+const REGISTRATIONS: &str = "/ai-ml-model-registration/v1/model-registrations";
+const EVENTS: &str = "/ai-ml-model-registration/v1/events";
+
+async fn scrapes_count_rest_requests_by_route_method_and_status(backend: Backend) {
+    let server = start(backend).await;
+    let rest = Rest::of(&server);
+    let one = format!("{REGISTRATIONS}/{{modelRegistrationId}}");
+    let before = scrape(&server).await;
+
+    let registered = rest.register(&registration_body("metered", "1")).await;
+    let id = registered["modelRegistrationId"].as_str().unwrap();
+    for _ in 0..2 {
+        assert_eq!(rest.get(&format!("{REGISTRATIONS}/{id}")).await.status, 200);
+    }
+    let content = random_bytes(100_000, 9);
+    let uploaded = rest
+        .upload("metered", "1", zip_form("model.zip", content.clone()))
+        .await;
+    assert_eq!(uploaded.status, 200);
+    let downloaded = rest.get(&download_path("metered", "1", "1.0.0")).await;
+    assert_eq!(downloaded.body, content);
+    let missing = format!("{REGISTRATIONS}/{}", uuid::Uuid::new_v4());
+    assert_eq!(rest.get(&missing).await.status, 404);
+    // Paths that name no route share one label, whatever they are.
+    assert_eq!(rest.get("/made/up/path").await.status, 404);
+    // An event stream is in flight until its client goes away.
+    let stream = reqwest::get(rest.url(EVENTS)).await.unwrap();
+    assert_eq!(stream.status(), 200);
+    let during = scrape(&server).await;
+    drop(stream);
+
+    let after = scrape(&server).await;
+    let moved = |name: &str, labels: &[(&str, &str)]| {
+        after.value(name, labels) - before.value(name, labels)
+    };
+    let answered = |route: &str, method: &str, status: &str| {
+        moved(
+            "modelreg_http_requests_total",
+            &[("route", route), ("method", method), ("status", status)],
+        )
+    };
+    assert!(answered(REGISTRATIONS, "POST", "201") >= 1.0, "{}", after.0);
+    assert!(answered(&one, "GET", "200") >= 2.0, "{}", after.0);
+    assert!(answered(&one, "GET", "404") >= 1.0, "{}", after.0);
+    assert!(answered("other", "GET", "404") >= 1.0, "{}", after.0);
+    assert!(
+        !after.0.contains("/made/up/path"),
+        "an unknown path became a label"
+    );
+    // Every answered request is timed: three gets of one registration.
+    let get_one = [("route", one.as_str()), ("method", "GET")];
+    assert!(moved("modelreg_http_duration_seconds_count", &get_one) >= 3.0);
+    let within_a_minute = [("route", one.as_str()), ("method", "GET"), ("le", "60")];
+    assert!(moved("modelreg_http_duration_seconds_bucket", &within_a_minute) >= 3.0);
+    assert!(during.value("modelreg_http_in_flight", &[("route", EVENTS)]) >= 1.0);
+    assert!(moved("modelreg_artifact_received_bytes_total", &[]) >= content.len() as f64);
+    assert!(moved("modelreg_artifact_sent_bytes_total", &[]) >= content.len() as f64);
 }

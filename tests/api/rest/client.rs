@@ -2,6 +2,7 @@
 
 use reqwest::Method;
 use reqwest::header::{CONTENT_TYPE, HeaderMap};
+use reqwest::multipart::{Form, Part};
 use serde_json::{Value, json};
 
 use crate::common::TestServer;
@@ -112,6 +113,18 @@ impl Rest {
             .await
     }
 
+    /// The Go service's upload: `form` sent to `uploadModel/{name}/{version}`.
+    pub(crate) async fn upload(&self, name: &str, version: &str, form: Form) -> Answer {
+        self.send(
+            self.request(
+                Method::POST,
+                &format!("/ai-ml-model-registration/v1/uploadModel/{name}/{version}"),
+            )
+            .multipart(form),
+        )
+        .await
+    }
+
     /// Registers `body`, which must succeed; the registration as answered.
     pub(crate) async fn register(&self, body: &Value) -> Value {
         self.register_at("/ai-ml-model-registration/v1/model-registrations", body)
@@ -129,6 +142,22 @@ impl Rest {
         );
         answer.json()
     }
+}
+
+/// The form of an upload: `bytes` as the `file` part, named `filename`.
+pub(crate) fn zip_form(filename: &str, bytes: Vec<u8>) -> Form {
+    Form::new().part(
+        "file",
+        Part::bytes(bytes)
+            .file_name(filename.to_owned())
+            .mime_str("application/zip")
+            .unwrap(),
+    )
+}
+
+/// The Go service's download path of one artifact version.
+pub(crate) fn download_path(name: &str, version: &str, artifact: &str) -> String {
+    format!("/ai-ml-model-registration/v1/downloadModel/{name}/{version}/{artifact}/model.zip")
 }
 
 /// A valid registration of R1AP's example, with data types as arrays.

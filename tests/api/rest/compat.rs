@@ -5,10 +5,10 @@
 //! downloads with ranges, and `getModelInfo`.
 
 use reqwest::Method;
-use reqwest::multipart::{Form, Part};
+use reqwest::multipart::Form;
 use serde_json::{Value, json};
 
-use super::{Rest, assert_problem, only_artifact_version};
+use super::{Rest, assert_problem, download_path, only_artifact_version, zip_form};
 use crate::common::{Backend, Objects, TestServer, on_every_backend, on_every_store};
 
 const REGISTRATIONS: &str = "/ai-ml-model-registration/v1/model-registrations";
@@ -225,31 +225,6 @@ async fn handler_discovery_by_name_and_version(backend: Backend) {
     assert_eq!((none.status, none.json()), (200, json!([])));
 }
 
-fn zip_form(filename: &str, bytes: Vec<u8>) -> Form {
-    Form::new().part(
-        "file",
-        Part::bytes(bytes)
-            .file_name(filename.to_owned())
-            .mime_str("application/zip")
-            .unwrap(),
-    )
-}
-
-async fn upload(rest: &Rest, name: &str, version: &str, form: Form) -> super::Answer {
-    rest.send(
-        rest.request(
-            Method::POST,
-            &format!("/ai-ml-model-registration/v1/uploadModel/{name}/{version}"),
-        )
-        .multipart(form),
-    )
-    .await
-}
-
-fn download_path(name: &str, version: &str, artifact: &str) -> String {
-    format!("/ai-ml-model-registration/v1/downloadModel/{name}/{version}/{artifact}/model.zip")
-}
-
 /// TestUploadModelSuccess, then downloads whole, in ranges, resumed and out of range.
 async fn uploads_bump_the_artifact_version_and_downloads_resume(
     backend: Backend,
@@ -259,13 +234,9 @@ async fn uploads_bump_the_artifact_version_and_downloads_resume(
     let rest = Rest::of(&server);
     register(&rest, "test-model", "1").await;
     let first: Vec<u8> = (0..300_000u32).map(|i| (i % 251) as u8).collect();
-    let answer = upload(
-        &rest,
-        "test-model",
-        "1",
-        zip_form("Model.zip", first.clone()),
-    )
-    .await;
+    let answer = rest
+        .upload("test-model", "1", zip_form("Model.zip", first.clone()))
+        .await;
     assert_eq!(
         answer.status,
         200,
@@ -276,13 +247,9 @@ async fn uploads_bump_the_artifact_version_and_downloads_resume(
     assert_eq!(uploaded["modelinfo"]["modelId"]["artifactVersion"], "1.0.0");
     assert_eq!(uploaded["artifact"]["sizeBytes"], first.len());
     let second = b"fake zip file content".to_vec();
-    let answer = upload(
-        &rest,
-        "test-model",
-        "1",
-        zip_form("model.ZIP", second.clone()),
-    )
-    .await;
+    let answer = rest
+        .upload("test-model", "1", zip_form("model.ZIP", second.clone()))
+        .await;
     assert_eq!(
         answer.json()["modelinfo"]["modelId"]["artifactVersion"],
         "1.1.0"
@@ -335,30 +302,18 @@ async fn uploads_bump_the_artifact_version_and_downloads_resume(
 async fn upload_of_an_unregistered_model_or_a_non_zip_is_refused(backend: Backend) {
     let server = TestServer::start(backend).await;
     let rest = Rest::of(&server);
-    let missing = upload(
-        &rest,
-        "test-model",
-        "1",
-        zip_form("Model.zip", b"zip".to_vec()),
-    )
-    .await;
+    let missing = rest
+        .upload("test-model", "1", zip_form("Model.zip", b"zip".to_vec()))
+        .await;
     assert_problem(&missing, 404, "MODEL_NOT_FOUND");
     register(&rest, "test-model", "1").await;
-    let text = upload(
-        &rest,
-        "test-model",
-        "1",
-        zip_form("model.txt", b"text".to_vec()),
-    )
-    .await;
+    let text = rest
+        .upload("test-model", "1", zip_form("model.txt", b"text".to_vec()))
+        .await;
     assert_problem(&text, 415, "UNSUPPORTED_MEDIA_TYPE");
-    let no_file = upload(
-        &rest,
-        "test-model",
-        "1",
-        Form::new().text("note", "no file"),
-    )
-    .await;
+    let no_file = rest
+        .upload("test-model", "1", Form::new().text("note", "no file"))
+        .await;
     let problem = assert_problem(&no_file, 400, "INVALID_ARGUMENT");
     assert_eq!(problem["invalidParams"][0]["param"], "file");
     let not_a_form = rest

@@ -10,7 +10,9 @@ mod events;
 mod registration;
 mod transport;
 
-pub(crate) use client::{Answer, Rest, assert_problem, only_artifact_version, registration_body};
+pub(crate) use client::{
+    Rest, assert_problem, download_path, only_artifact_version, registration_body, zip_form,
+};
 
 pub(crate) fn trials() -> Vec<libtest_mimic::Trial> {
     [
