@@ -30,8 +30,8 @@ pub(crate) const DB_POOL_WAITERS: &str = "modelreg_db_pool_waiters";
 pub(crate) const ARTIFACT_RECEIVED_BYTES: &str = "modelreg_artifact_received_bytes_total";
 pub(crate) const ARTIFACT_SENT_BYTES: &str = "modelreg_artifact_sent_bytes_total";
 
-/// Histogram buckets for RPC and REST request durations, in seconds: 50 µs to 60 s. Registry reads answer in
-/// tens to hundreds of microseconds; artifact streams can take minutes.
+/// Histogram buckets for RPC and REST request durations, in seconds: 50 µs to 60 s. Registry
+/// reads answer in tens to hundreds of microseconds; artifact streams can take minutes.
 const DURATION_BUCKETS: &[f64] = &[
     0.000_05, 0.000_1, 0.000_25, 0.000_5, 0.001, 0.002_5, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5,
     1.0, 2.5, 5.0, 10.0, 30.0, 60.0,
