@@ -222,7 +222,7 @@ pub struct DatabaseConfig {
     pub database_max_connections: u32,
 }
 
-#[derive(Debug, Clone, Args)]
+#[derive(Clone, Args)]
 pub struct ArtifactConfig {
     /// Where artifact bytes are kept: `file:///ABS/PATH` or `s3://BUCKET/PREFIX` (configured by
     /// the usual AWS_* variables: AWS_ENDPOINT, AWS_REGION, AWS_ACCESS_KEY_ID,
@@ -268,29 +268,90 @@ impl ServeConfig {
     }
 }
 
-/// Passwords in a PostgreSQL URL must not reach the logs.
+/// Credentials in a database URL must not reach the logs.
 impl std::fmt::Debug for DatabaseConfig {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("DatabaseConfig")
-            .field("database_url", &redact_password(&self.database_url))
+            .field("database_url", &redact_url(&self.database_url))
             .field("database_max_connections", &self.database_max_connections)
             .finish()
     }
 }
 
-pub(crate) fn redact_password(url: &str) -> String {
-    match url::Url::parse(url) {
-        Ok(mut parsed) if parsed.password().is_some() => {
-            let _ = parsed.set_password(Some("REDACTED"));
-            parsed.to_string()
-        }
-        _ => url.to_owned(),
+/// An S3 location may carry credentials in its query.
+impl std::fmt::Debug for ArtifactConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ArtifactConfig")
+            .field(
+                "artifact_store",
+                &self.artifact_store.as_deref().map(redact_url),
+            )
+            .field("max_artifact_bytes", &self.max_artifact_bytes)
+            .finish()
     }
+}
+
+const REDACTED: &str = "REDACTED";
+
+/// A URL as logs and messages may show it. User names, passwords and query values carry
+/// secrets as often as not (`postgres://app:pw@db/x`, `https://h/jwks?api_key=…`,
+/// `postgres://db/x?password=…`): each is replaced, keeping the URL's shape and the names of
+/// its parameters. Text that is not an absolute URL (a file path) is shown as it is, unless it
+/// looks like a URL that did not parse, which is hidden whole.
+pub(crate) fn redact_url(text: &str) -> String {
+    let Ok(mut url) = url::Url::parse(text) else {
+        return if text.contains("://") {
+            format!("{REDACTED} (not a valid URL)")
+        } else {
+            text.to_owned()
+        };
+    };
+    if !url.username().is_empty() {
+        let _ = url.set_username(REDACTED);
+    }
+    if url.password().is_some() {
+        let _ = url.set_password(Some(REDACTED));
+    }
+    if url.query().is_some() {
+        let names: Vec<String> = url
+            .query_pairs()
+            .map(|(name, _)| name.into_owned())
+            .collect();
+        url.query_pairs_mut()
+            .clear()
+            .extend_pairs(names.iter().map(|name| (name, REDACTED)));
+    }
+    if url.fragment().is_some() {
+        url.set_fragment(Some(REDACTED));
+    }
+    url.to_string()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn urls_lose_their_user_info_query_values_and_fragment() {
+        assert_eq!(
+            redact_url("https://user:pw@idp.example/jwks?api_key=s3cr3t&x=1#tok"),
+            "https://REDACTED:REDACTED@idp.example/jwks?api_key=REDACTED&x=REDACTED#REDACTED"
+        );
+        assert_eq!(
+            redact_url("postgres://u@db:5432/registry?password=hunter2"),
+            "postgres://REDACTED@db:5432/registry?password=REDACTED"
+        );
+        assert_eq!(
+            redact_url("s3://bucket/prefix"),
+            "s3://bucket/prefix",
+            "nothing secret, nothing hidden"
+        );
+        assert_eq!(
+            redact_url("/etc/modelreg/jwks.json"),
+            "/etc/modelreg/jwks.json"
+        );
+        assert!(!redact_url("postgres://u:pw@[bad/x").contains("pw"));
+    }
 
     #[test]
     fn debug_output_hides_the_database_password() {

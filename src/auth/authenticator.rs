@@ -1,17 +1,25 @@
-//! The decision: which credentials count, and the caller they make.
+//! The decision: which credentials count, and the caller they make. Nothing admits an
+//! identity that the configuration does not list:
 //!
 //! - No method configured: every caller is an anonymous administrator, as before
 //!   authentication existed.
 //! - A bearer token decides, when there is one (over a client certificate): a token shaped
 //!   like a JWT goes to the JWT verifier when a JWKS is configured, any other to the
 //!   consumers file.
-//! - Otherwise a client certificate's identity names a consumer of the consumers file; with a
-//!   client CA and no consumers file, the CA is the trust decision and every certified client
-//!   is an administrator.
+//! - Otherwise a client certificate (with a client CA) is a credential only as the
+//!   configuration says: with a consumers file, its identity must be the `certificate` of a
+//!   consumer; with a client CA alone, the CA is the list, and every certificate it signed is
+//!   an administrator; with JWTs and no consumers file, a certificate admits the connection
+//!   but is no caller, and the call still needs a token.
 //! - Otherwise the call has no credentials.
+//!
+//! With `--auth-fail-closed`, a watched file (the consumers file, a JWKS file) that cannot be
+//! read or does not parse refuses every call until it is valid again.
 
 use std::fmt;
 use std::sync::Arc;
+
+use tokio::sync::watch;
 
 use super::AuthSetupError;
 use super::consumers::Consumers;
@@ -52,6 +60,8 @@ struct Methods {
     jwt: Option<Arc<JwtVerifier>>,
     /// A client CA is configured: a certificate the TLS handshake verified is a credential.
     client_certificates: bool,
+    /// With `--auth-fail-closed`: whether each watched file is valid now.
+    fail_closed: Option<Vec<watch::Receiver<bool>>>,
 }
 
 impl Authenticator {
@@ -86,10 +96,14 @@ impl Authenticator {
             }
             None => None,
         };
+        let fail_closed = config
+            .auth_fail_closed
+            .then(|| watched.iter().map(WatchedFile::validity).collect());
         let methods = Methods {
             consumers,
             jwt,
             client_certificates: client_certificates_required,
+            fail_closed,
         };
         Ok((
             Self {
@@ -103,19 +117,30 @@ impl Authenticator {
         self.methods.is_some()
     }
 
+    /// Whether calls can be authenticated now: false while `--auth-fail-closed` refuses them
+    /// because a watched file is not valid. Health reports it.
+    pub(crate) fn is_ready(&self) -> bool {
+        self.methods
+            .as_ref()
+            .is_none_or(|methods| methods.files_valid())
+    }
+
     pub(crate) async fn authenticate(&self, credentials: Credentials<'_>) -> Result<Caller, Error> {
         let Some(methods) = &self.methods else {
             return Ok(Caller::anonymous_admin());
         };
+        if !methods.files_valid() {
+            return Err(Error::AuthenticationUnavailable(
+                "--auth-fail-closed: a consumers or JWKS file is not valid".into(),
+            ));
+        }
         if let Some(token) = credentials.bearer {
             return methods.by_token(token).await;
         }
-        if let Some(identity) = credentials.client_identity
-            && methods.client_certificates
-        {
-            return methods.by_certificate(identity);
+        match credentials.client_identity {
+            Some(identity) if methods.client_certificates => methods.by_certificate(identity),
+            _ => Err(Error::Unauthenticated(AuthFailure::Missing)),
         }
-        Err(Error::Unauthenticated(AuthFailure::Missing))
     }
 }
 
@@ -137,22 +162,37 @@ impl Methods {
     }
 
     fn by_certificate(&self, identity: &str) -> Result<Caller, Error> {
-        match &self.consumers {
-            Some(consumers) => {
+        // The names of a certificate are the client's to choose, within what its CA signs:
+        // one with a control character would forge log lines and audit records.
+        let principal = Principal::named(identity).map_err(|problem| {
+            tracing::debug!(identity = ?identity, %problem, "client certificate refused");
+            Error::Unauthenticated(AuthFailure::Invalid)
+        })?;
+        match (&self.consumers, &self.jwt) {
+            (Some(consumers), _) => {
                 consumers
                     .get()
-                    .by_name(identity)
+                    .by_certificate(identity)
                     .ok_or_else(|| Error::UnknownConsumer {
                         principal: identity.to_owned(),
                     })
             }
-            // The client CA vouches for every certificate it signed.
-            None => Ok(Caller {
-                principal: Principal::Named(identity.to_owned()),
+            // The client CA is the only method: it vouches for every certificate it signed.
+            (None, None) => Ok(Caller {
+                principal,
                 role: Role::Admin,
                 scope: Scope::All,
             }),
+            // JWTs say who calls and what it may do; the certificate only admits the
+            // connection.
+            (None, Some(_)) => Err(Error::Unauthenticated(AuthFailure::Missing)),
         }
+    }
+
+    fn files_valid(&self) -> bool {
+        self.fail_closed
+            .as_ref()
+            .is_none_or(|files| files.iter().all(|valid| *valid.borrow()))
     }
 }
 

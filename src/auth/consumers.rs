@@ -1,6 +1,7 @@
 //! The consumers of the registry, as the consumers file lists them: each a name, a role, the
-//! model names it may use, and the SHA-256 of its bearer token (none for a client-certificate
-//! identity). Looking a token up compares its digest with every consumer's, in constant time.
+//! model names it may use, the SHA-256 of its bearer token, and the client-certificate identity
+//! that stands for it, if any. Looking a token up compares its digest with every consumer's,
+//! in constant time.
 
 use std::fmt;
 
@@ -14,6 +15,10 @@ use crate::domain::{Caller, Principal, Role, Scope};
 pub(crate) struct Consumer {
     pub(crate) name: String,
     pub(crate) token: Option<TokenDigest>,
+    /// The client-certificate identity that is this consumer, when its entry names one (or,
+    /// for an entry without a token, its name). A consumer admitted by token is never admitted
+    /// by a certificate whose identity merely equals its name.
+    pub(crate) certificate: Option<String>,
     pub(crate) role: Role,
     pub(crate) scope: Scope,
 }
@@ -33,13 +38,15 @@ impl fmt::Debug for Consumer {
         f.debug_struct("Consumer")
             .field("name", &self.name)
             .field("token", &self.token.map(|_| "REDACTED"))
+            .field("certificate", &self.certificate)
             .field("role", &self.role)
             .field("scope", &self.scope)
             .finish()
     }
 }
 
-/// A valid set of consumers: names and token digests are unique (the file parser checks).
+/// A valid set of consumers: names, token digests and certificate identities are unique (the
+/// file parser checks).
 #[derive(Clone, Debug, Default)]
 pub(crate) struct Consumers {
     consumers: Vec<Consumer>,
@@ -72,11 +79,11 @@ impl Consumers {
         bool::from(found).then(|| self.consumers[index as usize].caller())
     }
 
-    /// The consumer a client certificate's identity names.
-    pub(crate) fn by_name(&self, name: &str) -> Option<Caller> {
+    /// The consumer whose entry names this client-certificate identity.
+    pub(crate) fn by_certificate(&self, identity: &str) -> Option<Caller> {
         self.consumers
             .iter()
-            .find(|consumer| consumer.name == name)
+            .find(|consumer| consumer.certificate.as_deref() == Some(identity))
             .map(Consumer::caller)
     }
 }
@@ -90,6 +97,7 @@ mod tests {
         Consumer {
             name: name.into(),
             token: token.map(TokenDigest::of),
+            certificate: token.is_none().then(|| name.into()),
             role,
             scope: Scope::All,
         }
@@ -124,11 +132,20 @@ mod tests {
     }
 
     #[test]
-    fn a_certificate_identity_finds_its_consumer_by_name() {
+    fn a_certificate_identity_finds_the_consumer_that_names_it() {
         let consumers = consumers();
-        let deployer = consumers.by_name("spiffe://example.org/deployer").unwrap();
+        let deployer = consumers
+            .by_certificate("spiffe://example.org/deployer")
+            .unwrap();
         assert_eq!(deployer.role, Role::Writer);
-        assert_eq!(consumers.by_name("spiffe://example.org/other"), None);
+        assert_eq!(consumers.by_certificate("spiffe://example.org/other"), None);
+    }
+
+    #[test]
+    fn a_token_consumer_is_not_its_name_as_a_certificate() {
+        let consumers = consumers();
+        assert_eq!(consumers.by_certificate("first"), None);
+        assert_eq!(consumers.by_certificate("second"), None);
     }
 
     #[test]

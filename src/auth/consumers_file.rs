@@ -7,7 +7,12 @@
 //! token_sha256 = "…64 hexadecimal digits…"
 //! role = "writer"
 //! scopes = ["qoe-*", "ran-team/*"]   # optional; without it, every model
+//! certificate = "spiffe://cluster.local/ns/ran/sa/trainer"   # optional, see below
 //! ```
+//!
+//! A consumer is admitted by a client certificate only when its entry says so: by
+//! `certificate`, or, for an entry without `token_sha256` (a certificate consumer), by its
+//! `name`. A token consumer is never admitted by a certificate whose identity equals its name.
 
 use std::collections::HashMap;
 
@@ -15,10 +20,7 @@ use serde::Deserialize;
 
 use super::consumers::{Consumer, Consumers};
 use super::digest::TokenDigest;
-use crate::domain::{NamePattern, Role, Scope};
-
-/// The longest consumer name: a SPIFFE id or a DNS name fits.
-const NAME_CHARS: usize = 2048;
+use crate::domain::{NamePattern, Principal, Role, Scope};
 
 #[derive(Debug, thiserror::Error)]
 pub(crate) enum ConsumersFileError {
@@ -51,6 +53,16 @@ pub(crate) enum ConsumersFileError {
         second: usize,
         second_name: String,
     },
+    #[error(
+        "consumers #{first} ({first_name:?}) and #{second} ({second_name:?}) are both the certificate {identity:?}"
+    )]
+    DuplicateCertificate {
+        identity: String,
+        first: usize,
+        first_name: String,
+        second: usize,
+        second_name: String,
+    },
 }
 
 #[derive(Deserialize)]
@@ -67,6 +79,7 @@ struct ConsumerFormat {
     token_sha256: Option<String>,
     role: String,
     scopes: Option<Vec<String>>,
+    certificate: Option<String>,
 }
 
 pub(crate) fn parse_consumers(text: &str) -> Result<Consumers, ConsumersFileError> {
@@ -79,6 +92,7 @@ pub(crate) fn parse_consumers(text: &str) -> Result<Consumers, ConsumersFileErro
     let mut consumers = Vec::with_capacity(file.consumer.len());
     let mut names: HashMap<String, usize> = HashMap::new();
     let mut tokens: HashMap<TokenDigest, usize> = HashMap::new();
+    let mut certificates: HashMap<String, usize> = HashMap::new();
     for (index, raw) in file.consumer.into_iter().enumerate() {
         let position = index + 1;
         let consumer = parse_consumer(position, raw)?;
@@ -100,6 +114,17 @@ pub(crate) fn parse_consumers(text: &str) -> Result<Consumers, ConsumersFileErro
                 second_name: consumer.name,
             });
         }
+        if let Some(identity) = &consumer.certificate
+            && let Some(first) = certificates.insert(identity.clone(), position)
+        {
+            return Err(ConsumersFileError::DuplicateCertificate {
+                identity: identity.clone(),
+                first,
+                first_name: consumers[first - 1].name.clone(),
+                second: position,
+                second_name: consumer.name,
+            });
+        }
         consumers.push(consumer);
     }
     Ok(Consumers::new(consumers))
@@ -112,20 +137,9 @@ fn parse_consumer(position: usize, raw: ConsumerFormat) -> Result<Consumer, Cons
         field,
         problem,
     };
-    if raw.name.trim().is_empty() {
-        return Err(field_error("name", "must not be empty".into()));
-    }
-    if raw.name.chars().count() > NAME_CHARS {
-        return Err(field_error(
-            "name",
-            format!("has at most {NAME_CHARS} characters"),
-        ));
-    }
-    if raw.name.chars().any(char::is_control) {
-        return Err(field_error(
-            "name",
-            "must not hold control characters".into(),
-        ));
+    Principal::named(&raw.name).map_err(|problem| field_error("name", problem))?;
+    if let Some(certificate) = &raw.certificate {
+        Principal::named(certificate).map_err(|problem| field_error("certificate", problem))?;
     }
     let token = raw
         .token_sha256
@@ -154,9 +168,16 @@ fn parse_consumer(position: usize, raw: ConsumerFormat) -> Result<Consumer, Cons
                 .collect::<Result<_, _>>()?,
         ),
     };
+    // An entry without a token is a certificate consumer, named by its identity.
+    let certificate = match (raw.certificate, &token) {
+        (Some(certificate), _) => Some(certificate),
+        (None, None) => Some(raw.name.clone()),
+        (None, Some(_)) => None,
+    };
     Ok(Consumer {
         name: raw.name,
         token,
+        certificate,
         role,
         scope,
     })
@@ -194,9 +215,40 @@ mod tests {
         assert_eq!(manager.role, Role::Writer);
         assert!(manager.sees("ran-team/x") && !manager.sees("other"));
         let deployer = consumers
-            .by_name("spiffe://example.org/ns/ran/sa/deployer")
+            .by_certificate("spiffe://example.org/ns/ran/sa/deployer")
             .unwrap();
         assert_eq!(deployer.scope, Scope::All);
+        assert_eq!(consumers.by_certificate("training-manager"), None);
+    }
+
+    #[test]
+    fn a_token_consumer_is_admitted_by_the_certificate_its_entry_names() {
+        let consumers = parse_consumers(&format!(
+            "[[consumer]]\nname = \"ops\"\ntoken_sha256 = \"{HASH_A}\"\nrole = \"admin\"\n\
+             certificate = \"spiffe://example.org/ops\"\n"
+        ))
+        .unwrap();
+        assert_eq!(
+            consumers.by_certificate("spiffe://example.org/ops"),
+            consumers.by_token("abc")
+        );
+        assert_eq!(consumers.by_certificate("ops"), None);
+    }
+
+    #[test]
+    fn two_consumers_cannot_be_the_same_certificate() {
+        let twice = error_of(&format!(
+            "[[consumer]]\nname = \"spiffe://x/a\"\nrole = \"reader\"\n\
+             [[consumer]]\nname = \"b\"\ntoken_sha256 = \"{HASH_A}\"\nrole = \"admin\"\n\
+             certificate = \"spiffe://x/a\"\n"
+        ));
+        assert!(
+            twice.contains("#1") && twice.contains("#2") && twice.contains("spiffe://x/a"),
+            "{twice}"
+        );
+        let control =
+            error_of("[[consumer]]\nname = \"a\"\nrole = \"reader\"\ncertificate = \"x\\ny\"\n");
+        assert!(control.contains("`certificate`"), "{control}");
     }
 
     #[test]

@@ -1,10 +1,17 @@
 //! Files re-read when they change: the consumers file and a JWKS file. They are polled, which
 //! works the same on every filesystem, in containers and through the symlink swaps of
-//! Kubernetes volumes. A new version that does not parse leaves the previous one in force.
+//! Kubernetes volumes. A new version that does not parse leaves the previous one in force;
+//! whether each file is valid now is published (for `--auth-fail-closed`, health and the
+//! `modelreg_auth_file_valid` gauge).
 
 use std::future::Future;
 use std::path::PathBuf;
 use std::time::Duration;
+
+use tokio::sync::watch;
+
+/// 1 while a watched file is valid, 0 while it cannot be read or does not parse.
+const FILE_VALID: &str = "modelreg_auth_file_valid";
 
 /// Applies the new contents of a file, or says why they cannot be used.
 pub(crate) type Apply = Box<dyn Fn(&[u8]) -> Result<(), String> + Send + Sync>;
@@ -17,6 +24,8 @@ pub(crate) struct WatchedFile {
     /// The contents last seen, used or not: a bad version is reported once, not at every poll.
     seen: Vec<u8>,
     apply: Apply,
+    /// Whether the file as it is now is in force.
+    valid: watch::Sender<bool>,
 }
 
 impl WatchedFile {
@@ -27,7 +36,19 @@ impl WatchedFile {
             what,
             seen,
             apply,
+            valid: watch::Sender::new(true),
         }
+    }
+
+    /// Whether the file is valid now: false from a check that cannot read or use it until one
+    /// that can.
+    pub(crate) fn validity(&self) -> watch::Receiver<bool> {
+        self.valid.subscribe()
+    }
+
+    fn publish(&self) {
+        let valid = *self.valid.borrow();
+        metrics::gauge!(FILE_VALID, "file" => self.what).set(if valid { 1.0 } else { 0.0 });
     }
 
     async fn check(&mut self) {
@@ -39,23 +60,29 @@ impl WatchedFile {
                     tracing::warn!(path = %self.path.display(), error = %err, "cannot read the {}; keeping the version in force", self.what);
                     self.seen.clear();
                 }
+                self.valid.send_replace(false);
                 return;
             }
         };
         if contents == self.seen {
             return;
         }
-        match (self.apply)(&contents) {
+        let valid = match (self.apply)(&contents) {
             Ok(()) => {
                 tracing::info!(path = %self.path.display(), "{} reloaded", self.what);
+                true
             }
-            Err(problem) => tracing::warn!(
-                path = %self.path.display(),
-                %problem,
-                "the new version of the {} is not valid; keeping the previous one",
-                self.what
-            ),
-        }
+            Err(problem) => {
+                tracing::warn!(
+                    path = %self.path.display(),
+                    %problem,
+                    "the new version of the {} is not valid; keeping the previous one",
+                    self.what
+                );
+                false
+            }
+        };
+        self.valid.send_replace(valid);
         self.seen = contents;
     }
 }
@@ -69,6 +96,10 @@ pub(crate) async fn watch_files(
     if files.is_empty() || interval.is_zero() {
         return stopped.await;
     }
+    metrics::describe_gauge!(
+        FILE_VALID,
+        "Whether each watched authentication file (consumers, JWKS) is valid now (1) or cannot be read or parsed (0)"
+    );
     let mut ticks = tokio::time::interval(interval);
     ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     // The first tick is immediate; the files were read at start.
@@ -81,6 +112,7 @@ pub(crate) async fn watch_files(
         }
         for file in &mut files {
             file.check().await;
+            file.publish();
         }
     }
 }

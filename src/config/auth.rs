@@ -8,7 +8,7 @@ use clap::Args;
 
 /// How callers prove who they are. With none of these (and no client CA), every caller is an
 /// anonymous administrator.
-#[derive(Debug, Clone, Args)]
+#[derive(Clone, Args)]
 pub struct AuthConfig {
     /// The consumers file (TOML): each consumer's name, role, model scopes, and the SHA-256
     /// of its bearer token, or none for a client-certificate identity. Re-read when it changes.
@@ -62,6 +62,19 @@ pub struct AuthConfig {
         default_value_t = 10_000
     )]
     pub auth_jwt_cache_entries: usize,
+
+    /// Refuse every call (UNAVAILABLE) while the consumers file or a JWKS file cannot be read
+    /// or does not parse, instead of keeping the last valid version in force: a revocation
+    /// made by rewriting the file then never fails silently. Health reports NOT_SERVING
+    /// meanwhile.
+    #[arg(long, env = "MODELREG_AUTH_FAIL_CLOSED")]
+    pub auth_fail_closed: bool,
+
+    /// How often an open stream (WatchModels, Server-Sent Events) checks its caller's
+    /// credentials again: a revoked consumer, an expired JWT or a changed role or scope ends
+    /// the stream within this (plus `--auth-reload-interval` for a file change).
+    #[arg(long, env = "MODELREG_AUTH_STREAM_CHECK_INTERVAL", default_value = "5s", value_parser = humantime::parse_duration)]
+    pub auth_stream_check_interval: Duration,
 }
 
 impl Default for AuthConfig {
@@ -77,7 +90,38 @@ impl Default for AuthConfig {
             auth_scopes_claim: "model_scopes".into(),
             auth_jwks_refresh_min_interval: Duration::from_secs(30),
             auth_jwt_cache_entries: 10_000,
+            auth_fail_closed: false,
+            auth_stream_check_interval: Duration::from_secs(5),
         }
+    }
+}
+
+/// A JWKS URL may carry credentials (user-info, an `api_key` in its query).
+impl std::fmt::Debug for AuthConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AuthConfig")
+            .field("auth_tokens", &self.auth_tokens)
+            .field("auth_reload_interval", &self.auth_reload_interval)
+            .field(
+                "auth_jwks",
+                &self.auth_jwks.as_deref().map(super::redact_url),
+            )
+            .field("auth_issuer", &self.auth_issuer)
+            .field("auth_audience", &self.auth_audience)
+            .field("auth_leeway", &self.auth_leeway)
+            .field("auth_role_claim", &self.auth_role_claim)
+            .field("auth_scopes_claim", &self.auth_scopes_claim)
+            .field(
+                "auth_jwks_refresh_min_interval",
+                &self.auth_jwks_refresh_min_interval,
+            )
+            .field("auth_jwt_cache_entries", &self.auth_jwt_cache_entries)
+            .field("auth_fail_closed", &self.auth_fail_closed)
+            .field(
+                "auth_stream_check_interval",
+                &self.auth_stream_check_interval,
+            )
+            .finish()
     }
 }
 

@@ -131,6 +131,9 @@ impl Scope {
     }
 }
 
+/// The longest principal: a SPIFFE id or a DNS name fits.
+const PRINCIPAL_CHARS: usize = 2048;
+
 /// Who a caller is, as logs and change records name it.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub(crate) enum Principal {
@@ -138,6 +141,24 @@ pub(crate) enum Principal {
     Anonymous,
     /// A consumer of the tokens file, a token's subject, or a client certificate's identity.
     Named(String),
+}
+
+impl Principal {
+    /// A named principal, from a consumer's entry, a token's `sub` or a certificate's
+    /// identity. It is written into logs and into the event log's `actor`, so it must be text
+    /// of one line: control characters (a newline, an escape) are refused, not escaped.
+    pub(crate) fn named(name: &str) -> std::result::Result<Self, String> {
+        if name.trim().is_empty() {
+            return Err("must not be empty".into());
+        }
+        if name.chars().count() > PRINCIPAL_CHARS {
+            return Err(format!("has at most {PRINCIPAL_CHARS} characters"));
+        }
+        if name.chars().any(char::is_control) {
+            return Err("must not hold control characters".into());
+        }
+        Ok(Self::Named(name.to_owned()))
+    }
 }
 
 impl fmt::Display for Principal {
@@ -237,6 +258,19 @@ mod tests {
         assert!(caller(Role::Writer).require(Action::Write).is_ok());
         assert!(caller(Role::Writer).require(Action::Delete).is_err());
         assert!(caller(Role::Admin).require(Action::Delete).is_ok());
+    }
+
+    #[test]
+    fn a_principal_is_one_line_of_text() {
+        assert_eq!(
+            Principal::named("spiffe://x/a"),
+            Ok(Principal::Named("spiffe://x/a".into()))
+        );
+        for refused in ["", "  ", "a\nb", "evil\u{1b}[31m", "tab\there", "nul\0"] {
+            assert!(Principal::named(refused).is_err(), "{refused:?}");
+        }
+        assert!(Principal::named(&"x".repeat(PRINCIPAL_CHARS)).is_ok());
+        assert!(Principal::named(&"x".repeat(PRINCIPAL_CHARS + 1)).is_err());
     }
 
     #[test]

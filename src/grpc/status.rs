@@ -68,11 +68,14 @@ impl From<Error> for Status {
             ref err @ Error::ArtifactDataLoss { .. } => plain(Code::DataLoss, err),
             ref err @ Error::Contention(_) => plain(Code::Aborted, err),
             ref err @ Error::DatabaseUnavailable(_) => plain(Code::Unavailable, err),
-            ref err @ Error::Unauthenticated(_) => plain(Code::Unauthenticated, err),
+            // A certificate that no consumer is: as unknown as a token no consumer has.
+            ref err @ (Error::Unauthenticated(_) | Error::UnknownConsumer { .. }) => {
+                plain(Code::Unauthenticated, err)
+            }
             ref err @ Error::AuthenticationUnavailable(_) => plain(Code::Unavailable, err),
-            ref err @ (Error::RoleTooLow { .. }
-            | Error::OutOfScope { .. }
-            | Error::UnknownConsumer { .. }) => plain(Code::PermissionDenied, err),
+            ref err @ (Error::RoleTooLow { .. } | Error::OutOfScope { .. }) => {
+                plain(Code::PermissionDenied, err)
+            }
             ref err @ (Error::SequenceExpired { .. } | Error::SequenceAhead { .. }) => {
                 plain(Code::OutOfRange, err)
             }

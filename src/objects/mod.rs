@@ -28,7 +28,7 @@ use failure::read_error;
 use in_progress::{InProgress, UploadsInProgress};
 use multipart::MultipartUploads;
 
-use crate::config::ArtifactConfig;
+use crate::config::{ArtifactConfig, redact_url};
 use crate::domain::{RegistrationId, Result};
 
 /// Every artifact object's key starts with this.
@@ -78,17 +78,17 @@ impl Objects {
             None => default_location(database_url)?,
         };
         let url =
-            url::Url::parse(&location).map_err(|err| OpenError::Url(location.clone(), err))?;
+            url::Url::parse(&location).map_err(|err| OpenError::Url(redact_url(&location), err))?;
         let (mut staging_folder, mut multipart) = (None, None);
         let objects: Arc<dyn ObjectStore> = match url.scheme() {
             "file" => {
                 let folder = url
                     .to_file_path()
-                    .map_err(|()| OpenError::Scheme(location.clone()))?;
+                    .map_err(|()| OpenError::Scheme(redact_url(&location)))?;
                 std::fs::create_dir_all(&folder)
                     .map_err(|err| OpenError::Folder(folder.clone(), err))?;
                 let local = LocalFileSystem::new_with_prefix(&folder)
-                    .map_err(|err| OpenError::Store(location.clone(), err))?
+                    .map_err(|err| OpenError::Store(redact_url(&location), err))?
                     // The database will say the artifact exists once the upload returns.
                     .with_fsync(true)
                     // Deleting a model's last artifact removes its folder too.
@@ -110,14 +110,14 @@ impl Objects {
                 }
                 let s3 = builder
                     .build()
-                    .map_err(|err| OpenError::Store(location.clone(), err))?;
+                    .map_err(|err| OpenError::Store(redact_url(&location), err))?;
                 if prefix.is_empty() {
                     Arc::new(s3)
                 } else {
                     Arc::new(PrefixStore::new(s3, prefix))
                 }
             }
-            _ => return Err(OpenError::Scheme(location)),
+            _ => return Err(OpenError::Scheme(redact_url(&location))),
         };
         // Reads come back in chunks of one size whatever the store: a local file would
         // otherwise be read 8 KiB at a time, and S3 bodies arrive in arbitrary pieces.
@@ -132,7 +132,8 @@ impl Objects {
             multipart,
             uploading: UploadsInProgress::default(),
             part_bytes,
-            location,
+            // It is logged.
+            location: redact_url(&location),
         })
     }
 

@@ -67,6 +67,7 @@ pub(crate) fn service(
     registry: Registry,
     authenticator: Authenticator,
     max_body: usize,
+    max_header_bytes: usize,
     deadlines: Deadlines,
     in_progress: Arc<Semaphore>,
 ) -> NormalizePath<Router> {
@@ -120,6 +121,11 @@ pub(crate) fn service(
                 .on_response(spans::record_response)
                 .on_failure(()),
         )
+        // Before anything reads a header (authentication above all).
+        .layer(axum::middleware::from_fn_with_state(
+            max_header_bytes,
+            headers_within_limit,
+        ))
         .layer(axum::middleware::from_fn(problem::render))
         // Outermost, so that refusals (401, 429, 504) count too.
         .layer(axum::middleware::from_fn(metrics::meter_http));
@@ -146,6 +152,31 @@ async fn deadline(State(deadlines): State<Deadlines>, request: Request, next: Ne
         )
         .into_response(),
     }
+}
+
+/// `--max-header-bytes` over HTTP/1.1 as HTTP/2 applies it (RFC 9113's
+/// SETTINGS_MAX_HEADER_LIST_SIZE: each field's name and value, plus 32): hyper's HTTP/1.1
+/// server reads far larger headers before the request reaches a handler, and nothing it holds
+/// must be processed.
+async fn headers_within_limit(
+    State(limit): State<usize>,
+    request: Request,
+    next: Next,
+) -> Response {
+    let size: usize = request
+        .headers()
+        .iter()
+        .map(|(name, value)| name.as_str().len() + value.len() + 32)
+        .sum();
+    if size > limit {
+        return Problem::new(
+            StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
+            "HEADERS_TOO_LARGE",
+            format!("the request's headers exceed {limit} bytes (--max-header-bytes)"),
+        )
+        .into_response();
+    }
+    next.run(request).await
 }
 
 async fn not_found() -> Problem {

@@ -178,10 +178,8 @@ fn status_of(err: &Error) -> StatusCode {
             StreamFailure::MessageTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             StreamFailure::Cancelled | StreamFailure::Malformed => StatusCode::BAD_REQUEST,
         },
-        Error::Unauthenticated(_) => StatusCode::UNAUTHORIZED,
-        Error::RoleTooLow { .. } | Error::OutOfScope { .. } | Error::UnknownConsumer { .. } => {
-            StatusCode::FORBIDDEN
-        }
+        Error::Unauthenticated(_) | Error::UnknownConsumer { .. } => StatusCode::UNAUTHORIZED,
+        Error::RoleTooLow { .. } | Error::OutOfScope { .. } => StatusCode::FORBIDDEN,
         Error::ArtifactStoreUnavailable(_)
         | Error::DatabaseUnavailable(_)
         | Error::AuthenticationUnavailable(_)

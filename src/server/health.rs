@@ -1,5 +1,7 @@
-//! Health (grpc.health.v1): SERVING while the database answers, NOT_SERVING while it does not,
-//! for the server as a whole and for each registry service.
+//! Health (grpc.health.v1): SERVING while the database answers and calls can be
+//! authenticated, NOT_SERVING while either fails (the second only with `--auth-fail-closed`
+//! and a consumers or JWKS file that is not valid), for the server as a whole and for each
+//! registry service.
 
 use std::time::Duration;
 
@@ -7,6 +9,7 @@ use tokio::sync::watch;
 use tonic_health::ServingStatus;
 use tonic_health::server::HealthReporter;
 
+use crate::auth::Authenticator;
 use crate::store::Store;
 
 /// Names of the services whose health is reported; "" is the server as a whole.
@@ -18,9 +21,11 @@ pub(super) const SERVICES: [&str; 5] = [
     "modelregistry.v1.ModelEventService",
 ];
 
-/// Reports SERVING while the database answers and NOT_SERVING while it does not.
-pub(super) async fn monitor_database(
+/// Reports SERVING while the database answers and the authenticator is ready, NOT_SERVING
+/// while not.
+pub(super) async fn monitor_health(
     store: Store,
+    authenticator: Authenticator,
     reporter: HealthReporter,
     interval: Duration,
     mut stopped: watch::Receiver<()>,
@@ -45,6 +50,13 @@ pub(super) async fn monitor_database(
                     false
                 }
             };
+        let authenticating = authenticator.is_ready();
+        if !authenticating {
+            tracing::warn!(
+                "--auth-fail-closed: calls are refused until the consumers and JWKS files are valid"
+            );
+        }
+        let healthy = healthy && authenticating;
         if serving != healthy {
             serving = healthy;
             let status = if healthy {

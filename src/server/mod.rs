@@ -20,7 +20,7 @@ mod spans;
 mod upkeep;
 
 use drain::CallsInProgress;
-use health::{SERVICES, monitor_database};
+use health::{SERVICES, monitor_health};
 use spans::{record_end_of_stream, record_response, rpc_span};
 use upkeep::{prune_events_periodically, sweep_periodically};
 
@@ -180,8 +180,9 @@ impl Application {
                 .await;
         }
         let (stop_monitor, monitor_stopped) = watch::channel(());
-        let monitor = tokio::spawn(monitor_database(
+        let monitor = tokio::spawn(monitor_health(
             self.store.clone(),
+            self.authenticator.clone(),
             health_reporter,
             self.health_check_interval,
             monitor_stopped,
@@ -262,6 +263,7 @@ impl Application {
             self.registry.clone(),
             self.authenticator.clone(),
             max_message,
+            limits.max_header_bytes.as_u64() as usize,
             rest::Deadlines {
                 default: limits.default_deadline,
                 upload: limits.max_deadline,

@@ -100,7 +100,7 @@ async fn a_client_certificate_is_the_consumer_its_identity_names(backend: Backen
         .get_model_registration(get(&in_scope))
         .await
         .unwrap_err();
-    assert_error(&refused, Code::PermissionDenied, "UNKNOWN_CONSUMER");
+    assert_error(&refused, Code::Unauthenticated, "UNKNOWN_CONSUMER");
 
     // A bearer token decides over the certificate it travels with.
     let mut request = Request::new(register("qoe-by-token"));

@@ -30,6 +30,7 @@ mod stalled_uploads;
 mod sweeper;
 mod tls;
 mod transport_limits;
+mod trust;
 mod update;
 
 fn main() {
@@ -61,6 +62,7 @@ fn main() {
         authorization::trials(),
         certificate_consumers::trials(),
         jwt::trials(),
+        trust::trials(),
         fuzz::trials(),
     ]
     .into_iter()

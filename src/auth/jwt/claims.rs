@@ -15,8 +15,10 @@ pub(crate) struct ClaimNames {
 
 /// Why a verified token still does not make a caller; logged, never sent.
 pub(crate) fn caller_from_claims(claims: &Claims, names: &ClaimNames) -> Result<Caller, String> {
-    let subject = match claims.get("sub") {
-        Some(Value::String(sub)) if !sub.trim().is_empty() => sub.clone(),
+    let principal = match claims.get("sub") {
+        Some(Value::String(sub)) => {
+            Principal::named(sub).map_err(|problem| format!("`sub` {problem}"))?
+        }
         _ => return Err("the token has no `sub`".into()),
     };
     let role = match claims.get(&names.role) {
@@ -37,7 +39,7 @@ pub(crate) fn caller_from_claims(claims: &Claims, names: &ClaimNames) -> Result<
         Some(_) => return Err(format!("`{}` must be a list or a string", names.scopes)),
     };
     Ok(Caller {
-        principal: Principal::Named(subject),
+        principal,
         role,
         scope,
     })
@@ -89,6 +91,8 @@ mod tests {
     fn a_token_without_subject_or_role_makes_no_caller() {
         assert!(caller(json!({"role": "admin"})).is_err());
         assert!(caller(json!({"sub": "", "role": "admin"})).is_err());
+        assert!(caller(json!({"sub": "a\nINFO forged", "role": "admin"})).is_err());
+        assert!(caller(json!({"sub": "a\u{1b}[2J", "role": "admin"})).is_err());
         assert!(caller(json!({"sub": "a"})).unwrap_err().contains("role"));
         assert!(caller(json!({"sub": "a", "role": "root"})).is_err());
         assert!(caller(json!({"sub": "a", "role": "reader", "model_scopes": [1]})).is_err());

@@ -24,7 +24,7 @@ use super::AuthSetupError;
 use super::current::Current;
 use super::digest::TokenDigest;
 use super::reload::WatchedFile;
-use crate::config::redact_password;
+use crate::config::redact_url;
 use crate::domain::{AuthFailure, Caller, Error};
 
 pub(crate) use claims::ClaimNames;
@@ -192,7 +192,7 @@ impl JwtVerifier {
                     return Err(Error::AuthenticationUnavailable(
                         format!(
                             "the JWKS at {} could not be fetched",
-                            redact_password(remote.url().as_str())
+                            redact_url(remote.url().as_str())
                         )
                         .into(),
                     ));

@@ -9,7 +9,7 @@ use tokio::sync::Mutex;
 
 use super::fetch::{fetch, http_client};
 use super::keys::KeySet;
-use crate::config::redact_password;
+use crate::config::redact_url;
 use crate::domain::Cause;
 
 pub(crate) struct RemoteKeys {
@@ -65,11 +65,11 @@ impl RemoteKeys {
         last.failed = fetched.is_err();
         match fetched {
             Ok(keys) => {
-                tracing::info!(url = %redact_password(self.url.as_str()), keys = keys.len(), "JWKS fetched");
+                tracing::info!(url = %redact_url(self.url.as_str()), keys = keys.len(), "JWKS fetched");
                 Refresh::Fetched(keys)
             }
             Err(cause) => {
-                tracing::warn!(url = %redact_password(self.url.as_str()), error = %cause, "cannot fetch the JWKS");
+                tracing::warn!(url = %redact_url(self.url.as_str()), error = %cause, "cannot fetch the JWKS");
                 Refresh::Failed(cause)
             }
         }

@@ -65,6 +65,18 @@ impl Authority {
         self.sign(params)
     }
 
+    /// A client certificate with no SAN, named by its subject CN alone (any text, even one a
+    /// server must refuse).
+    pub fn client_certificate_with_common_name(&self, common_name: &str) -> KeyAndCertificate {
+        let mut params = CertificateParams::default();
+        params.distinguished_name = rcgen::DistinguishedName::new();
+        params
+            .distinguished_name
+            .push(DnType::CommonName, common_name);
+        params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ClientAuth];
+        self.sign(params)
+    }
+
     fn sign(&self, params: CertificateParams) -> KeyAndCertificate {
         let key = KeyPair::generate().unwrap();
         let cert = params.signed_by(&key, &self.issuer).expect("a certificate");
