@@ -62,6 +62,8 @@ struct Methods {
     client_certificates: bool,
     /// With `--auth-fail-closed`: whether each watched file is valid now.
     fail_closed: Option<Vec<watch::Receiver<bool>>>,
+    /// How often an open stream's credentials are checked again.
+    stream_check_interval: std::time::Duration,
 }
 
 impl Authenticator {
@@ -104,6 +106,7 @@ impl Authenticator {
             jwt,
             client_certificates: client_certificates_required,
             fail_closed,
+            stream_check_interval: config.auth_stream_check_interval,
         };
         Ok((
             Self {
@@ -115,6 +118,14 @@ impl Authenticator {
 
     pub(crate) fn is_enabled(&self) -> bool {
         self.methods.is_some()
+    }
+
+    pub(super) fn stream_check_interval(&self) -> std::time::Duration {
+        self.methods
+            .as_ref()
+            .map_or(std::time::Duration::ZERO, |methods| {
+                methods.stream_check_interval
+            })
     }
 
     /// Whether calls can be authenticated now: false while `--auth-fail-closed` refuses them

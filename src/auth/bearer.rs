@@ -1,23 +1,31 @@
 //! The credentials a call brings in its headers: `authorization: Bearer TOKEN` (RFC 6750),
 //! the same in gRPC and in REST, both of which are HTTP.
 
-use super::{Authenticator, Credentials};
+use super::{Authenticator, Credentials, Revalidation};
 use crate::domain::{AuthFailure, Caller, Error};
 
 impl Authenticator {
     /// The caller of an HTTP request, gRPC or REST: its bearer token, and the identity of its
-    /// connection's client certificate (which the front-end reads from the transport).
+    /// connection's client certificate (which the front-end reads from the transport); and
+    /// what a stream needs to authenticate it again.
     pub(crate) async fn authenticate_request(
         &self,
         headers: &http::HeaderMap,
         client_identity: Option<&str>,
-    ) -> Result<Caller, Error> {
+    ) -> Result<(Caller, Revalidation), Error> {
         let bearer = bearer_token(headers).map_err(Error::Unauthenticated)?;
-        self.authenticate(Credentials {
+        let credentials = Credentials {
             bearer,
             client_identity,
-        })
-        .await
+        };
+        let caller = self.authenticate(credentials).await?;
+        let revalidation = Revalidation::new(
+            self.clone(),
+            credentials,
+            caller.clone(),
+            self.stream_check_interval(),
+        );
+        Ok((caller, revalidation))
     }
 }
 

@@ -11,12 +11,14 @@ mod current;
 mod digest;
 mod jwt;
 mod reload;
+mod revalidation;
 mod tokens;
 
 use std::path::PathBuf;
 
 pub(crate) use authenticator::{Authenticator, Credentials};
 pub(crate) use reload::{WatchedFile, watch_files};
+pub(crate) use revalidation::Revalidation;
 pub use tokens::{NewToken, NewTokenArgs, new_token};
 
 /// A configuration of authentication that cannot be used; the server does not start.

@@ -72,7 +72,7 @@ pub struct AuthConfig {
 
     /// How often an open stream (WatchModels, Server-Sent Events) checks its caller's
     /// credentials again: a revoked consumer, an expired JWT or a changed role or scope ends
-    /// the stream within this (plus `--auth-reload-interval` for a file change).
+    /// the stream within this (plus `--auth-reload-interval` for a file change); "0s": never.
     #[arg(long, env = "MODELREG_AUTH_STREAM_CHECK_INTERVAL", default_value = "5s", value_parser = humantime::parse_duration)]
     pub auth_stream_check_interval: Duration,
 }

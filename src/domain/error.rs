@@ -128,6 +128,16 @@ pub(crate) enum Error {
     #[error("the server is shutting down; watch again from sequence {last_sent}")]
     ShuttingDown { last_sent: i64 },
 
+    /// A stream's credentials now make another caller (its role or scopes changed): it ends
+    /// so that its client opens a new one, which sees what the new caller may see.
+    #[error("the caller's credentials changed; watch again from sequence {last_sent}")]
+    CredentialsChanged { last_sent: i64 },
+
+    /// A stream reached the longest life the server allows (its connection's maximum age, or
+    /// the longest deadline), so that connections can be rebalanced.
+    #[error("the stream reached its longest life; watch again from sequence {last_sent}")]
+    StreamLifetimeReached { last_sent: i64 },
+
     /// A bug or an unexpected failure. Its cause is logged, never sent.
     #[error("internal error")]
     Internal(#[source] Cause),
@@ -204,6 +214,8 @@ impl Error {
             Error::SequenceAhead { .. } => "SEQUENCE_AHEAD",
             Error::WatcherTooSlow { .. } => "WATCHER_TOO_SLOW",
             Error::ShuttingDown { .. } => "SHUTTING_DOWN",
+            Error::CredentialsChanged { .. } => "CREDENTIALS_CHANGED",
+            Error::StreamLifetimeReached { .. } => "STREAM_LIFETIME_REACHED",
             Error::Internal(_) => "INTERNAL",
         }
     }
@@ -274,7 +286,10 @@ impl Error {
                 vec![("pruned_through", pruned_through.to_string())]
             }
             Error::SequenceAhead { last, .. } => vec![("last_sequence", last.to_string())],
-            Error::WatcherTooSlow { last_sent, .. } | Error::ShuttingDown { last_sent } => {
+            Error::WatcherTooSlow { last_sent, .. }
+            | Error::ShuttingDown { last_sent }
+            | Error::CredentialsChanged { last_sent }
+            | Error::StreamLifetimeReached { last_sent } => {
                 vec![("last_sequence", last_sent.to_string())]
             }
             Error::UploadStream { .. }

@@ -10,6 +10,7 @@ mod error;
 mod event;
 pub(crate) mod filter;
 mod labels;
+mod lease;
 mod model;
 mod names;
 pub(crate) mod page_token;
@@ -35,6 +36,9 @@ pub(crate) use event::{
     WatchRequest, WatchStart,
 };
 pub(crate) use labels::{Alias, Labels, key_problem};
+#[cfg(test)]
+pub(crate) use lease::unending;
+pub(crate) use lease::{Lease, LeaseEnd};
 pub(crate) use model::{ModelFields, ModelSpec, Registration, TargetEnvironment};
 pub(crate) use names::{ArtifactVersion, Etag, ModelName, ModelVersion, RegistrationId, RequestId};
 pub(crate) use paging::{ArtifactCursor, ListQuery, ListQueryDraft, ModelCursor, Page, PageSize};

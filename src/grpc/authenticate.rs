@@ -89,9 +89,10 @@ where
                 .authenticate_request(request.headers(), client_identity(request.extensions()))
                 .await;
             match authenticated {
-                Ok(caller) => {
+                Ok((caller, revalidation)) => {
                     span.record("principal", tracing::field::display(&caller.principal));
                     request.extensions_mut().insert(caller);
+                    request.extensions_mut().insert(revalidation);
                     inner.call(request).await
                 }
                 Err(err) => Ok(Status::from(err).into_http()),

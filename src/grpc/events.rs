@@ -8,20 +8,24 @@ use tonic::{Request, Response, Status};
 
 use super::caller::take_caller;
 use super::convert;
+use super::lease::StreamLimits;
+use crate::auth::Revalidation;
 use crate::domain::page_token;
 use crate::domain::{
     Event, EventQuery, EventQueryDraft, EventType, ModelVersion, RegistrationId, WatchRequest,
 };
 use crate::pb::{self, model_event_service_server::ModelEventService};
 use crate::registry::{Registry, WatchItem, WatchStream};
+use crate::transport::ConnectionInfo;
 
 pub(crate) struct EventService {
     registry: Registry,
+    limits: StreamLimits,
 }
 
 impl EventService {
-    pub(crate) fn new(registry: Registry) -> Self {
-        Self { registry }
+    pub(crate) fn new(registry: Registry, limits: StreamLimits) -> Self {
+        Self { registry, limits }
     }
 }
 
@@ -36,6 +40,13 @@ impl ModelEventService for EventService {
         mut request: Request<pb::WatchModelsRequest>,
     ) -> Result<Response<Watch>, Status> {
         let caller = take_caller(&mut request)?;
+        let lease = self.limits.lease(
+            request
+                .extensions()
+                .get::<ConnectionInfo>()
+                .map(|info| info.accepted_at),
+            request.extensions_mut().remove::<Revalidation>(),
+        );
         let pb::WatchModelsRequest {
             model_name,
             model_version,
@@ -50,7 +61,7 @@ impl ModelEventService for EventService {
             start_sequence,
             send_initial_state,
         )?;
-        let WatchStream { items, end } = self.registry.watch(&caller, request).await?;
+        let WatchStream { items, end } = self.registry.watch(&caller, request, lease).await?;
         // The items, then the reason the stream ended, if the server ended it.
         let ended = futures::stream::once(end)
             .filter_map(|ended| async move { ended.ok().map(|err| Err(Status::from(err))) });

@@ -8,6 +8,7 @@ mod caller;
 mod convert;
 mod discovery;
 mod events;
+mod lease;
 mod limits;
 #[cfg(test)]
 mod proptests;
@@ -19,5 +20,6 @@ pub(crate) use artifacts::ArtifactService;
 pub(crate) use authenticate::AuthenticateLayer;
 pub(crate) use discovery::DiscoveryService;
 pub(crate) use events::{EventService, watch_response};
+pub(crate) use lease::StreamLimits;
 pub(crate) use limits::{DeadlineLayer, overload_layers};
 pub(crate) use registration::RegistrationService;

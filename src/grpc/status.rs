@@ -80,7 +80,9 @@ impl From<Error> for Status {
                 plain(Code::OutOfRange, err)
             }
             ref err @ Error::WatcherTooSlow { .. } => plain(Code::ResourceExhausted, err),
-            ref err @ Error::ShuttingDown { .. } => plain(Code::Unavailable, err),
+            ref err @ (Error::ShuttingDown { .. }
+            | Error::CredentialsChanged { .. }
+            | Error::StreamLifetimeReached { .. }) => plain(Code::Unavailable, err),
             ref err @ Error::Internal(_) => plain(Code::Internal, err),
         };
         details.set_error_info(reason, ERROR_DOMAIN, metadata);

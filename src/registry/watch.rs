@@ -14,7 +14,8 @@ use tokio::time::Instant;
 use super::Registry;
 use super::feed::Feed;
 use crate::domain::{
-    Action, Caller, Error, Event, EventFilter, Registration, Result, WatchRequest, WatchStart,
+    Action, Caller, Error, Event, EventFilter, Lease, Registration, Result, WatchRequest,
+    WatchStart,
 };
 use crate::store::Store;
 
@@ -45,11 +46,13 @@ pub(crate) struct WatchStream {
 }
 
 impl Registry {
-    /// Starts a watch. A start the log cannot serve fails here, before any item.
+    /// Starts a watch, which ends (at the latest) when `lease` does. A start the log cannot
+    /// serve fails here, before any item.
     pub(crate) async fn watch(
         &self,
         caller: &Caller,
         request: WatchRequest,
+        lease: Lease,
     ) -> Result<WatchStream> {
         caller.require(Action::Read)?;
         if !matches!(request.start, WatchStart::InitialState) {
@@ -89,6 +92,7 @@ impl Registry {
             last: after.unwrap_or(0),
             quiet_since: Instant::now(),
             held_back: false,
+            lease,
         };
         tokio::spawn(async move {
             if let Err(Ended::Failed(err)) = watcher.run(after).await {
@@ -131,6 +135,8 @@ struct Watcher {
     /// The client did not take an item as fast as it came, since the stream last caught up
     /// with the feed.
     held_back: bool,
+    /// Ends the stream when the caller's credentials or the stream's life do.
+    lease: Lease,
 }
 
 impl Watcher {
@@ -157,6 +163,7 @@ impl Watcher {
                     return Err(self.shutting_down());
                 }
                 () = self.items.closed() => return Err(Ended::ClientGone),
+                end = &mut self.lease => return Err(end.into_error(self.last).into()),
                 received = events.recv() => {
                     self.received(received).await?;
                     if events.is_empty() {
@@ -307,6 +314,7 @@ impl Watcher {
         tokio::select! {
             sent = self.items.send(item) => sent.map_err(|_| Ended::ClientGone)?,
             () = closed(&mut closing) => return Err(self.shutting_down()),
+            end = &mut self.lease => return Err(end.into_error(self.last).into()),
         }
         self.quiet_since = Instant::now();
         Ok(())

@@ -31,9 +31,10 @@ pub(crate) async fn authenticate(
         .authenticate_request(request.headers(), client_identity(request.extensions()))
         .await;
     match authenticated {
-        Ok(caller) => {
+        Ok((caller, revalidation)) => {
             Span::current().record("principal", tracing::field::display(&caller.principal));
             request.extensions_mut().insert(caller);
+            request.extensions_mut().insert(revalidation);
             next.run(request).await
         }
         Err(err) => Problem::from(err).into_response(),

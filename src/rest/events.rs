@@ -18,10 +18,12 @@ use tokio_stream::wrappers::ReceiverStream;
 use super::Gateway;
 use super::problem::{Problem, ProblemDetails};
 use super::request::query_params;
+use crate::auth::Revalidation;
 use crate::domain::{Caller, Error, EventType, WatchRequest};
 use crate::grpc::watch_response;
 use crate::pb::json::to_json_line;
 use crate::registry::{WatchItem, WatchStream};
+use crate::transport::ConnectionInfo;
 
 pub(crate) const PATH: &str = "/ai-ml-model-registration/v1/events";
 
@@ -95,6 +97,8 @@ type Object = serde_json::Map<String, serde_json::Value>;
 pub(crate) async fn watch(
     State(gateway): State<Gateway>,
     Extension(caller): Extension<Caller>,
+    revalidation: Option<Extension<Revalidation>>,
+    connection: Option<Extension<ConnectionInfo>>,
     RawQuery(query): RawQuery,
     headers: HeaderMap,
 ) -> Result<impl IntoResponse, Problem> {
@@ -153,6 +157,10 @@ pub(crate) async fn watch(
         return Err(Problem::invalid_params(invalid));
     }
     let param = |name: &str| params.get(name).map(String::as_str).unwrap_or_default();
+    let lease = gateway.streams.lease(
+        connection.map(|Extension(info)| info.accepted_at),
+        revalidation.map(|Extension(revalidation)| revalidation),
+    );
     let request = WatchRequest::parse(
         param("model-name"),
         param("model-version"),
@@ -160,7 +168,7 @@ pub(crate) async fn watch(
         start,
         initial_state,
     )?;
-    let WatchStream { items, end } = gateway.registry.watch(&caller, request).await?;
+    let WatchStream { items, end } = gateway.registry.watch(&caller, request, lease).await?;
     let ended =
         futures::stream::once(end).filter_map(|ended| async move { ended.ok().map(ending) });
     let events = ReceiverStream::new(items)

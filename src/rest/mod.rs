@@ -40,6 +40,7 @@ pub(crate) use dispatch::RestLayer;
 use problem::Problem;
 
 use crate::auth::Authenticator;
+use crate::grpc::StreamLimits;
 use crate::metrics;
 use crate::registry::Registry;
 
@@ -58,6 +59,8 @@ pub(crate) struct Gateway {
     registry: Registry,
     /// The largest JSON body accepted, in bytes (`--max-message-bytes`).
     max_body: usize,
+    /// The longest an event stream may last.
+    streams: StreamLimits,
 }
 
 /// The REST API as one service: paths with a trailing slash are the same as without (the Go
@@ -69,9 +72,14 @@ pub(crate) fn service(
     max_body: usize,
     max_header_bytes: usize,
     deadlines: Deadlines,
+    streams: StreamLimits,
     in_progress: Arc<Semaphore>,
 ) -> NormalizePath<Router> {
-    let gateway = Gateway { registry, max_body };
+    let gateway = Gateway {
+        registry,
+        max_body,
+        streams,
+    };
     let registrations = registration::COLLECTION;
     let router = Router::new()
         .route(registrations, axum::routing::post(registration::register))

@@ -184,7 +184,9 @@ fn status_of(err: &Error) -> StatusCode {
         | Error::DatabaseUnavailable(_)
         | Error::AuthenticationUnavailable(_)
         | Error::WatcherTooSlow { .. }
-        | Error::ShuttingDown { .. } => StatusCode::SERVICE_UNAVAILABLE,
+        | Error::ShuttingDown { .. }
+        | Error::CredentialsChanged { .. }
+        | Error::StreamLifetimeReached { .. } => StatusCode::SERVICE_UNAVAILABLE,
         Error::ArtifactStoreMisconfigured(_)
         | Error::ArtifactDataLoss { .. }
         | Error::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,

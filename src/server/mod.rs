@@ -10,7 +10,6 @@ use std::time::Duration;
 use tokio::net::TcpListener;
 use tokio::sync::{Semaphore, watch};
 use tonic::transport::Server;
-use tonic::transport::server::TcpIncoming;
 use tonic_health::ServingStatus;
 use tower_http::trace::TraceLayer;
 
@@ -30,7 +29,7 @@ use crate::config::{
 };
 use crate::grpc::{
     ArtifactService, AuthenticateLayer, DeadlineLayer, DiscoveryService, EventService,
-    RegistrationService, overload_layers,
+    RegistrationService, StreamLimits, overload_layers,
 };
 use crate::metrics::{MetricsEndpoint, RpcMetricsLayer};
 use crate::objects::{Objects, OpenError};
@@ -44,7 +43,7 @@ use crate::registry::Registry;
 use crate::registry::SweepReport;
 use crate::rest::{self, RestLayer};
 use crate::store::Store;
-use crate::transport::{TlsError, TlsIncoming, TlsServer, exposure_warning};
+use crate::transport::{TlsError, TlsIncoming, TlsServer, exposure_warning, plain_incoming};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ServerError {
@@ -259,6 +258,10 @@ impl Application {
         let limits = &self.limits;
         let max_message = limits.max_message_bytes.as_u64() as usize;
         let in_progress = Arc::new(Semaphore::new(limits.max_concurrent_requests));
+        let streams = StreamLimits {
+            max_connection_age: limits.max_connection_age,
+            max_deadline: limits.max_deadline,
+        };
         let rest = rest::service(
             self.registry.clone(),
             self.authenticator.clone(),
@@ -268,6 +271,7 @@ impl Application {
                 default: limits.default_deadline,
                 upload: limits.max_deadline,
             },
+            streams,
             in_progress.clone(),
         );
         let (answer_shed, load_shed, concurrency_limit) = overload_layers(in_progress);
@@ -324,15 +328,14 @@ impl Application {
                     .max_decoding_message_size(max_message),
             )
             .add_service(
-                ModelEventServiceServer::new(EventService::new(self.registry))
+                ModelEventServiceServer::new(EventService::new(self.registry, streams))
                     .max_decoding_message_size(max_message),
             );
         let listener = self.listener;
         let serve = async move {
             match tls_acceptor {
                 None => {
-                    // Small RPC answers must not wait for Nagle's algorithm.
-                    let incoming = TcpIncoming::from(listener).with_nodelay(Some(true));
+                    let incoming = plain_incoming(listener);
                     router
                         .serve_with_incoming_shutdown(incoming, shutdown)
                         .await

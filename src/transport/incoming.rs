@@ -1,15 +1,15 @@
-//! The accept loop of a TLS listener. Each handshake runs in a task of its own with a time
+//! The accept loops. A TLS listener runs each handshake in a task of its own with a time
 //! limit, so that a slow or silent client never holds up the next connection; a failed
-//! handshake is logged and dropped. Connections reach tonic as `TlsConnection`s, whose
-//! `ConnectionInfo` (with the client certificate's identity, read once per connection) tonic
-//! puts in the extensions of every request.
+//! handshake is logged and dropped. Connections reach tonic as `Connection`s, whose
+//! `ConnectionInfo` (when the connection was accepted, and the client certificate's identity,
+//! read once per connection) tonic puts in the extensions of every request.
 
 use std::io;
 use std::net::SocketAddr;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use futures::Stream;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
@@ -46,6 +46,32 @@ impl TlsIncoming {
         }
     }
 }
+
+/// The plaintext connections of a listener.
+pub(crate) fn plain_incoming(
+    listener: TcpListener,
+) -> impl Stream<Item = io::Result<Connection<TcpStream>>> {
+    use futures::StreamExt;
+    // Small RPC answers must not wait for Nagle's algorithm.
+    TcpIncoming::from(listener)
+        .with_nodelay(Some(true))
+        .map(|accepted| {
+            accepted.map(|stream| {
+                let remote_addr = stream.peer_addr().ok();
+                Connection {
+                    stream,
+                    info: ConnectionInfo {
+                        remote_addr,
+                        client_identity: None,
+                        accepted_at: Instant::now(),
+                    },
+                }
+            })
+        })
+}
+
+/// A TLS connection past its handshake.
+pub(crate) type TlsConnection = Connection<TlsStream<TcpStream>>;
 
 impl Stream for TlsIncoming {
     type Item = io::Result<TlsConnection>;
@@ -101,9 +127,9 @@ async fn handshake(acceptor: TlsAcceptor, stream: TcpStream) -> Option<TlsConnec
     }
 }
 
-/// A connection past its handshake, with what the server knows of its peer.
-pub(crate) struct TlsConnection {
-    stream: TlsStream<TcpStream>,
+/// A connection, with what the server knows of its peer.
+pub(crate) struct Connection<S> {
+    stream: S,
     info: ConnectionInfo,
 }
 
@@ -119,13 +145,14 @@ impl TlsConnection {
         let info = ConnectionInfo {
             remote_addr,
             client_identity,
+            accepted_at: Instant::now(),
         };
         tracing::debug!(remote = ?info.remote_addr, client = info.client_identity.as_deref(), "TLS connection accepted");
         Self { stream, info }
     }
 }
 
-impl Connected for TlsConnection {
+impl<S> Connected for Connection<S> {
     type ConnectInfo = ConnectionInfo;
 
     fn connect_info(&self) -> Self::ConnectInfo {
@@ -133,7 +160,7 @@ impl Connected for TlsConnection {
     }
 }
 
-impl AsyncRead for TlsConnection {
+impl<S: AsyncRead + Unpin> AsyncRead for Connection<S> {
     fn poll_read(
         self: Pin<&mut Self>,
         cx: &mut Context<'_>,
@@ -143,7 +170,7 @@ impl AsyncRead for TlsConnection {
     }
 }
 
-impl AsyncWrite for TlsConnection {
+impl<S: AsyncWrite + Unpin> AsyncWrite for Connection<S> {
     fn poll_write(
         self: Pin<&mut Self>,
         cx: &mut Context<'_>,

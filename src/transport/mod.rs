@@ -14,9 +14,10 @@ mod tests;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::time::Instant;
 
 pub(crate) use exposure::exposure_warning;
-pub(crate) use incoming::TlsIncoming;
+pub(crate) use incoming::{TlsIncoming, plain_incoming};
 pub use tls::TlsError;
 pub(crate) use tls::TlsServer;
 
@@ -28,6 +29,9 @@ pub(crate) struct ConnectionInfo {
     /// The identity of the verified client certificate (mutual TLS): its URI SAN (such as a
     /// SPIFFE id), else its DNS SAN, else its subject CN.
     pub(crate) client_identity: Option<Arc<str>>,
+    /// When the connection was accepted (for TLS, when its handshake completed): streams end
+    /// by its maximum age.
+    pub(crate) accepted_at: Instant,
 }
 
 /// The identity of the client certificate of the connection a request arrived on.

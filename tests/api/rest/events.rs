@@ -22,20 +22,20 @@ pub(crate) fn trials() -> Vec<libtest_mimic::Trial> {
 
 /// One Server-Sent Event.
 #[derive(Debug)]
-struct Sse {
-    id: Option<String>,
-    event: String,
-    data: Value,
+pub(crate) struct Sse {
+    pub(crate) id: Option<String>,
+    pub(crate) event: String,
+    pub(crate) data: Value,
 }
 
 /// An open event stream, read an event at a time.
-struct EventStream {
+pub(crate) struct EventStream {
     bytes: futures::stream::BoxStream<'static, reqwest::Result<bytes::Bytes>>,
     buffer: String,
 }
 
 impl EventStream {
-    async fn open(rest: &Rest, query: &str, last_event_id: Option<&str>) -> Self {
+    pub(crate) async fn open(rest: &Rest, query: &str, last_event_id: Option<&str>) -> Self {
         let mut request = rest
             .request(Method::GET, &format!("{EVENTS}{query}"))
             .header("accept", "text/event-stream");
@@ -55,6 +55,11 @@ impl EventStream {
     }
 
     async fn next(&mut self) -> Sse {
+        self.next_or_end().await.expect("the stream stays open")
+    }
+
+    /// The next event, or `None` once the server has ended the stream.
+    pub(crate) async fn next_or_end(&mut self) -> Option<Sse> {
         loop {
             if let Some(end) = self.buffer.find("\n\n") {
                 let block: String = self.buffer.drain(..end + 2).collect();
@@ -76,12 +81,11 @@ impl EventStream {
                     continue;
                 }
                 sse.data = serde_json::from_str(&data).unwrap();
-                return sse;
+                return Some(sse);
             }
             let chunk = tokio::time::timeout(Duration::from_secs(10), self.bytes.next())
                 .await
-                .expect("an event within 10 s")
-                .expect("the stream stays open")
+                .expect("an event within 10 s")?
                 .unwrap();
             self.buffer.push_str(std::str::from_utf8(&chunk).unwrap());
         }

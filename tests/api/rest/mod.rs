@@ -6,7 +6,7 @@ mod client;
 mod compat;
 mod discovery;
 mod docs;
-mod events;
+pub(crate) mod events;
 mod registration;
 mod transport;
 

@@ -3,7 +3,11 @@
 //! header limits on every HTTP version, and a consumers file that fails closed.
 
 mod matrix;
+mod streams;
 
 pub(crate) fn trials() -> Vec<libtest_mimic::Trial> {
-    [matrix::trials()].into_iter().flatten().collect()
+    [matrix::trials(), streams::trials()]
+        .into_iter()
+        .flatten()
+        .collect()
 }
