@@ -10,6 +10,7 @@ mod m20261126_000003_create_model_events;
 mod m20261126_000004_create_pending_events;
 mod m20261126_000005_create_labels_and_aliases;
 mod m20261126_000006_add_search_terms;
+mod m20261207_000007_create_server_secrets;
 
 pub struct Migrator;
 
@@ -23,6 +24,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261126_000004_create_pending_events::Migration),
             Box::new(m20261126_000005_create_labels_and_aliases::Migration),
             Box::new(m20261126_000006_add_search_terms::Migration),
+            Box::new(m20261207_000007_create_server_secrets::Migration),
         ]
     }
 }

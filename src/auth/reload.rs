@@ -48,7 +48,12 @@ impl WatchedFile {
 
     fn publish(&self) {
         let valid = *self.valid.borrow();
-        metrics::gauge!(FILE_VALID, "file" => self.what).set(if valid { 1.0 } else { 0.0 });
+        let path = self.path.display().to_string();
+        metrics::gauge!(FILE_VALID, "file" => self.what, "path" => path).set(if valid {
+            1.0
+        } else {
+            0.0
+        });
     }
 
     async fn check(&mut self) {
@@ -98,7 +103,7 @@ pub(crate) async fn watch_files(
     }
     metrics::describe_gauge!(
         FILE_VALID,
-        "Whether each watched authentication file (consumers, JWKS) is valid now (1) or cannot be read or parsed (0)"
+        "Whether each watched authentication file (consumers, JWKS; by path) is valid now (1) or cannot be read or parsed (0)"
     );
     let mut ticks = tokio::time::interval(interval);
     ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);

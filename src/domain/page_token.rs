@@ -2,10 +2,18 @@
 //! ListModels token holds the position of the last listed model and a digest of the filters
 //! and order it was made for, a ListArtifacts token the model and the last listed artifact, so
 //! neither can be replayed elsewhere.
+//!
+//! Tokens are sealed with the server's key (ChaCha20-Poly1305, a fresh nonce each): a position
+//! names the last model of a page, which a token passed on to a consumer of narrower scope
+//! must not reveal, and a client cannot forge a position either. Every replica of a database
+//! shares its key (see the store), so a page fetched from one continues on another.
+
+use std::fmt;
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chrono::{DateTime, Utc};
+use ring::aead::{Aad, CHACHA20_POLY1305, LessSafeKey, NONCE_LEN, Nonce, UnboundKey};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
@@ -58,11 +66,63 @@ pub(crate) fn binding(fields: serde_json::Value) -> String {
     hex::encode(&Sha256::digest(fields.to_string().as_bytes())[..12])
 }
 
-fn seal(token: &impl Serialize) -> String {
-    URL_SAFE_NO_PAD.encode(serde_json::to_vec(token).expect("a token serializes"))
+/// What every sealed token is bound to besides its contents.
+const AAD: &[u8] = b"modelreg page token v1";
+
+/// The key page tokens are sealed with. It is a secret: `Debug` does not show it.
+#[derive(Clone)]
+pub(crate) struct PageTokenKey([u8; 32]);
+
+impl PageTokenKey {
+    /// A new key from the operating system's random source.
+    pub(crate) fn generate() -> Self {
+        let mut bytes = [0; 32];
+        getrandom::fill(&mut bytes).expect("the operating system's random source");
+        Self(bytes)
+    }
+
+    /// The key as the store keeps it.
+    pub(crate) fn to_hex(&self) -> String {
+        hex::encode(self.0)
+    }
+
+    pub(crate) fn from_hex(text: &str) -> Option<Self> {
+        let mut bytes = [0; 32];
+        hex::decode_to_slice(text, &mut bytes).ok()?;
+        Some(Self(bytes))
+    }
+
+    fn aead(&self) -> LessSafeKey {
+        LessSafeKey::new(
+            UnboundKey::new(&CHACHA20_POLY1305, &self.0).expect("a 256-bit ChaCha20 key"),
+        )
+    }
 }
 
-fn open<T: DeserializeOwned>(text: &str) -> Result<T> {
+impl fmt::Debug for PageTokenKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("PageTokenKey(REDACTED)")
+    }
+}
+
+/// The token's JSON, sealed: base64url of the nonce, the ciphertext and the tag.
+fn seal(key: &PageTokenKey, token: &impl Serialize) -> String {
+    let mut nonce = [0; NONCE_LEN];
+    getrandom::fill(&mut nonce).expect("the operating system's random source");
+    let mut sealed = nonce.to_vec();
+    let mut contents = serde_json::to_vec(token).expect("a token serializes");
+    key.aead()
+        .seal_in_place_append_tag(
+            Nonce::assume_unique_for_key(nonce),
+            Aad::from(AAD),
+            &mut contents,
+        )
+        .expect("a page token is far below ChaCha20-Poly1305's limit");
+    sealed.extend_from_slice(&contents);
+    URL_SAFE_NO_PAD.encode(sealed)
+}
+
+fn open<T: DeserializeOwned>(key: &PageTokenKey, text: &str) -> Result<T> {
     if text.len() > limits::PAGE_TOKEN_CHARS {
         return Err(Error::invalid_request(
             FIELD,
@@ -72,27 +132,36 @@ fn open<T: DeserializeOwned>(text: &str) -> Result<T> {
             ),
         ));
     }
-    URL_SAFE_NO_PAD
-        .decode(text)
-        .ok()
-        .and_then(|bytes| serde_json::from_slice(&bytes).ok())
-        .ok_or_else(not_issued)
+    let mut sealed = URL_SAFE_NO_PAD.decode(text).map_err(|_| not_issued())?;
+    if sealed.len() < NONCE_LEN {
+        return Err(not_issued());
+    }
+    let mut contents = sealed.split_off(NONCE_LEN);
+    let nonce = Nonce::try_assume_unique_for_key(&sealed).map_err(|_| not_issued())?;
+    let opened = key
+        .aead()
+        .open_in_place(nonce, Aad::from(AAD), &mut contents)
+        .map_err(|_| not_issued())?;
+    serde_json::from_slice(opened).map_err(|_| not_issued())
 }
 
 fn not_issued() -> Error {
     Error::invalid_request(FIELD, "is not a page token issued by this service")
 }
 
-pub(crate) fn encode_artifacts(cursor: ArtifactCursor) -> String {
-    seal(&ArtifactToken {
-        model_registration_id: cursor.model.uuid(),
-        before: cursor.before_sequence,
-    })
+pub(crate) fn encode_artifacts(key: &PageTokenKey, cursor: ArtifactCursor) -> String {
+    seal(
+        key,
+        &ArtifactToken {
+            model_registration_id: cursor.model.uuid(),
+            before: cursor.before_sequence,
+        },
+    )
 }
 
 /// The position a ListArtifacts token holds; the core checks that it is the same model's.
-pub(crate) fn decode_artifacts(text: &str) -> Result<ArtifactCursor> {
-    let token: ArtifactToken = open(text)?;
+pub(crate) fn decode_artifacts(key: &PageTokenKey, text: &str) -> Result<ArtifactCursor> {
+    let token: ArtifactToken = open(key, text)?;
     Ok(ArtifactCursor {
         model: RegistrationId::from_uuid(token.model_registration_id),
         before_sequence: token.before,
@@ -100,15 +169,18 @@ pub(crate) fn decode_artifacts(text: &str) -> Result<ArtifactCursor> {
 }
 
 /// A ListEvents token: the last event listed, for the filters summed up by `filters`.
-pub(crate) fn encode_events(filters: &str, after: i64) -> String {
-    seal(&EventToken {
-        filters: filters.to_owned(),
-        after,
-    })
+pub(crate) fn encode_events(key: &PageTokenKey, filters: &str, after: i64) -> String {
+    seal(
+        key,
+        &EventToken {
+            filters: filters.to_owned(),
+            after,
+        },
+    )
 }
 
-pub(crate) fn decode_events(text: &str, filters: &str) -> Result<i64> {
-    let token: EventToken = open(text)?;
+pub(crate) fn decode_events(key: &PageTokenKey, text: &str, filters: &str) -> Result<i64> {
+    let token: EventToken = open(key, text)?;
     if token.filters != filters {
         return Err(Error::invalid_request(
             FIELD,
@@ -119,7 +191,7 @@ pub(crate) fn decode_events(text: &str, filters: &str) -> Result<i64> {
 }
 
 /// A ListModels token: the last model listed, for the request summed up by `request`.
-pub(crate) fn encode(request: &str, after: ModelCursor) -> String {
+pub(crate) fn encode(key: &PageTokenKey, request: &str, after: ModelCursor) -> String {
     let token = Token {
         request: request.to_owned(),
         after_name: after.model_name,
@@ -127,11 +199,11 @@ pub(crate) fn encode(request: &str, after: ModelCursor) -> String {
         after_create: after.create_time,
         after_update: after.update_time,
     };
-    seal(&token)
+    seal(key, &token)
 }
 
-pub(crate) fn decode(text: &str, request: &str) -> Result<ModelCursor> {
-    let token: Token = open(text)?;
+pub(crate) fn decode(key: &PageTokenKey, text: &str, request: &str) -> Result<ModelCursor> {
+    let token: Token = open(key, text)?;
     // The position is a model's name and version, which hold no control characters (nor NUL,
     // which PostgreSQL cannot compare): a token with one was not issued here.
     if [&token.after_name, &token.after_version]
@@ -159,6 +231,8 @@ pub(crate) fn decode(text: &str, request: &str) -> Result<ModelCursor> {
 mod tests {
     use super::*;
 
+    const KEY: PageTokenKey = PageTokenKey([7; 32]);
+
     fn key() -> ModelCursor {
         ModelCursor {
             model_name: "qoe, \"x\"".into(),
@@ -170,15 +244,15 @@ mod tests {
 
     #[test]
     fn a_token_round_trips_with_its_request() {
-        let token = encode("abc", key());
-        assert_eq!(decode(&token, "abc").unwrap(), key());
+        let token = encode(&KEY, "abc", key());
+        assert_eq!(decode(&KEY, &token, "abc").unwrap(), key());
     }
 
     #[test]
     fn a_token_is_bound_to_its_request() {
-        let token = encode("abc", key());
+        let token = encode(&KEY, "abc", key());
         assert!(matches!(
-            decode(&token, "abd"),
+            decode(&KEY, &token, "abd"),
             Err(Error::InvalidArgument(_))
         ));
     }
@@ -189,11 +263,11 @@ mod tests {
             model: RegistrationId::generate(),
             before_sequence: 7,
         };
-        let token = encode_artifacts(cursor);
-        assert_eq!(decode_artifacts(&token).unwrap(), cursor);
+        let token = encode_artifacts(&KEY, cursor);
+        assert_eq!(decode_artifacts(&KEY, &token).unwrap(), cursor);
         // Tokens of one listing are not accepted by the other.
-        assert!(decode(&token, "").is_err());
-        assert!(decode_artifacts(&encode("", key())).is_err());
+        assert!(decode(&KEY, &token, "").is_err());
+        assert!(decode_artifacts(&KEY, &encode(&KEY, "", key())).is_err());
     }
 
     #[test]
@@ -205,7 +279,7 @@ mod tests {
             model_version: escaped.clone(),
             ..key()
         };
-        let longest = encode(&"f".repeat(24), cursor);
+        let longest = encode(&KEY, &"f".repeat(24), cursor);
         assert!(
             longest.len() <= limits::PAGE_TOKEN_CHARS,
             "{}",
@@ -217,7 +291,10 @@ mod tests {
             model_version: name,
             ..key()
         };
-        assert_eq!(decode(&encode("x", after.clone()), "x").unwrap(), after);
+        assert_eq!(
+            decode(&KEY, &encode(&KEY, "x", after.clone()), "x").unwrap(),
+            after
+        );
     }
 
     #[test]
@@ -227,19 +304,50 @@ mod tests {
                 model_name: name.into(),
                 ..key()
             };
-            let token = encode("", cursor);
+            let token = encode(&KEY, "", cursor);
             assert!(
-                matches!(decode(&token, ""), Err(Error::InvalidArgument(_))),
+                matches!(decode(&KEY, &token, ""), Err(Error::InvalidArgument(_))),
                 "{name:?}"
             );
         }
     }
 
     #[test]
+    fn a_token_shows_nothing_of_its_position_and_cannot_be_forged() {
+        let token = encode(&KEY, "abc", key());
+        let bytes = URL_SAFE_NO_PAD.decode(&token).unwrap();
+        let shown = String::from_utf8_lossy(&bytes);
+        assert!(!shown.contains("qoe"), "{shown}");
+        // Two tokens of one position differ: each has a nonce of its own.
+        assert_ne!(token, encode(&KEY, "abc", key()));
+        // Another key, or one flipped bit, and the token was not issued here.
+        let other = PageTokenKey([8; 32]);
+        assert!(matches!(
+            decode(&other, &token, "abc"),
+            Err(Error::InvalidArgument(_))
+        ));
+        let mut flipped = bytes.clone();
+        *flipped.last_mut().unwrap() ^= 1;
+        let flipped = URL_SAFE_NO_PAD.encode(flipped);
+        assert!(matches!(
+            decode(&KEY, &flipped, "abc"),
+            Err(Error::InvalidArgument(_))
+        ));
+        // The unsealed JSON of earlier servers is not a token either.
+        let unsealed = URL_SAFE_NO_PAD.encode(br#"{"request":"abc"}"#);
+        assert!(matches!(
+            decode(&KEY, &unsealed, "abc"),
+            Err(Error::InvalidArgument(_))
+        ));
+        assert_eq!(format!("{KEY:?}"), "PageTokenKey(REDACTED)");
+        assert_eq!(PageTokenKey::from_hex(&KEY.to_hex()).unwrap().0, KEY.0);
+    }
+
+    #[test]
     fn garbage_is_rejected() {
         for garbage in ["%%%", "bm90IGpzb24", "e30"] {
             assert!(
-                matches!(decode(garbage, ""), Err(Error::InvalidArgument(_))),
+                matches!(decode(&KEY, garbage, ""), Err(Error::InvalidArgument(_))),
                 "{garbage}"
             );
         }

@@ -108,7 +108,10 @@ impl ModelArtifactService for ArtifactService {
         )?;
         let after = match page_token.as_str() {
             "" => None,
-            token => Some(page_token::decode_artifacts(token)?),
+            token => Some(page_token::decode_artifacts(
+                self.registry.page_token_key(),
+                token,
+            )?),
         };
         let (model, page) = self
             .registry
@@ -122,7 +125,7 @@ impl ModelArtifactService for ArtifactService {
                 .collect(),
             next_page_token: page
                 .next
-                .map(page_token::encode_artifacts)
+                .map(|cursor| page_token::encode_artifacts(self.registry.page_token_key(), cursor))
                 .unwrap_or_default(),
         }))
     }

@@ -45,7 +45,11 @@ impl ModelDiscoveryService for DiscoveryService {
         let binding = page_token::list_binding(&draft);
         let after = match page_token.as_str() {
             "" => None,
-            token => Some(page_token::decode(token, &binding)?),
+            token => Some(page_token::decode(
+                self.registry.page_token_key(),
+                token,
+                &binding,
+            )?),
         };
         let query = ListQuery::parse(draft, after)?;
         let (page, sequence) = self.registry.list(&caller, query).await?;
@@ -54,7 +58,7 @@ impl ModelDiscoveryService for DiscoveryService {
             models: page.items.iter().map(convert::registration).collect(),
             next_page_token: page
                 .next
-                .map(|after| page_token::encode(&binding, after))
+                .map(|after| page_token::encode(self.registry.page_token_key(), &binding, after))
                 .unwrap_or_default(),
         }))
     }

@@ -81,7 +81,11 @@ impl ModelEventService for EventService {
         let filters = filters_digest(&request);
         let after = match request.page_token.as_str() {
             "" => None,
-            token => Some(page_token::decode_events(token, &filters)?),
+            token => Some(page_token::decode_events(
+                self.registry.page_token_key(),
+                token,
+                &filters,
+            )?),
         };
         let draft = EventQueryDraft {
             registration: &request.model_registration_id,
@@ -99,7 +103,9 @@ impl ModelEventService for EventService {
             events: page.items.iter().map(model_event).collect(),
             next_page_token: page
                 .next
-                .map(|after| page_token::encode_events(&filters, after))
+                .map(|after| {
+                    page_token::encode_events(self.registry.page_token_key(), &filters, after)
+                })
                 .unwrap_or_default(),
         }))
     }

@@ -505,14 +505,20 @@ fn garbage() -> impl Strategy<Value = String> {
     ]
 }
 
+/// One server's page-token key for the whole run.
+fn key() -> page_token::PageTokenKey {
+    static KEY: std::sync::OnceLock<page_token::PageTokenKey> = std::sync::OnceLock::new();
+    KEY.get_or_init(page_token::PageTokenKey::generate).clone()
+}
+
 proptest! {
     #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
 
     #[test]
     fn model_tokens_round_trip(name in name_text(), version in name_text(), after in cursor()) {
         let request = format!("{name}{version}");
-        let token = page_token::encode(&request, after.clone());
-        prop_assert_eq!(page_token::decode(&token, &request).unwrap(), after);
+        let token = page_token::encode(&key(), &request, after.clone());
+        prop_assert_eq!(page_token::decode(&key(), &token, &request).unwrap(), after);
     }
 
     #[test]
@@ -521,11 +527,11 @@ proptest! {
         other in name_text(),
         after in cursor(),
     ) {
-        let token = page_token::encode(&request, after);
+        let token = page_token::encode(&key(), &request, after);
         if other != request {
-            prop_assert_eq!(rejected_token(page_token::decode(&token, &other)), Ok(()));
+            prop_assert_eq!(rejected_token(page_token::decode(&key(), &token, &other)), Ok(()));
         }
-        prop_assert_eq!(rejected_token(page_token::decode_artifacts(&token)), Ok(()));
+        prop_assert_eq!(rejected_token(page_token::decode_artifacts(&key(), &token)), Ok(()));
     }
 
     #[test]
@@ -537,8 +543,8 @@ proptest! {
         let mut after = after;
         let name = if at_version { &mut after.model_version } else { &mut after.model_name };
         name.push(control);
-        let token = page_token::encode("", after);
-        prop_assert_eq!(rejected_token(page_token::decode(&token, "")), Ok(()));
+        let token = page_token::encode(&key(), "", after);
+        prop_assert_eq!(rejected_token(page_token::decode(&key(), &token, "")), Ok(()));
     }
 
     #[test]
@@ -547,25 +553,25 @@ proptest! {
             model: RegistrationId::from_uuid(uuid::Uuid::from_u128(id)),
             before_sequence: before,
         };
-        let token = page_token::encode_artifacts(cursor);
-        prop_assert_eq!(page_token::decode_artifacts(&token).unwrap(), cursor);
-        prop_assert_eq!(rejected_token(page_token::decode(&token, "")), Ok(()));
+        let token = page_token::encode_artifacts(&key(), cursor);
+        prop_assert_eq!(page_token::decode_artifacts(&key(), &token).unwrap(), cursor);
+        prop_assert_eq!(rejected_token(page_token::decode(&key(), &token, "")), Ok(()));
     }
 
     #[test]
     fn garbage_tokens_are_invalid_arguments(token in garbage()) {
-        prop_assert_eq!(rejected_token(page_token::decode(&token, "")), Ok(()));
-        prop_assert_eq!(rejected_token(page_token::decode_artifacts(&token)), Ok(()));
+        prop_assert_eq!(rejected_token(page_token::decode(&key(), &token, "")), Ok(()));
+        prop_assert_eq!(rejected_token(page_token::decode_artifacts(&key(), &token)), Ok(()));
     }
 
     #[test]
     fn over_long_tokens_are_rejected(after in cursor(), fill in "[A-Za-z0-9_-]") {
-        let mut token = page_token::encode("", after);
+        let mut token = page_token::encode(&key(), "", after);
         while token.len() <= limits::PAGE_TOKEN_CHARS {
             token.push_str(&fill);
         }
-        prop_assert_eq!(rejected_token(page_token::decode(&token, "")), Ok(()));
-        prop_assert_eq!(rejected_token(page_token::decode_artifacts(&token)), Ok(()));
+        prop_assert_eq!(rejected_token(page_token::decode(&key(), &token, "")), Ok(()));
+        prop_assert_eq!(rejected_token(page_token::decode_artifacts(&key(), &token)), Ok(()));
     }
 }
 

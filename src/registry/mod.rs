@@ -22,6 +22,7 @@ pub(crate) use feed::Feed;
 pub use sweep::SweepReport;
 pub(crate) use watch::{WatchItem, WatchStream};
 
+use crate::domain::page_token::PageTokenKey;
 use crate::domain::{Error, Result};
 use crate::objects::Objects;
 use crate::store::Store;
@@ -40,6 +41,8 @@ pub(crate) struct Registry {
     feed: Feed,
     /// A watch stream with nothing to send sends a heartbeat this often.
     watch_heartbeat: Duration,
+    /// Seals the page tokens of every listing.
+    page_token_key: PageTokenKey,
 }
 
 impl Registry {
@@ -50,7 +53,21 @@ impl Registry {
             max_artifact_bytes,
             feed: Feed::new(DEFAULT_WATCH_BUFFER),
             watch_heartbeat: DEFAULT_WATCH_HEARTBEAT,
+            // A server reads the database's key (`with_page_token_key`); a tool that lists
+            // nothing needs none that lasts.
+            page_token_key: PageTokenKey::generate(),
         }
+    }
+
+    /// Page tokens sealed with `key`, which every replica of the database shares.
+    pub(crate) fn with_page_token_key(mut self, key: PageTokenKey) -> Self {
+        self.page_token_key = key;
+        self
+    }
+
+    /// The key that seals and opens page tokens.
+    pub(crate) fn page_token_key(&self) -> &PageTokenKey {
+        &self.page_token_key
     }
 
     /// Watch streams that may fall `buffer` events behind, and send a heartbeat after

@@ -86,7 +86,11 @@ pub(crate) async fn list(
     }
     let after = match page_token.as_deref() {
         None | Some("") => None,
-        Some(token) => Some(page_token::decode(token, &search.binding())?),
+        Some(token) => Some(page_token::decode(
+            gateway.registry.page_token_key(),
+            token,
+            &search.binding(),
+        )?),
     };
     let (page, sequence) = gateway
         .registry
@@ -94,7 +98,7 @@ pub(crate) async fn list(
         .await?;
     let mut answer = json_answer(Body::from(array(&page.items)), sequence);
     if let Some(after) = page.next {
-        let token = page_token::encode(&search.binding(), after);
+        let token = page_token::encode(gateway.registry.page_token_key(), &search.binding(), after);
         let mut next = params.clone();
         next.insert("page-token".to_owned(), token);
         answer.headers_mut().insert(header::LINK, next_link(&next));

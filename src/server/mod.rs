@@ -67,6 +67,8 @@ pub enum ServerError {
     },
     #[error("gRPC reflection: {0}")]
     Reflection(#[from] tonic_reflection::server::Error),
+    #[error("reading the page-token key: {0}")]
+    Secrets(#[source] Box<dyn std::error::Error + Send + Sync>),
     #[error("sweeping the artifact store: {0}")]
     Sweep(#[source] Box<dyn std::error::Error + Send + Sync>),
     #[error("gRPC server: {0}")]
@@ -110,6 +112,10 @@ impl Application {
         tracing::info!(location = %objects.location, "artifact store");
         let store = Store::connect(&config.database, config.statement_observer.as_ref()).await?;
         store.migrate().await?;
+        let page_token_key = store
+            .page_token_key()
+            .await
+            .map_err(|err| ServerError::Secrets(err.into()))?;
         let listener =
             TcpListener::bind(config.listen)
                 .await
@@ -140,7 +146,8 @@ impl Application {
             .with_watches(
                 config.events.watch_buffer as usize,
                 config.events.watch_heartbeat,
-            ),
+            )
+            .with_page_token_key(page_token_key),
             store,
             health_check_interval: config.health_check_interval,
             limits: config.limits,

@@ -21,6 +21,7 @@ mod registrations;
 mod rows;
 mod scope;
 mod search_terms;
+mod secrets;
 mod snapshot;
 
 use std::sync::Arc;

@@ -42,6 +42,15 @@ impl Rest {
         Self::with_client(server, reqwest::Client::new())
     }
 
+    /// A client of the server at `base` (`http://ADDRESS`), such as a `modelreg serve` process.
+    pub(crate) fn with_url(base: &str) -> Self {
+        Self {
+            client: reqwest::Client::new(),
+            base: base.to_owned(),
+            token: None,
+        }
+    }
+
     /// A client of its own making (TLS, HTTP versions) for `server`.
     pub(crate) fn with_client(server: &TestServer, client: reqwest::Client) -> Self {
         Self {
