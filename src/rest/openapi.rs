@@ -57,9 +57,10 @@ use super::{discovery, download, events, registration, upload};
 struct ApiDoc;
 
 /// What any operation may answer, beside what its own description lists.
-const COMMON_ANSWERS: [(&str, &str); 6] = [
+const COMMON_ANSWERS: [(&str, &str); 7] = [
     ("401", "No credentials, or ones that are not valid"),
     ("403", "The caller's role or scope does not allow it"),
+    ("431", "The request's headers exceed --max-header-bytes"),
     (
         "429",
         "The server is at its limit of requests in progress; retry after Retry-After",
