@@ -34,9 +34,3 @@ impl LeaseEnd {
         }
     }
 }
-
-/// A lease that never ends, for streams of the core's own tests.
-#[cfg(test)]
-pub(crate) fn unending() -> Lease {
-    Box::pin(std::future::pending())
-}

@@ -36,8 +36,6 @@ pub(crate) use event::{
     WatchRequest, WatchStart,
 };
 pub(crate) use labels::{Alias, Labels, key_problem};
-#[cfg(test)]
-pub(crate) use lease::unending;
 pub(crate) use lease::{Lease, LeaseEnd};
 pub(crate) use model::{ModelFields, ModelSpec, Registration, TargetEnvironment};
 pub(crate) use names::{ArtifactVersion, Etag, ModelName, ModelVersion, RegistrationId, RequestId};

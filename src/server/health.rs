@@ -31,6 +31,7 @@ pub(super) async fn monitor_health(
     mut stopped: watch::Receiver<()>,
 ) {
     let mut serving = true;
+    let mut was_authenticating = true;
     let mut ticks = tokio::time::interval_at(tokio::time::Instant::now() + interval, interval);
     ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
@@ -51,10 +52,15 @@ pub(super) async fn monitor_health(
                 }
             };
         let authenticating = authenticator.is_ready();
-        if !authenticating {
-            tracing::warn!(
-                "--auth-fail-closed: calls are refused until the consumers and JWKS files are valid"
-            );
+        if authenticating != was_authenticating {
+            was_authenticating = authenticating;
+            if authenticating {
+                tracing::info!("--auth-fail-closed: the consumers and JWKS files are valid again");
+            } else {
+                tracing::warn!(
+                    "--auth-fail-closed: every call is refused until the consumers and JWKS files are valid"
+                );
+            }
         }
         let healthy = healthy && authenticating;
         if serving != healthy {
