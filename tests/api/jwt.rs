@@ -23,7 +23,7 @@ pub(crate) fn trials() -> Vec<libtest_mimic::Trial> {
     )
 }
 
-fn trust_jwks(config: &mut ServeConfig, location: String) {
+pub(crate) fn trust_jwks(config: &mut ServeConfig, location: String) {
     config.auth.auth_jwks = Some(location);
     config.auth.auth_issuer = Some(ISSUER.into());
     config.auth.auth_audience = Some(AUDIENCE.into());

@@ -115,7 +115,7 @@ async fn reflection_v1_lists_the_public_services(backend: Backend) {
 }
 
 /// Polls the registration service's health until it reports `wanted`.
-async fn wait_for_health(server: &TestServer, wanted: ServingStatus) {
+pub(crate) async fn wait_for_health(server: &TestServer, wanted: ServingStatus) {
     let deadline = Instant::now() + Duration::from_secs(15);
     loop {
         let request = HealthCheckRequest {

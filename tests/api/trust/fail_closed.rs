@@ -7,12 +7,12 @@
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use tonic_health::pb::HealthCheckRequest;
 use tonic_health::pb::health_check_response::ServingStatus;
 
 use crate::common::credentials::{assert_let_in, consumers_toml, get_with_token, write_file};
 use crate::common::prometheus::{free_address, sample, scrape};
 use crate::common::{Backend, TestServer, assert_error, plain_async};
+use crate::operations::wait_for_health;
 use crate::rest::{Rest, assert_problem};
 
 pub(crate) fn trials() -> Vec<libtest_mimic::Trial> {
@@ -63,25 +63,6 @@ async fn gauge_reads(server: &TestServer, path: &Path, value: f64) {
     }
 }
 
-async fn health_is(server: &TestServer, wanted: ServingStatus) {
-    let deadline = Instant::now() + Duration::from_secs(10);
-    loop {
-        let status = server
-            .health
-            .clone()
-            .check(HealthCheckRequest::default())
-            .await
-            .unwrap()
-            .into_inner()
-            .status;
-        if status == wanted as i32 {
-            return;
-        }
-        assert!(Instant::now() < deadline, "health never became {wanted:?}");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-}
-
 async fn a_broken_consumers_file_refuses_every_call_when_failing_closed() {
     let dir = tempfile::tempdir().unwrap();
     let (server, path) = start(dir.path(), true).await;
@@ -89,7 +70,7 @@ async fn a_broken_consumers_file_refuses_every_call_when_failing_closed() {
     gauge_reads(&server, &path, 1.0).await;
 
     std::fs::write(&path, "[[consumer]]\nname = broken").unwrap();
-    health_is(&server, ServingStatus::NotServing).await;
+    wait_for_health(&server, ServingStatus::NotServing).await;
     gauge_reads(&server, &path, 0.0).await;
     let refused = get_with_token(&server, TOKEN).await;
     assert_error(
@@ -118,7 +99,7 @@ async fn a_broken_consumers_file_refuses_every_call_when_failing_closed() {
         "consumers.toml",
         &consumers_toml(&[("reader", TOKEN, "reader")]),
     );
-    health_is(&server, ServingStatus::Serving).await;
+    wait_for_health(&server, ServingStatus::Serving).await;
     gauge_reads(&server, &path, 1.0).await;
     assert_let_in(&get_with_token(&server, TOKEN).await);
     server.stop().await;
@@ -131,6 +112,6 @@ async fn a_broken_consumers_file_keeps_the_last_valid_version_by_default() {
     std::fs::write(&path, "not toml at all [").unwrap();
     gauge_reads(&server, &path, 0.0).await;
     assert_let_in(&get_with_token(&server, TOKEN).await);
-    health_is(&server, ServingStatus::Serving).await;
+    wait_for_health(&server, ServingStatus::Serving).await;
     server.stop().await;
 }

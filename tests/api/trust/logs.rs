@@ -11,6 +11,7 @@ use crate::common::credentials::{assert_refused, get_with_token, write_file};
 use crate::common::process::Serve;
 use crate::common::signing::{self, AUDIENCE, ISSUER, SigningKey, claims};
 use crate::common::{Backend, TestServer, plain_async};
+use crate::jwt::trust_jwks;
 use crate::rest::{Rest, assert_problem};
 use crate::tls::ServerFiles;
 
@@ -77,9 +78,7 @@ async fn identities_with_control_characters_are_refused() {
     let key = SigningKey::new(Algorithm::ES256, "idp");
     let jwks = write_file(dir.path(), "jwks.json", &signing::jwks(&[&key]));
     let server = TestServer::start_with(Backend::Sqlite, |config| {
-        config.auth.auth_jwks = Some(jwks.display().to_string());
-        config.auth.auth_issuer = Some(ISSUER.into());
-        config.auth.auth_audience = Some(AUDIENCE.into());
+        trust_jwks(config, jwks.display().to_string());
     })
     .await;
     for subject in [

@@ -19,8 +19,9 @@ use tonic_types::StatusExt;
 use crate::artifacts::sha256_hex;
 use crate::common::certificates::{Authority, KeyAndCertificate};
 use crate::common::credentials::write_file;
-use crate::common::signing::{self, AUDIENCE, ISSUER, SigningKey, claims};
+use crate::common::signing::{self, SigningKey, claims};
 use crate::common::{Backend, TestServer, plain_async};
+use crate::jwt::trust_jwks;
 use crate::tls::ServerFiles;
 
 const ADMIN_TOKEN: &str = "token-of-the-root-admin-consumer";
@@ -138,9 +139,7 @@ async fn each_configuration_admits_exactly_the_identities_it_lists() {
                 config.auth.auth_tokens = Some(consumers.clone());
             }
             if jwts {
-                config.auth.auth_jwks = Some(jwks.display().to_string());
-                config.auth.auth_issuer = Some(ISSUER.into());
-                config.auth.auth_audience = Some(AUDIENCE.into());
+                trust_jwks(config, jwks.display().to_string());
             }
         };
         let own_client = authority

@@ -13,8 +13,10 @@ use tonic::Streaming;
 use tonic::metadata::MetadataValue;
 
 use crate::common::credentials::{consumers_toml, write_file};
-use crate::common::signing::{self, AUDIENCE, ISSUER, SigningKey, claims};
-use crate::common::{Backend, TestServer, assert_error, plain_async};
+use crate::common::signing::{self, SigningKey, claims};
+use crate::common::watch_command::WatchCommand;
+use crate::common::{Backend, TestServer, assert_error, model, plain_async};
+use crate::jwt::trust_jwks;
 use crate::rest::Rest;
 use crate::rest::events::EventStream;
 
@@ -23,6 +25,7 @@ pub(crate) fn trials() -> Vec<libtest_mimic::Trial> {
         streams_end_when_their_consumer_is_removed_or_its_role_changes,
         a_stream_ends_when_its_jwt_expires,
         streams_end_at_the_connection_age_and_the_longest_deadline,
+        the_cli_watch_resumes_after_each_stream_lifetime,
     )
 }
 
@@ -157,9 +160,7 @@ async fn a_stream_ends_when_its_jwt_expires() {
     let key = SigningKey::new(Algorithm::ES256, "idp");
     let jwks = write_file(dir.path(), "jwks.json", &signing::jwks(&[&key]));
     let server = TestServer::start_with(Backend::Sqlite, |config| {
-        config.auth.auth_jwks = Some(jwks.display().to_string());
-        config.auth.auth_issuer = Some(ISSUER.into());
-        config.auth.auth_audience = Some(AUDIENCE.into());
+        trust_jwks(config, jwks.display().to_string());
         config.auth.auth_leeway = Duration::ZERO;
         config.auth.auth_stream_check_interval = CHECKS;
     })
@@ -234,4 +235,43 @@ async fn streams_end_at_the_connection_age_and_the_longest_deadline() {
         );
         server.stop().await;
     }
+}
+
+/// `modelreg models watch` against a server whose streams last a second: every change is
+/// printed once, in order, across the ends of the streams.
+async fn the_cli_watch_resumes_after_each_stream_lifetime() {
+    let server = TestServer::start_with(Backend::Sqlite, |config| {
+        config.limits.max_deadline = Duration::from_secs(1);
+    })
+    .await;
+    let register = |name: &'static str| {
+        let mut client = server.registration.clone();
+        async move {
+            client
+                .register_model(pb::RegisterModelRequest {
+                    model_related_information: Some(model(name, "1", 1)),
+                    request_id: String::new(),
+                })
+                .await
+                .expect("register");
+        }
+    };
+    register("zero").await;
+    let mut watch = WatchCommand::start(&server.url, "-o json --initial");
+    let initial = watch.events(1).await.remove(0);
+    assert!(initial.initial, "{initial:?}");
+    let mut printed = Vec::new();
+    for name in ["first", "second", "third"] {
+        register(name).await;
+        let event = watch.events(1).await.remove(0);
+        printed.push(event.model_id.unwrap().model_name);
+        // The stream reaches its longest life, and the watch resumes.
+        tokio::time::sleep(Duration::from_millis(1200)).await;
+    }
+    assert_eq!(printed, ["first", "second", "third"]);
+    let notes = watch.stderr();
+    assert!(notes.contains("longest life"), "{notes}");
+    assert!(notes.matches("reconnected").count() >= 2, "{notes}");
+    assert!(watch.interrupt().await.success());
+    server.stop().await;
 }
