@@ -57,19 +57,13 @@ impl EscapingVisitor<'_> {
         if self.result.is_err() || name.starts_with("log.") {
             return;
         }
-        let mut text = String::new();
-        let _ = text.write_fmt(value);
         let separator = if self.first { "" } else { " " };
         self.first = false;
         self.result = match name {
-            "message" => write!(self.writer, "{separator}{}", Escaped(&text)),
-            name => write!(
-                self.writer,
-                "{separator}{}={}",
-                name.trim_start_matches("r#"),
-                Escaped(&text)
-            ),
-        };
+            "message" => write!(self.writer, "{separator}"),
+            name => write!(self.writer, "{separator}{}=", name.trim_start_matches("r#")),
+        }
+        .and_then(|()| Escaping(&mut self.writer).write_fmt(value));
     }
 }
 
@@ -109,16 +103,22 @@ impl VisitFmt for EscapingVisitor<'_> {
     }
 }
 
-/// Text with every control character written as its escape.
-struct Escaped<'a>(&'a str);
+/// Writes through to the log line, with every control character written as its escape. Text
+/// without any (nearly all of it) is written as it comes, without a copy.
+struct Escaping<'w, 'a>(&'w mut Writer<'a>);
 
-impl fmt::Display for Escaped<'_> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        for c in self.0.chars() {
+impl fmt::Write for Escaping<'_, '_> {
+    fn write_str(&mut self, text: &str) -> fmt::Result {
+        // C0 controls, DEL, and the lead byte of U+0080..U+00BF (the C1 controls among them).
+        let suspect = |byte: u8| byte < 0x20 || byte == 0x7f || byte == 0xc2;
+        if !text.bytes().any(suspect) {
+            return self.0.write_str(text);
+        }
+        for c in text.chars() {
             if c.is_control() {
-                write!(f, "{}", c.escape_default())?;
+                write!(self.0, "{}", c.escape_default())?;
             } else {
-                f.write_char(c)?;
+                self.0.write_char(c)?;
             }
         }
         Ok(())
@@ -160,7 +160,7 @@ mod tests {
 
     #[test]
     fn a_caller_chosen_value_cannot_forge_a_line_or_an_escape() {
-        let forged = "qoe\n2026-01-01T00:00:00Z  INFO forged: admin logged in\u{1b}[2J";
+        let forged = "qoe\n2026-01-01T00:00:00Z  INFO forged: admin logged in\u{1b}[2J\u{85}©";
         let text = logged(|| {
             let span = tracing::info_span!("rpc", principal = %forged);
             let _entered = span.enter();
@@ -172,6 +172,8 @@ mod tests {
         assert!(text.contains("principal=qoe\\n"), "{text}");
         assert!(text.contains("model=qoe\\n"), "{text}");
         assert!(text.contains("seen qoe\\n"), "{text}");
+        // A C1 control (NEL) is escaped; other Latin-1 text is not.
+        assert!(text.contains("\\u{85}©"), "{text}");
     }
 
     #[test]
