@@ -43,6 +43,12 @@ pub struct ServeConfig {
     #[command(flatten)]
     pub events: EventsConfig,
 
+    /// How the REST API speaks: `r1ap`, the standard's JSON (O-RAN R1AP §10.1/§10.2), or
+    /// `aimlfw`, as the Go model management service that AIMLFW's training manager and
+    /// pipelines were written against (docs/aimlfw.md). gRPC is the same under both.
+    #[arg(long, env = "MODELREG_REST_PROFILE", value_enum, default_value_t = RestProfile::R1ap)]
+    pub rest_profile: RestProfile,
+
     /// Address to serve Prometheus metrics on, at `/metrics` (plain HTTP); none by default.
     #[arg(long, env = "MODELREG_METRICS_LISTEN")]
     pub metrics_listen: Option<SocketAddr>,
@@ -55,6 +61,20 @@ pub struct ServeConfig {
     /// line: tests install one to count statements; without one, nothing is recorded.
     #[arg(skip)]
     pub statement_observer: Option<StatementObserver>,
+}
+
+/// The JSON dialect of the REST API.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+pub enum RestProfile {
+    /// O-RAN R1AP's resources: data types as arrays, empty optional members left out,
+    /// `200 []` for a discovery that matches nothing, unknown members refused.
+    #[default]
+    R1ap,
+    /// The Go model management service's resources, without its defects: `id`, data types as
+    /// the string the client sent, empty optional strings as `""`, 404 for a name and version
+    /// that match nothing, unknown members ignored, `201 {"modelInfo": …}` from a
+    /// registration.
+    Aimlfw,
 }
 
 /// The sweeper, which removes artifact bytes that no record names (left by crashes).
@@ -261,6 +281,7 @@ impl ServeConfig {
             auth: AuthConfig::default(),
             tls: TlsConfig::default(),
             events: EventsConfig::default(),
+            rest_profile: RestProfile::R1ap,
             metrics_listen: None,
             health_check_interval: Duration::from_secs(2),
             statement_observer: None,

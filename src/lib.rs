@@ -23,8 +23,8 @@ mod transport;
 
 pub use auth::{AuthSetupError, NewToken, NewTokenArgs, new_token};
 pub use config::{
-    ArtifactConfig, AuthConfig, DatabaseConfig, EventsConfig, GcConfig, LimitsConfig, ServeConfig,
-    StatementObserver, SweepConfig, TlsConfig,
+    ArtifactConfig, AuthConfig, DatabaseConfig, EventsConfig, GcConfig, LimitsConfig, RestProfile,
+    ServeConfig, StatementObserver, SweepConfig, TlsConfig,
 };
 pub use objects::OpenError as ArtifactStoreError;
 pub use registry::SweepReport;

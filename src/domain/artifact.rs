@@ -227,6 +227,33 @@ impl DownloadSpec {
     }
 }
 
+/// An artifact version a client declares for bytes it stored elsewhere itself (as AIMLFW's
+/// training pipelines do): recorded as the model's next artifact, with no bytes here.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct DeclareSpec {
+    pub(crate) model: ModelRef,
+    pub(crate) artifact_version: ArtifactVersion,
+}
+
+impl DeclareSpec {
+    pub(crate) fn parse(
+        registration_id: &str,
+        model_id: Option<&ModelIdDraft>,
+        selector: Option<&SelectorDraft>,
+        artifact_version: String,
+    ) -> Result<Self> {
+        let mut check = Checker::request();
+        let model = ModelRef::check(&mut check, registration_id, model_id, selector, "");
+        let version =
+            ArtifactVersion::parse_declared(&mut check, "artifact_version", artifact_version);
+        let spec = model.zip(version).map(|(model, artifact_version)| Self {
+            model,
+            artifact_version,
+        });
+        check.finish(spec)
+    }
+}
+
 /// A model as artifact answers name it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) struct ModelIdentity {
@@ -249,6 +276,9 @@ pub(crate) struct Artifact {
     pub(crate) filename: String,
     pub(crate) content_type: String,
     pub(crate) create_time: DateTime<Utc>,
+    /// Declared by a client that stored the bytes elsewhere: the registry holds none of them
+    /// (no object key, size or checksum).
+    pub(crate) external: bool,
 }
 
 /// An artifact whose bytes are stored and verified, to be recorded as its model's next version.

@@ -26,6 +26,27 @@ pub(crate) struct InformationDraft {
     pub(crate) input_data_type: Vec<String>,
     pub(crate) output_data_type: Vec<String>,
     pub(crate) target_environment: Vec<EnvironmentDraft>,
+    /// The data types as the client spelled them, when it sent each list as one
+    /// comma-separated string.
+    pub(crate) spelling: DataTypeSpelling,
+}
+
+/// Data types as one comma-separated string each, exactly as a client of the Go service sent
+/// them (`"c, d"`, with its space): what the `aimlfw` REST profile answers. A spelling is kept
+/// only while it still splits into the listed data types.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub(crate) struct DataTypeSpelling {
+    pub(crate) input: Option<String>,
+    pub(crate) output: Option<String>,
+}
+
+/// The data type ids of one comma-separated string: split at commas, each trimmed; a blank
+/// string lists none.
+pub(crate) fn split_data_types(joined: &str) -> Vec<String> {
+    if joined.trim().is_empty() {
+        return Vec::new();
+    }
+    joined.split(',').map(|id| id.trim().to_owned()).collect()
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Eq)]

@@ -41,6 +41,25 @@ pub(crate) enum Error {
     })]
     ArtifactNotFound { id: String, version: Option<String> },
 
+    /// A declared artifact version lower than the model's current one.
+    #[error(
+        "artifact version {} is lower than the current artifact version {} of model registration {id}; versions only go forward",
+        echo(.given),
+        echo(.current)
+    )]
+    ArtifactVersionBackwards {
+        id: String,
+        given: String,
+        current: String,
+    },
+
+    /// The artifact version was declared by a client that stored its bytes elsewhere.
+    #[error(
+        "artifact version {} of model registration {id} was declared by a client that stored its bytes elsewhere; they are not held here",
+        echo(.version)
+    )]
+    ArtifactNotHeld { id: String, version: String },
+
     #[error("artifacts are limited to {limit} bytes")]
     ArtifactTooLarge { limit: u64 },
 
@@ -187,6 +206,8 @@ impl Error {
             Error::ModelNotFound { .. } => "MODEL_NOT_FOUND",
             Error::AliasNotFound { .. } => "ALIAS_NOT_FOUND",
             Error::ArtifactNotFound { .. } => "ARTIFACT_NOT_FOUND",
+            Error::ArtifactVersionBackwards { .. } => "ARTIFACT_VERSION_BACKWARDS",
+            Error::ArtifactNotHeld { .. } => "ARTIFACT_NOT_HELD",
             Error::ArtifactTooLarge { .. } => "ARTIFACT_TOO_LARGE",
             Error::OffsetOutOfRange { .. } => "OFFSET_OUT_OF_RANGE",
             Error::UploadStream { failure, .. } => match failure {
@@ -272,6 +293,15 @@ impl Error {
                 metadata.extend(version.clone().map(|v| ("artifact_version", v)));
                 metadata
             }
+            Error::ArtifactVersionBackwards { id, given, current } => vec![
+                ("model_registration_id", id.clone()),
+                ("artifact_version", given.clone()),
+                ("current_artifact_version", current.clone()),
+            ],
+            Error::ArtifactNotHeld { id, version } => vec![
+                ("model_registration_id", id.clone()),
+                ("artifact_version", version.clone()),
+            ],
             Error::ArtifactTooLarge { limit } => vec![("max_artifact_bytes", limit.to_string())],
             Error::OffsetOutOfRange { offset, size } => vec![
                 ("offset", offset.to_string()),

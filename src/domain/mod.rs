@@ -22,13 +22,14 @@ mod proptests;
 mod tests;
 
 pub(crate) use artifact::{
-    Artifact, DownloadSpec, ModelIdentity, ModelRef, NewArtifact, SelectorDraft, UploadDraft,
-    UploadSpec, VersionOrAlias,
+    Artifact, DeclareSpec, DownloadSpec, ModelIdentity, ModelRef, NewArtifact, SelectorDraft,
+    UploadDraft, UploadSpec, VersionOrAlias,
 };
 pub(crate) use caller::{Action, Caller, NamePattern, Principal, Role, Scope};
 pub(crate) use check::{Checker, FieldPath, FieldViolation, both, echo};
 pub(crate) use draft::{
-    EnvironmentDraft, InformationDraft, MetadataDraft, ModelDraft, ModelIdDraft,
+    DataTypeSpelling, EnvironmentDraft, InformationDraft, MetadataDraft, ModelDraft, ModelIdDraft,
+    split_data_types,
 };
 pub(crate) use error::{AuthFailure, Cause, Error, Result, StreamFailure};
 pub(crate) use event::{

@@ -7,7 +7,10 @@ use std::ops::Deref;
 use chrono::{DateTime, Utc};
 
 use super::check::Checker;
-use super::draft::{EnvironmentDraft, InformationDraft, MetadataDraft, ModelDraft, ModelIdDraft};
+use super::draft::{
+    DataTypeSpelling, EnvironmentDraft, InformationDraft, MetadataDraft, ModelDraft, ModelIdDraft,
+    split_data_types,
+};
 use super::error::Result;
 use super::labels::{Alias, Labels, check_labels};
 use super::limits;
@@ -27,6 +30,8 @@ pub(crate) struct ModelFields {
     pub(crate) output_data_type: Vec<String>,
     pub(crate) target_environments: Vec<TargetEnvironment>,
     pub(crate) labels: Labels,
+    /// How the client spelled the data types, if it sent strings.
+    pub(crate) data_type_spelling: DataTypeSpelling,
 }
 
 /// A platform a model can run on.
@@ -84,6 +89,7 @@ impl ModelSpec {
         let mut inputs = Vec::new();
         let mut outputs = Vec::new();
         let mut environments = Vec::new();
+        let mut spelling = DataTypeSpelling::default();
         match model_information {
             None => check.violation("model_information", "is required"),
             Some(InformationDraft {
@@ -91,6 +97,7 @@ impl ModelSpec {
                 input_data_type,
                 output_data_type,
                 target_environment,
+                spelling: given_spelling,
             }) => {
                 match metadata {
                     None => check.violation("model_information.metadata", "is required"),
@@ -122,6 +129,10 @@ impl ModelSpec {
                     &output_data_type,
                 );
                 environments = parse_environments(&mut check, target_environment);
+                spelling = DataTypeSpelling {
+                    input: spelled(given_spelling.input, &input_data_type),
+                    output: spelled(given_spelling.output, &output_data_type),
+                };
                 (inputs, outputs) = (input_data_type, output_data_type);
             }
         }
@@ -137,6 +148,7 @@ impl ModelSpec {
                 output_data_type: outputs,
                 target_environments: environments,
                 labels,
+                data_type_spelling: spelling,
             })),
             _ => None,
         };
@@ -174,6 +186,7 @@ impl ModelSpec {
                         dependency_list: env.dependency_list.clone(),
                     })
                     .collect(),
+                spelling: self.data_type_spelling.clone(),
             }),
             labels: self.labels.clone(),
         }
@@ -192,6 +205,12 @@ pub(crate) struct Registration {
     /// The aliases that name this registration, in order. They are moved by their own calls
     /// and are not part of the etag.
     pub(crate) aliases: Vec<Alias>,
+}
+
+/// A spelling of data types, if it still spells `ids`: a change of the list by other means
+/// (an array, a gRPC update) leaves no stale spelling behind.
+fn spelled(spelling: Option<String>, ids: &[String]) -> Option<String> {
+    spelling.filter(|text| split_data_types(text) == ids)
 }
 
 fn non_empty(text: String) -> Option<String> {

@@ -148,7 +148,8 @@ impl RequestId {
 }
 
 /// The version of a model's stored bytes: `0.0.0` before the first artifact, then `1.0.0`,
-/// `1.1.0`, `1.2.0`, … as in the service modelreg replaces.
+/// `1.1.0`, `1.2.0`, … as in the service modelreg replaces. A client that stores bytes
+/// elsewhere may declare any higher `MAJOR.MINOR.PATCH`; versions never go backwards.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) struct ArtifactVersion(String);
 
@@ -160,6 +161,56 @@ impl ArtifactVersion {
     /// The version of the `sequence`-th artifact (1-based).
     pub(crate) fn of_sequence(sequence: i64) -> Self {
         Self(format!("1.{}.0", sequence - 1))
+    }
+
+    /// The version of the `sequence`-th artifact when the model's version is now `current`:
+    /// the numbering's own, unless a declared version went past it; then the next minor
+    /// version after `current`, so that versions only go forward.
+    pub(crate) fn next(current: &ArtifactVersion, sequence: i64) -> Self {
+        let numbered = Self::of_sequence(sequence);
+        match (current.numbers(), numbered.numbers()) {
+            (Some(now), Some(own)) if now >= own => {
+                let (major, minor, _) = now;
+                Self(format!("{major}.{}.0", minor + 1))
+            }
+            _ => numbered,
+        }
+    }
+
+    /// A version a client declares for bytes it stored itself: `MAJOR.MINOR.PATCH`, each a
+    /// decimal number.
+    pub(crate) fn parse_declared(check: &mut Checker, field: &str, text: String) -> Option<Self> {
+        if !check.max_chars(field, &text, limits::ARTIFACT_VERSION_CHARS) {
+            return None;
+        }
+        let version = Self(text);
+        if version.numbers().is_none() {
+            check.violation(
+                field,
+                format!(
+                    "{} is not a version MAJOR.MINOR.PATCH, such as 1.0.0",
+                    super::echo(version.as_str())
+                ),
+            );
+            return None;
+        }
+        Some(version)
+    }
+
+    /// The three numbers of a `MAJOR.MINOR.PATCH` version, in the order versions compare.
+    pub(crate) fn numbers(&self) -> Option<(u64, u64, u64)> {
+        let number = |part: &str| {
+            (!part.is_empty() && part.bytes().all(|byte| byte.is_ascii_digit()))
+                .then(|| part.parse::<u64>().ok())
+                .flatten()
+        };
+        let mut parts = self.0.split('.');
+        let numbers = (
+            number(parts.next()?)?,
+            number(parts.next()?)?,
+            number(parts.next()?)?,
+        );
+        parts.next().is_none().then_some(numbers)
     }
 
     /// A version a client asks for: any text within the limit (unknown ones are not found).
@@ -191,5 +242,39 @@ mod tests {
         assert_eq!(ArtifactVersion::of_sequence(1).as_str(), "1.0.0");
         assert_eq!(ArtifactVersion::of_sequence(2).as_str(), "1.1.0");
         assert_eq!(ArtifactVersion::of_sequence(11).as_str(), "1.10.0");
+    }
+
+    #[test]
+    fn the_next_version_goes_past_a_declared_one() {
+        let next = |current: &str, sequence| {
+            ArtifactVersion::next(&ArtifactVersion::stored(current.into()), sequence).into_string()
+        };
+        assert_eq!(next("0.0.0", 1), "1.0.0");
+        assert_eq!(next("1.0.0", 2), "1.1.0");
+        // Declared 1.0.0 as the first artifact, then 3.2.1 as the second.
+        assert_eq!(next("3.2.1", 3), "3.3.0");
+        assert_eq!(next("1.5.0", 2), "1.6.0");
+    }
+
+    #[test]
+    fn declared_versions_are_three_numbers() {
+        let declared = |text: &str| {
+            let mut check = Checker::request();
+            ArtifactVersion::parse_declared(&mut check, "artifact_version", text.into())
+        };
+        assert_eq!(declared("1.2.3").unwrap().numbers(), Some((1, 2, 3)));
+        assert_eq!(declared("10.0.07").unwrap().numbers(), Some((10, 0, 7)));
+        for bad in [
+            "",
+            "1.2",
+            "1.2.3.4",
+            "1.x.0",
+            "v1.0.0",
+            "1..0",
+            "1.0.0-rc1",
+            " 1.0.0",
+        ] {
+            assert!(declared(bad).is_none(), "{bad:?}");
+        }
     }
 }

@@ -134,6 +134,7 @@ fn information() -> impl Strategy<Value = InformationDraft> {
                 input_data_type,
                 output_data_type,
                 target_environment,
+                spelling: Default::default(),
             },
         )
 }
@@ -194,6 +195,7 @@ fn valid_draft() -> impl Strategy<Value = ModelDraft> {
                     input_data_type,
                     output_data_type,
                     target_environment,
+                    spelling: Default::default(),
                 }),
                 labels: Default::default(),
             },

@@ -21,6 +21,7 @@ fn valid() -> ModelDraft {
                 environment_type: "onnx".into(),
                 dependency_list: "a,b,c".into(),
             }],
+            spelling: Default::default(),
         }),
         model_location: "s3://models/qoe.zip".into(),
         labels: [("team".to_owned(), "ran".to_owned())].into(),

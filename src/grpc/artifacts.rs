@@ -1,4 +1,4 @@
-//! ModelArtifactService: upload, download and list a model's artifacts. An upload's messages
+//! ModelArtifactService: upload, download, list and declare a model's artifacts. An upload's messages
 //! become a header and a stream of byte chunks for the registry; a download's bytes become
 //! chunk messages after the artifact's info.
 
@@ -10,7 +10,9 @@ use tonic::{Code, Request, Response, Status, Streaming};
 use super::caller::take_caller;
 use super::convert;
 use crate::domain::page_token;
-use crate::domain::{DownloadSpec, Error, ModelRef, PageSize, StreamFailure, UploadSpec, both};
+use crate::domain::{
+    DeclareSpec, DownloadSpec, Error, ModelRef, PageSize, StreamFailure, UploadSpec, both,
+};
 use crate::metrics;
 use crate::pb::{
     self, download_artifact_response, model_artifact_service_server::ModelArtifactService,
@@ -127,6 +129,32 @@ impl ModelArtifactService for ArtifactService {
                 .next
                 .map(|cursor| page_token::encode_artifacts(self.registry.page_token_key(), cursor))
                 .unwrap_or_default(),
+        }))
+    }
+
+    async fn declare_artifact(
+        &self,
+        mut request: Request<pb::DeclareArtifactRequest>,
+    ) -> Result<Response<pb::DeclareArtifactResponse>, Status> {
+        let caller = take_caller(&mut request)?;
+        let pb::DeclareArtifactRequest {
+            model_registration_id,
+            model_id,
+            model,
+            artifact_version,
+        } = request.into_inner();
+        let model_id = model_id.map(convert::model_id_draft);
+        let selector = model.map(convert::selector_draft);
+        let spec = DeclareSpec::parse(
+            &model_registration_id,
+            model_id.as_ref(),
+            selector.as_ref(),
+            artifact_version,
+        )?;
+        let declared = self.registry.declare_artifact(&caller, spec).await?;
+        Ok(Response::new(pb::DeclareArtifactResponse {
+            model: Some(convert::registration(&declared.registration)),
+            recorded: declared.recorded,
         }))
     }
 }

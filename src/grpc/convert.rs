@@ -75,6 +75,7 @@ pub(super) fn information_draft(information: pb::ModelInformation) -> Informatio
             .into_iter()
             .map(environment_draft)
             .collect(),
+        spelling: Default::default(),
     }
 }
 
@@ -171,6 +172,7 @@ pub(super) fn artifact_info(model: &ModelIdentity, artifact: &Artifact) -> pb::A
         filename,
         content_type,
         create_time,
+        external,
     } = artifact;
     pb::ArtifactInfo {
         model_registration_id: model.id.to_string(),
@@ -185,6 +187,7 @@ pub(super) fn artifact_info(model: &ModelIdentity, artifact: &Artifact) -> pb::A
         filename: filename.clone(),
         content_type: content_type.clone(),
         create_time: Some(timestamp(*create_time)),
+        external: *external,
     }
 }
 

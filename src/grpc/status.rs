@@ -55,6 +55,9 @@ impl From<Error> for Status {
             | Error::ArtifactNotFound { .. }) => plain(Code::NotFound, err),
             ref err @ Error::ModelAlreadyRegistered { .. } => plain(Code::AlreadyExists, err),
             ref err @ Error::EtagMismatch { .. } => plain(Code::Aborted, err),
+            ref err @ (Error::ArtifactVersionBackwards { .. } | Error::ArtifactNotHeld { .. }) => {
+                plain(Code::FailedPrecondition, err)
+            }
             ref err @ Error::ArtifactTooLarge { .. } => plain(Code::ResourceExhausted, err),
             ref err @ Error::OffsetOutOfRange { .. } => plain(Code::OutOfRange, err),
             ref err @ Error::UploadStream { failure, .. } => match failure {

@@ -163,6 +163,7 @@ fn populated(draft: ModelDraft) -> Vec<Change> {
         input_data_type,
         output_data_type,
         target_environment,
+        spelling: _,
     }) = model_information
     {
         if let Some(MetadataDraft { author, owner }) = metadata {

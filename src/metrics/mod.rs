@@ -29,6 +29,7 @@ pub(crate) const DB_POOL_MAX_CONNECTIONS: &str = "modelreg_db_pool_max_connectio
 pub(crate) const DB_POOL_WAITERS: &str = "modelreg_db_pool_waiters";
 pub(crate) const ARTIFACT_RECEIVED_BYTES: &str = "modelreg_artifact_received_bytes_total";
 pub(crate) const ARTIFACT_SENT_BYTES: &str = "modelreg_artifact_sent_bytes_total";
+const REST_IGNORED_MEMBERS: &str = "modelreg_rest_ignored_members_total";
 
 /// Histogram buckets for RPC and REST request durations, in seconds: 50 µs to 60 s. Registry
 /// reads answer in tens to hundreds of microseconds; artifact streams can take minutes.
@@ -101,11 +102,20 @@ fn describe() {
         Unit::Bytes,
         "Artifact bytes sent by downloads (gRPC and REST)"
     );
+    metrics::describe_counter!(
+        REST_IGNORED_MEMBERS,
+        "Unknown JSON members the aimlfw REST profile ignored, by route"
+    );
 }
 
 /// Counts artifact bytes received from clients.
 pub(crate) fn artifact_bytes_received(bytes: usize) {
     metrics::counter!(ARTIFACT_RECEIVED_BYTES).increment(bytes as u64);
+}
+
+/// Counts unknown JSON members the `aimlfw` profile ignored in one request body.
+pub(crate) fn rest_ignored_members(route: &'static str, members: usize) {
+    metrics::counter!(REST_IGNORED_MEMBERS, "route" => route).increment(members as u64);
 }
 
 /// Counts artifact bytes sent to clients.

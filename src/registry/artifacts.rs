@@ -10,10 +10,11 @@ use uuid::Uuid;
 use super::Registry;
 use super::models::not_found;
 use crate::domain::{
-    Action, Actor, Artifact, ArtifactCursor, Caller, Error, FieldViolation, ModelIdentity,
-    ModelRef, NewArtifact, Page, PageSize, Result, StreamFailure, UploadSpec,
+    Action, Actor, Artifact, ArtifactCursor, Caller, DeclareSpec, Error, FieldViolation,
+    ModelIdentity, ModelRef, NewArtifact, Page, PageSize, Result, StreamFailure, UploadSpec,
 };
 use crate::objects::{ObjectUpload, Objects};
+use crate::store::Declared;
 
 /// An artifact with the model it belongs to.
 #[derive(Clone, Debug)]
@@ -154,6 +155,35 @@ impl Registry {
         Error::ArtifactTooLarge {
             limit: self.max_artifact_bytes,
         }
+    }
+
+    /// Records a version of artifact bytes the caller stored elsewhere as the model's next
+    /// artifact (see `Store::declare_artifact`): a writer's call, as an upload is.
+    pub(crate) async fn declare_artifact(
+        &self,
+        caller: &Caller,
+        spec: DeclareSpec,
+    ) -> Result<Declared> {
+        caller.require(Action::Write)?;
+        if let ModelRef::NameVersion(name, _) = &spec.model {
+            caller.require_in_scope(name.as_str())?;
+        }
+        let model = self.resolve(caller, &spec.model).await?;
+        let actor = Actor::of(caller, None);
+        let store = self.store.clone();
+        let version = spec.artifact_version;
+        let declared =
+            super::detached(async move { store.declare_artifact(model.id, version, &actor).await })
+                .await?
+                .ok_or_else(|| not_found(model.id))?;
+        if declared.recorded {
+            tracing::info!(
+                model_registration_id = %model.id,
+                artifact_version = declared.registration.artifact_version.as_str(),
+                "external artifact declared"
+            );
+        }
+        Ok(declared)
     }
 
     /// A page of a model's artifacts, newest first.

@@ -27,6 +27,12 @@ impl Registry {
                 id: model.id.to_string(),
                 version: spec.artifact_version.map(|v| v.into_string()),
             })?;
+        if artifact.external {
+            return Err(Error::ArtifactNotHeld {
+                id: model.id.to_string(),
+                version: artifact.version.into_string(),
+            });
+        }
         let size = artifact.size_bytes;
         if spec.offset > size {
             return Err(Error::OffsetOutOfRange {

@@ -13,10 +13,11 @@ use axum::extract::{Path, RawQuery, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 
-use super::Gateway;
 use super::problem::{Problem, ProblemDetails};
 use super::request::query_params;
 use super::resource::ModelRelatedInformation;
+use super::{Gateway, profile};
+use crate::config::RestProfile;
 use crate::domain::{
     Caller, Error, ListQuery, ListQueryDraft, ModelCursor, Registration, page_token,
 };
@@ -80,9 +81,22 @@ pub(crate) async fn list(
         })?),
     };
     let page_token = params.get("page-token").cloned();
+    // The Go service answered 404 for a name and version that match nothing, and the
+    // training manager reads 404 as "not registered"; the standard answers `200 []`.
+    let not_found = (gateway.profile == RestProfile::Aimlfw
+        && !search.model_name.is_empty()
+        && !search.model_version.is_empty())
+    .then(|| Error::ModelNotFound {
+        name: search.model_name.clone(),
+        version: search.model_version.clone(),
+    });
     if page_size.is_none() && page_token.is_none() {
-        let (answer, _) = every_match(gateway.registry.clone(), caller, search).await?;
-        return Ok(answer);
+        let (answer, first_page) =
+            every_match(gateway.registry.clone(), caller, search, gateway.profile).await?;
+        return match not_found {
+            Some(err) if first_page == 0 => Err(err.into()),
+            _ => Ok(answer),
+        };
     }
     let after = match page_token.as_deref() {
         None | Some("") => None,
@@ -96,7 +110,13 @@ pub(crate) async fn list(
         .registry
         .list(&caller, search.query(page_size.unwrap_or(0), after)?)
         .await?;
-    let mut answer = json_answer(Body::from(array(&page.items)), sequence);
+    if let Some(err) = not_found
+        && page.items.is_empty()
+        && page_token.is_none()
+    {
+        return Err(err.into());
+    }
+    let mut answer = json_answer(Body::from(array(gateway.profile, &page.items)), sequence);
     if let Some(after) = page.next {
         let token = page_token::encode(gateway.registry.page_token_key(), &search.binding(), after);
         let mut next = params.clone();
@@ -153,6 +173,7 @@ pub(super) async fn every_match(
     registry: Registry,
     caller: Caller,
     search: Search,
+    profile: RestProfile,
 ) -> Result<(Response, usize), Problem> {
     let (first, sequence) = registry
         .list(&caller, search.query(i32::MAX, None)?)
@@ -166,7 +187,7 @@ pub(super) async fn every_match(
             let mut chunk = String::new();
             for registration in &page.items {
                 chunk.push_str(separator);
-                chunk.push_str(&item(registration));
+                chunk.push_str(&profile::resource_json(profile, registration));
                 separator = ",";
             }
             yield Ok(Bytes::from(chunk));
@@ -189,17 +210,16 @@ pub(super) async fn every_match(
     Ok((json_answer(Body::from_stream(body), sequence), first_page))
 }
 
-fn item(registration: &Registration) -> String {
-    serde_json::to_string(&ModelRelatedInformation::of(registration))
-        .expect("a registration serializes")
-}
-
-fn array(registrations: &[Registration]) -> Vec<u8> {
-    let items: Vec<_> = registrations
-        .iter()
-        .map(ModelRelatedInformation::of)
-        .collect();
-    serde_json::to_vec(&items).expect("registrations serialize")
+fn array(profile: RestProfile, registrations: &[Registration]) -> Vec<u8> {
+    let mut array = String::from("[");
+    for (index, registration) in registrations.iter().enumerate() {
+        if index > 0 {
+            array.push(',');
+        }
+        array.push_str(&profile::resource_json(profile, registration));
+    }
+    array.push(']');
+    array.into_bytes()
 }
 
 fn json_answer(body: Body, sequence: i64) -> Response {
@@ -246,7 +266,8 @@ pub(crate) async fn model_info(
     Path(model_name): Path<String>,
 ) -> Result<Response, Problem> {
     let search = Search::named(model_name.clone());
-    let (answer, first_page) = every_match(gateway.registry.clone(), caller, search).await?;
+    let (answer, first_page) =
+        every_match(gateway.registry.clone(), caller, search, gateway.profile).await?;
     if first_page == 0 {
         return Err(Problem::new(
             StatusCode::NOT_FOUND,

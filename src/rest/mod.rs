@@ -5,14 +5,17 @@
 //! authorization, events and errors are the same by construction.
 
 mod authenticate;
+mod declare;
 mod discovery;
 mod dispatch;
 mod download;
 mod events;
+mod go_routes;
 mod merge_patch;
 mod names;
 mod openapi;
 mod problem;
+mod profile;
 mod registration;
 mod request;
 mod resource;
@@ -40,6 +43,7 @@ pub(crate) use dispatch::RestLayer;
 use problem::Problem;
 
 use crate::auth::Authenticator;
+use crate::config::RestProfile;
 use crate::grpc::StreamLimits;
 use crate::metrics;
 use crate::registry::Registry;
@@ -53,10 +57,25 @@ pub(crate) struct Deadlines {
     pub(crate) upload: Duration,
 }
 
+/// How the REST API is served.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Settings {
+    /// The JSON dialect (`--rest-profile`).
+    pub(crate) profile: RestProfile,
+    /// The largest JSON body accepted, in bytes (`--max-message-bytes`).
+    pub(crate) max_body: usize,
+    /// The largest request headers accepted (`--max-header-bytes`).
+    pub(crate) max_header_bytes: usize,
+    pub(crate) deadlines: Deadlines,
+    /// The longest an event stream may last.
+    pub(crate) streams: StreamLimits,
+}
+
 /// What the handlers share.
 #[derive(Clone)]
 pub(crate) struct Gateway {
     registry: Registry,
+    profile: RestProfile,
     /// The largest JSON body accepted, in bytes (`--max-message-bytes`).
     max_body: usize,
     /// The longest an event stream may last.
@@ -69,20 +88,29 @@ pub(crate) struct Gateway {
 pub(crate) fn service(
     registry: Registry,
     authenticator: Authenticator,
-    max_body: usize,
-    max_header_bytes: usize,
-    deadlines: Deadlines,
-    streams: StreamLimits,
+    settings: Settings,
     in_progress: Arc<Semaphore>,
 ) -> NormalizePath<Router> {
+    let Settings {
+        profile,
+        max_body,
+        max_header_bytes,
+        deadlines,
+        streams,
+    } = settings;
     let gateway = Gateway {
         registry,
+        profile,
         max_body,
         streams,
     };
     let registrations = registration::COLLECTION;
     let router = Router::new()
         .route(registrations, axum::routing::post(registration::register))
+        .route(
+            &format!("{registrations}/updateArtifact/{{modelName}}/{{modelVersion}}/{{artifactVersion}}"),
+            axum::routing::post(declare::update_artifact),
+        )
         .route(
             &format!("{registrations}/{{modelRegistrationId}}"),
             get(registration::get)

@@ -1,17 +1,24 @@
-//! The OpenAPI 3.1 document of the REST API, generated from the handlers and the types they
-//! read and write. It is served at `/openapi.json` and kept in `docs/openapi.json`, which a
+//! The OpenAPI 3.1 documents of the REST API, one a profile, generated from the handlers and
+//! the types they read and write. The one of the server's profile is served at
+//! `/openapi.json`; both are kept in `docs/` (`openapi.json`, `openapi-aimlfw.json`), which a
 //! test compares with what the code generates.
 
+use axum::extract::State;
 use axum::http::{HeaderValue, header};
 use axum::response::IntoResponse;
-use utoipa::openapi::{ContentBuilder, Ref, Response, ResponseBuilder};
+use utoipa::openapi::schema::{AdditionalProperties, Schema};
+use utoipa::openapi::{ContentBuilder, Ref, RefOr, Response, ResponseBuilder};
 use utoipa::{Modify, OpenApi};
 
 use super::problem::{InvalidParam, ProblemDetails};
+use super::profile::{
+    GoMetadata, GoModelId, GoModelInformation, GoModelRelatedInformation, Registered, Updated,
+};
 use super::resource::{
     Metadata, ModelId, ModelInformation, ModelRelatedInformation, TargetEnvironment,
 };
-use super::{discovery, download, events, registration, upload};
+use super::{Gateway, declare, discovery, download, events, go_routes, registration, upload};
+use crate::config::RestProfile;
 
 #[derive(OpenApi)]
 #[openapi(
@@ -30,6 +37,7 @@ use super::{discovery, download, events, registration, upload};
         upload::upload,
         download::download,
         discovery::model_info,
+        declare::update_artifact,
         events::watch,
     ),
     components(schemas(
@@ -43,10 +51,15 @@ use super::{discovery, download, events, registration, upload};
         upload::Uploaded,
         upload::ArtifactInfo,
         upload::UploadForm,
+        Updated,
+        GoModelRelatedInformation,
+        GoModelId,
+        GoModelInformation,
+        GoMetadata,
         events::WatchEvent,
         events::WatchMessage,
     )),
-    modifiers(&EveryOperation),
+    modifiers(&EveryOperation, &UnknownMembersRefused),
     tags(
         (name = "registration", description = "R1AP §10.1 AI/ML model registration"),
         (name = "discovery", description = "R1AP §10.2 AI/ML model discovery"),
@@ -55,6 +68,82 @@ use super::{discovery, download, events, registration, upload};
     ),
 )]
 struct ApiDoc;
+
+/// The document of the `aimlfw` profile: the Go service's resource in answers, 404 for a
+/// name and version that match nothing, unknown members accepted.
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "modelreg (aimlfw profile)",
+        description = "The REST API as the Go model management service of O-RAN SC AIMLFW spoke it (`--rest-profile aimlfw`), without its defects: unknown ids are 404, errors are RFC 7807 problem documents.",
+        license(name = "Apache-2.0", identifier = "Apache-2.0"),
+    ),
+    paths(
+        go_routes::register,
+        go_routes::get,
+        go_routes::replace,
+        registration::merge,
+        registration::delete,
+        go_routes::list,
+        upload::upload,
+        download::download,
+        go_routes::model_info,
+        declare::update_artifact,
+        events::watch,
+    ),
+    components(schemas(
+        ModelRelatedInformation,
+        ModelId,
+        ModelInformation,
+        Metadata,
+        TargetEnvironment,
+        ProblemDetails,
+        InvalidParam,
+        upload::Uploaded,
+        upload::ArtifactInfo,
+        upload::UploadForm,
+        Registered,
+        Updated,
+        GoModelRelatedInformation,
+        GoModelId,
+        GoModelInformation,
+        GoMetadata,
+        events::WatchEvent,
+        events::WatchMessage,
+    )),
+    modifiers(&EveryOperation),
+    tags(
+        (name = "registration", description = "R1AP §10.1 AI/ML model registration, in the Go service's JSON"),
+        (name = "discovery", description = "R1AP §10.2 AI/ML model discovery, in the Go service's JSON"),
+        (name = "events", description = "Changes of models as Server-Sent Events"),
+        (name = "artifacts", description = "The routes of the Go model management service for artifacts"),
+    ),
+)]
+struct AimlfwDoc;
+
+/// Under the standard's profile a resource with a member it does not have is refused.
+struct UnknownMembersRefused;
+
+impl Modify for UnknownMembersRefused {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let Some(components) = openapi.components.as_mut() else {
+            return;
+        };
+        let resources = [
+            "ModelRelatedInformation",
+            "ModelId",
+            "ModelInformation",
+            "Metadata",
+            "TargetEnvironment",
+        ];
+        for name in resources {
+            if let Some(RefOr::T(Schema::Object(object))) = components.schemas.get_mut(name) {
+                object.additional_properties =
+                    Some(Box::new(AdditionalProperties::FreeForm(false)));
+            }
+        }
+    }
+}
 
 /// What any operation may answer, beside what its own description lists.
 const COMMON_ANSWERS: [(&str, &str); 7] = [
@@ -116,40 +205,50 @@ fn problem_answer(description: &str) -> Response {
         .build()
 }
 
-/// The document, as served and as committed.
-pub(crate) fn document() -> String {
-    let mut document = ApiDoc::openapi();
+/// The document of `profile`, as served and as committed.
+pub(crate) fn document(profile: RestProfile) -> String {
+    let mut document = match profile {
+        RestProfile::R1ap => ApiDoc::openapi(),
+        RestProfile::Aimlfw => AimlfwDoc::openapi(),
+    };
     document.info.version = env!("CARGO_PKG_VERSION").to_owned();
     let mut text = document.to_pretty_json().expect("the document serializes");
     text.push('\n');
     text
 }
 
-pub(crate) async fn serve() -> impl IntoResponse {
+pub(crate) async fn serve(State(gateway): State<Gateway>) -> impl IntoResponse {
     (
         [(
             header::CONTENT_TYPE,
             HeaderValue::from_static("application/json"),
         )],
-        document(),
+        document(gateway.profile),
     )
 }
 
 #[cfg(test)]
 mod tests {
-    /// The committed document is what the code generates. `MODELREG_WRITE_OPENAPI=1 cargo
-    /// test openapi` rewrites it after a change of the API.
+    use crate::config::RestProfile;
+
+    /// The committed documents are what the code generates. `MODELREG_WRITE_OPENAPI=1 cargo
+    /// test openapi` rewrites them after a change of the API.
     #[test]
-    fn the_committed_openapi_document_is_current() {
-        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/docs/openapi.json");
-        let generated = super::document();
-        if std::env::var_os("MODELREG_WRITE_OPENAPI").is_some() {
-            std::fs::write(path, &generated).unwrap();
+    fn the_committed_openapi_documents_are_current() {
+        for (profile, file) in [
+            (RestProfile::R1ap, "openapi.json"),
+            (RestProfile::Aimlfw, "openapi-aimlfw.json"),
+        ] {
+            let path = format!("{}/docs/{file}", env!("CARGO_MANIFEST_DIR"));
+            let generated = super::document(profile);
+            if std::env::var_os("MODELREG_WRITE_OPENAPI").is_some() {
+                std::fs::write(&path, &generated).unwrap();
+            }
+            let committed = std::fs::read_to_string(&path).unwrap_or_default();
+            assert!(
+                committed == generated,
+                "docs/{file} differs from the API; run MODELREG_WRITE_OPENAPI=1 cargo test openapi"
+            );
         }
-        let committed = std::fs::read_to_string(path).unwrap_or_default();
-        assert!(
-            committed == generated,
-            "docs/openapi.json differs from the API; run MODELREG_WRITE_OPENAPI=1 cargo test openapi"
-        );
     }
 }

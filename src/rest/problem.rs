@@ -170,7 +170,10 @@ fn status_of(err: &Error) -> StatusCode {
         | Error::ModelNotFound { .. }
         | Error::AliasNotFound { .. }
         | Error::ArtifactNotFound { .. } => StatusCode::NOT_FOUND,
-        Error::ModelAlreadyRegistered { .. } | Error::Contention(_) => StatusCode::CONFLICT,
+        Error::ModelAlreadyRegistered { .. }
+        | Error::Contention(_)
+        | Error::ArtifactVersionBackwards { .. }
+        | Error::ArtifactNotHeld { .. } => StatusCode::CONFLICT,
         Error::EtagMismatch { .. } => StatusCode::PRECONDITION_FAILED,
         Error::ArtifactTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
         Error::OffsetOutOfRange { .. } => StatusCode::RANGE_NOT_SATISFIABLE,

@@ -1,5 +1,6 @@
 //! R1AP §10.1 over REST: register, read, replace, merge-patch and deregister a model under
-//! `/ai-ml-model-registration/v1/model-registrations`.
+//! `/ai-ml-model-registration/v1/model-registrations`, in the JSON of the server's profile
+//! (`profile`): the standard's, or the Go model management service's.
 
 use axum::Extension;
 use axum::body::Body;
@@ -7,15 +8,19 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 
-use super::Gateway;
-use super::merge_patch;
+use serde::Serialize;
+
 use super::problem::{Problem, ProblemDetails};
+use super::profile::{self, GoModelRelatedInformation, Registered, Updated};
 use super::request::{
-    BodyType, etag_header, json_body, not_modified, precondition, registration_id,
+    BodyType, etag_header, json_body, not_modified, precondition, registration_id, resource_body,
 };
 use super::resource::ModelRelatedInformation;
+use super::{Gateway, merge_patch};
+use crate::config::RestProfile;
 use crate::domain::{
-    Action, Caller, Change, Checker, FieldViolation, ModelSpec, Patch, Registration, RequestId,
+    Action, ArtifactVersion, Caller, Change, Checker, DeclareSpec, Error, FieldViolation, ModelRef,
+    ModelSpec, Patch, Registration, RegistrationId, RequestId,
 };
 
 pub(crate) const COLLECTION: &str = "/ai-ml-model-registration/v1/model-registrations";
@@ -43,8 +48,14 @@ pub(crate) async fn register(
     headers: HeaderMap,
     body: Body,
 ) -> Result<Response, Problem> {
-    let resource: ModelRelatedInformation =
-        json_body(&headers, body, BodyType::Json, gateway.max_body).await?;
+    let resource = resource_body(
+        &headers,
+        body,
+        gateway.max_body,
+        gateway.profile,
+        "register",
+    )
+    .await?;
     let spec = ModelSpec::parse(resource.into_draft())?;
     let mut check = Checker::request();
     let key = headers
@@ -54,7 +65,15 @@ pub(crate) async fn register(
     let request_id = RequestId::parse(&mut check, "request_id", key);
     let request_id = check.finish(request_id)?;
     let registration = gateway.registry.register(&caller, spec, request_id).await?;
-    let mut answer = resource_answer(StatusCode::CREATED, &registration);
+    let mut answer = match gateway.profile {
+        RestProfile::R1ap => resource_answer(gateway.profile, StatusCode::CREATED, &registration),
+        RestProfile::Aimlfw => {
+            let body = Registered {
+                model_info: GoModelRelatedInformation::of(&registration),
+            };
+            json_answer(StatusCode::CREATED, &body, &registration)
+        }
+    };
     answer.headers_mut().insert(
         header::LOCATION,
         HeaderValue::try_from(format!("{COLLECTION}/{}", registration.id)).expect("ids are ASCII"),
@@ -89,7 +108,11 @@ pub(crate) async fn get(
         )
             .into_response());
     }
-    Ok(resource_answer(StatusCode::OK, &registration))
+    Ok(resource_answer(
+        gateway.profile,
+        StatusCode::OK,
+        &registration,
+    ))
 }
 
 /// Replaces a registration with the resource of the body (R1AP §10.1.4). Its name and version
@@ -120,9 +143,23 @@ pub(crate) async fn replace(
     body: Body,
 ) -> Result<Response, Problem> {
     let id = registration_id(&caller, Action::Write, &id)?;
-    let mut resource: ModelRelatedInformation =
-        json_body(&headers, body, BodyType::Json, gateway.max_body).await?;
+    let mut resource =
+        resource_body(&headers, body, gateway.max_body, gateway.profile, "replace").await?;
     let etag = precondition(&headers, std::mem::take(&mut resource.etag))?;
+    // Under `aimlfw` a PUT may carry the artifact version, as the Go service's clients send
+    // it back: the current one (or none) keeps it, a higher one is declared as by
+    // `updateArtifact`, a lower one is refused before anything changes.
+    let declared = match gateway.profile {
+        RestProfile::R1ap => None,
+        RestProfile::Aimlfw => {
+            let sent = resource
+                .model_id
+                .as_ref()
+                .map(|model_id| model_id.artifact_version.clone())
+                .unwrap_or_default();
+            newer_artifact_version(&gateway, &caller, id, sent).await?
+        }
+    };
     let mut rejected = Vec::new();
     if !resource.model_registration_id.is_empty()
         && resource.model_registration_id != id.to_string()
@@ -143,8 +180,60 @@ pub(crate) async fn replace(
         ],
         rejected,
     };
-    let registration = gateway.registry.update(&caller, id, etag, patch).await?;
-    Ok(resource_answer(StatusCode::OK, &registration))
+    let mut registration = gateway.registry.update(&caller, id, etag, patch).await?;
+    match (gateway.profile, declared) {
+        (RestProfile::R1ap, _) => Ok(resource_answer(
+            gateway.profile,
+            StatusCode::OK,
+            &registration,
+        )),
+        (RestProfile::Aimlfw, declared) => {
+            if let Some(version) = declared {
+                let spec = DeclareSpec {
+                    model: ModelRef::Id(id),
+                    artifact_version: version,
+                };
+                registration = gateway
+                    .registry
+                    .declare_artifact(&caller, spec)
+                    .await?
+                    .registration;
+            }
+            let body = Updated {
+                modelinfo: GoModelRelatedInformation::of(&registration),
+            };
+            Ok(json_answer(StatusCode::OK, &body, &registration))
+        }
+    }
+}
+
+/// The artifact version a PUT under `aimlfw` moves to, if it is higher than the current one;
+/// 409 if it is lower, 400 if it is no version.
+async fn newer_artifact_version(
+    gateway: &Gateway,
+    caller: &Caller,
+    id: RegistrationId,
+    sent: String,
+) -> Result<Option<ArtifactVersion>, Problem> {
+    if sent.is_empty() {
+        return Ok(None);
+    }
+    let mut check = Checker::request();
+    let version = ArtifactVersion::parse_declared(&mut check, "model_id.artifact_version", sent);
+    let version = check.finish(version)?;
+    let current = gateway.registry.get(caller, id).await?.artifact_version;
+    if version == current {
+        return Ok(None);
+    }
+    if version.numbers() < current.numbers() {
+        return Err(Error::ArtifactVersionBackwards {
+            id: id.to_string(),
+            given: version.into_string(),
+            current: current.into_string(),
+        }
+        .into());
+    }
+    Ok(Some(version))
 }
 
 /// Changes some fields of a registration: a JSON Merge Patch (RFC 7396).
@@ -179,7 +268,11 @@ pub(crate) async fn merge(
     let (patch, etag_in_body) = merge_patch::patch(document);
     let etag = precondition(&headers, etag_in_body)?;
     let registration = gateway.registry.update(&caller, id, etag, patch).await?;
-    Ok(resource_answer(StatusCode::OK, &registration))
+    Ok(resource_answer(
+        gateway.profile,
+        StatusCode::OK,
+        &registration,
+    ))
 }
 
 /// Deregisters a model with its environments and artifacts (R1AP §10.1.5).
@@ -210,10 +303,23 @@ pub(crate) async fn delete(
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
-/// A registration as an answer: its JSON and its `ETag`.
-pub(crate) fn resource_answer(status: StatusCode, registration: &Registration) -> Response {
-    let body = serde_json::to_vec(&ModelRelatedInformation::of(registration))
-        .expect("a registration serializes");
+/// A registration as an answer: its JSON in `profile` and its `ETag`.
+pub(crate) fn resource_answer(
+    profile: RestProfile,
+    status: StatusCode,
+    registration: &Registration,
+) -> Response {
+    let body = profile::resource_json(profile, registration).into_bytes();
+    answer(status, body, registration)
+}
+
+/// `body` as an answer about `registration`, with its `ETag`.
+fn json_answer(status: StatusCode, body: &impl Serialize, registration: &Registration) -> Response {
+    let body = serde_json::to_vec(body).expect("a registration serializes");
+    answer(status, body, registration)
+}
+
+fn answer(status: StatusCode, body: Vec<u8>, registration: &Registration) -> Response {
     (
         status,
         [

@@ -8,7 +8,10 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use serde::de::DeserializeOwned;
 
 use super::problem::Problem;
+use super::resource::ModelRelatedInformation;
+use crate::config::RestProfile;
 use crate::domain::{Action, Caller, Checker, Etag, RegistrationId, Result as DomainResult};
+use crate::metrics;
 
 /// The media types a body may have.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -41,6 +44,65 @@ pub(crate) async fn json_body<T: DeserializeOwned>(
     kind: BodyType,
     limit: usize,
 ) -> Result<T, Problem> {
+    let bytes = accepted_body(headers, body, kind, limit).await?;
+    let mut deserializer = serde_json::Deserializer::from_slice(&bytes);
+    let value = serde_path_to_error::deserialize(&mut deserializer).map_err(type_error)?;
+    deserializer.end().map_err(malformed)?;
+    Ok(value)
+}
+
+/// A `ModelRelatedInformation` body. Members the resource does not have are refused under
+/// `r1ap`, each listed; under `aimlfw` they are ignored, as the Go service ignored them
+/// (scripts send `metadata.algorithm` and the like), logged at debug and counted.
+pub(crate) async fn resource_body(
+    headers: &HeaderMap,
+    body: Body,
+    limit: usize,
+    profile: RestProfile,
+    route: &'static str,
+) -> Result<ModelRelatedInformation, Problem> {
+    let bytes = accepted_body(headers, body, BodyType::Json, limit).await?;
+    let mut unknown = Vec::new();
+    let mut deserializer = serde_json::Deserializer::from_slice(&bytes);
+    let mut note = |path: serde_ignored::Path<'_>| unknown.push(path.to_string());
+    let tracked = serde_ignored::Deserializer::new(&mut deserializer, &mut note);
+    let resource = serde_path_to_error::deserialize(tracked).map_err(type_error)?;
+    deserializer.end().map_err(malformed)?;
+    if unknown.is_empty() {
+        return Ok(resource);
+    }
+    match profile {
+        RestProfile::R1ap => Err(Problem::invalid_params(
+            unknown
+                .into_iter()
+                .map(|member| (member, "is not a member of the resource".to_owned()))
+                .collect(),
+        )),
+        RestProfile::Aimlfw => {
+            tracing::debug!(route, members = ?unknown, "unknown members ignored");
+            metrics::rest_ignored_members(route, unknown.len());
+            Ok(resource)
+        }
+    }
+}
+
+fn type_error(err: serde_path_to_error::Error<serde_json::Error>) -> Problem {
+    let path = err.path().to_string();
+    let param = if path == "." { "body".to_owned() } else { path };
+    Problem::invalid_params(vec![(param, err.into_inner().to_string())])
+}
+
+fn malformed(err: serde_json::Error) -> Problem {
+    Problem::invalid_params(vec![("body".to_owned(), err.to_string())])
+}
+
+/// The body of an accepted media type, at most `limit` bytes.
+async fn accepted_body(
+    headers: &HeaderMap,
+    body: Body,
+    kind: BodyType,
+    limit: usize,
+) -> Result<bytes::Bytes, Problem> {
     let essence = headers
         .get(header::CONTENT_TYPE)
         .and_then(|value| value.to_str().ok())
@@ -62,17 +124,7 @@ pub(crate) async fn json_body<T: DeserializeOwned>(
             format!("the body must be {}", kind.name()),
         ));
     }
-    let bytes = read_body(body, limit).await?;
-    let mut deserializer = serde_json::Deserializer::from_slice(&bytes);
-    let value = serde_path_to_error::deserialize(&mut deserializer).map_err(|err| {
-        let path = err.path().to_string();
-        let param = if path == "." { "body".to_owned() } else { path };
-        Problem::invalid_params(vec![(param, err.into_inner().to_string())])
-    })?;
-    deserializer
-        .end()
-        .map_err(|err| Problem::invalid_params(vec![("body".to_owned(), err.to_string())]))?;
-    Ok(value)
+    read_body(body, limit).await
 }
 
 /// The whole body, or 413 beyond `limit` bytes.

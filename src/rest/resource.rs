@@ -2,7 +2,9 @@
 //! writes the gRPC resource (lowerCamelCase names, empty fields left out, RFC 3339 times), so
 //! one document works on both front-ends. Input is read as proto3 JSON parsers read it (the
 //! proto field names are accepted too), and data types may also come as one comma-separated
-//! string, as the Go service's clients send them; answers always carry arrays.
+//! string, as the Go service's clients send them; the string is kept as it was spelled (the
+//! `aimlfw` profile answers it), and the standard's answers carry arrays. Unknown members are
+//! found by `request::resource_body`, which refuses or ignores them as the profile says.
 
 use std::collections::BTreeMap;
 
@@ -11,12 +13,13 @@ use serde::{Deserialize, Deserializer, Serialize};
 use utoipa::ToSchema;
 
 use crate::domain::{
-    EnvironmentDraft, InformationDraft, MetadataDraft, ModelDraft, ModelIdDraft, Registration,
+    DataTypeSpelling, EnvironmentDraft, InformationDraft, MetadataDraft, ModelDraft, ModelIdDraft,
+    Registration, split_data_types,
 };
 
 /// A registered model (R1AP `ModelRelatedInformation`).
 #[derive(Clone, Debug, Default, Deserialize, Serialize, ToSchema)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[serde(rename_all = "camelCase")]
 pub(crate) struct ModelRelatedInformation {
     /// Assigned by the registry. (`id`, the Go service's name for it, is read too.)
     #[serde(
@@ -75,7 +78,7 @@ pub(crate) struct ModelRelatedInformation {
 }
 
 #[derive(Clone, Debug, Default, Deserialize, Serialize, ToSchema)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[serde(rename_all = "camelCase")]
 pub(crate) struct ModelId {
     #[serde(
         default,
@@ -102,17 +105,17 @@ pub(crate) struct ModelId {
 }
 
 #[derive(Clone, Debug, Default, Deserialize, Serialize, ToSchema)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[serde(rename_all = "camelCase")]
 pub(crate) struct ModelInformation {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schema(required = true, value_type = Metadata)]
     pub(crate) metadata: Option<Metadata>,
-    #[serde(default, alias = "input_data_type", deserialize_with = "data_types")]
+    #[serde(default, alias = "input_data_type")]
     #[schema(required = true, schema_with = data_types_schema)]
-    pub(crate) input_data_type: Vec<String>,
-    #[serde(default, alias = "output_data_type", deserialize_with = "data_types")]
+    pub(crate) input_data_type: DataTypes,
+    #[serde(default, alias = "output_data_type")]
     #[schema(required = true, schema_with = data_types_schema)]
-    pub(crate) output_data_type: Vec<String>,
+    pub(crate) output_data_type: DataTypes,
     #[serde(
         default,
         alias = "target_environment",
@@ -123,7 +126,7 @@ pub(crate) struct ModelInformation {
 }
 
 #[derive(Clone, Debug, Default, Deserialize, Serialize, ToSchema)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[serde(rename_all = "camelCase")]
 pub(crate) struct Metadata {
     #[serde(default, skip_serializing_if = "String::is_empty")]
     #[schema(required = true, min_length = 1, max_length = 255)]
@@ -134,7 +137,7 @@ pub(crate) struct Metadata {
 
 /// Where the model can run.
 #[derive(Clone, Debug, Default, Deserialize, Serialize, ToSchema)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[serde(rename_all = "camelCase")]
 pub(crate) struct TargetEnvironment {
     #[serde(
         default,
@@ -159,24 +162,48 @@ pub(crate) struct TargetEnvironment {
     pub(crate) dependency_list: String,
 }
 
-/// Data type ids as an array, or as one comma-separated string (`"pdcpBytesDl,pdcpBytesUl"`).
-pub(crate) fn data_types<'de, D: Deserializer<'de>>(
-    deserializer: D,
-) -> Result<Vec<String>, D::Error> {
-    #[derive(Deserialize)]
-    #[serde(untagged)]
-    enum OneOrMany {
-        Joined(String),
-        Many(Vec<String>),
-    }
-    Ok(match Option::<OneOrMany>::deserialize(deserializer)? {
-        None => Vec::new(),
-        Some(OneOrMany::Many(ids)) => ids,
-        Some(OneOrMany::Joined(joined)) if joined.trim().is_empty() => Vec::new(),
-        Some(OneOrMany::Joined(joined)) => {
-            joined.split(',').map(|id| id.trim().to_owned()).collect()
+/// Data type ids as the client sent them: an array, or one comma-separated string
+/// (`"pdcpBytesDl,pdcpBytesUl"`) whose spelling is kept.
+#[derive(Clone, Debug, Default, Serialize)]
+#[serde(untagged)]
+pub(crate) enum DataTypes {
+    #[default]
+    None,
+    Ids(Vec<String>),
+    Joined(String),
+}
+
+/// `null` is none.
+impl<'de> Deserialize<'de> for DataTypes {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(untagged)]
+        enum OneOrMany {
+            Joined(String),
+            Many(Vec<String>),
         }
-    })
+        Ok(match Option::<OneOrMany>::deserialize(deserializer)? {
+            None => DataTypes::None,
+            Some(OneOrMany::Many(ids)) => DataTypes::Ids(ids),
+            Some(OneOrMany::Joined(joined)) => DataTypes::Joined(joined),
+        })
+    }
+}
+
+/// Data type ids in a JSON value, as an array or a comma-separated string; `null` is none.
+pub(crate) fn data_types(value: serde_json::Value) -> Result<Vec<String>, serde_json::Error> {
+    Ok(DataTypes::deserialize(value)?.into_parts().0)
+}
+
+impl DataTypes {
+    /// The ids, and the spelling when they came as one string.
+    fn into_parts(self) -> (Vec<String>, Option<String>) {
+        match self {
+            DataTypes::None => (Vec::new(), None),
+            DataTypes::Ids(ids) => (ids, None),
+            DataTypes::Joined(joined) => (split_data_types(&joined), Some(joined)),
+        }
+    }
 }
 
 fn data_types_schema() -> utoipa::openapi::schema::Schema {
@@ -228,8 +255,8 @@ impl ModelRelatedInformation {
                     author: spec.author.to_owned(),
                     owner: spec.owner.as_deref().unwrap_or_default().to_owned(),
                 }),
-                input_data_type: spec.input_data_type.to_vec(),
-                output_data_type: spec.output_data_type.to_vec(),
+                input_data_type: DataTypes::Ids(spec.input_data_type.to_vec()),
+                output_data_type: DataTypes::Ids(spec.output_data_type.to_vec()),
                 target_environment: spec
                     .target_environments
                     .iter()
@@ -261,15 +288,18 @@ impl ModelId {
 
 impl ModelInformation {
     pub(crate) fn into_draft(self) -> InformationDraft {
+        let (input_data_type, input) = self.input_data_type.into_parts();
+        let (output_data_type, output) = self.output_data_type.into_parts();
         InformationDraft {
             metadata: self.metadata.map(Metadata::into_draft),
-            input_data_type: self.input_data_type,
-            output_data_type: self.output_data_type,
+            input_data_type,
+            output_data_type,
             target_environment: self
                 .target_environment
                 .into_iter()
                 .map(TargetEnvironment::into_draft)
                 .collect(),
+            spelling: DataTypeSpelling { input, output },
         }
     }
 }

@@ -25,7 +25,7 @@ use upkeep::{prune_events_periodically, sweep_periodically};
 
 use crate::auth::{AuthSetupError, Authenticator, WatchedFile, watch_files};
 use crate::config::{
-    DatabaseConfig, EventsConfig, GcConfig, LimitsConfig, ServeConfig, SweepConfig,
+    DatabaseConfig, EventsConfig, GcConfig, LimitsConfig, RestProfile, ServeConfig, SweepConfig,
 };
 use crate::grpc::{
     ArtifactService, AuthenticateLayer, DeadlineLayer, DiscoveryService, EventService,
@@ -82,6 +82,7 @@ pub struct Application {
     registry: Registry,
     health_check_interval: Duration,
     limits: LimitsConfig,
+    rest_profile: RestProfile,
     sweep: SweepConfig,
     events: EventsConfig,
     metrics: Option<MetricsEndpoint>,
@@ -151,6 +152,7 @@ impl Application {
             store,
             health_check_interval: config.health_check_interval,
             limits: config.limits,
+            rest_profile: config.rest_profile,
             sweep: config.sweep,
             events: config.events,
             metrics,
@@ -272,13 +274,16 @@ impl Application {
         let rest = rest::service(
             self.registry.clone(),
             self.authenticator.clone(),
-            max_message,
-            limits.max_header_bytes.as_u64() as usize,
-            rest::Deadlines {
-                default: limits.default_deadline,
-                upload: limits.max_deadline,
+            rest::Settings {
+                profile: self.rest_profile,
+                max_body: max_message,
+                max_header_bytes: limits.max_header_bytes.as_u64() as usize,
+                deadlines: rest::Deadlines {
+                    default: limits.default_deadline,
+                    upload: limits.max_deadline,
+                },
+                streams,
             },
-            streams,
             in_progress.clone(),
         );
         let (answer_shed, load_shed, concurrency_limit) = overload_layers(in_progress);

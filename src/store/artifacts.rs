@@ -1,10 +1,11 @@
 //! Artifact records: the version history of a model's stored bytes. A record is written only
 //! after its bytes are in the object store, in one transaction with the registration's new
-//! artifact version, so versions are consecutive and none is ever lost.
+//! artifact version, so versions only go forward and none is ever lost. A client that stores
+//! the bytes elsewhere may declare a version instead: an external record, with no object.
 
 use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, IntoActiveModel, QueryFilter,
-    QueryOrder, QuerySelect,
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, DatabaseTransaction, EntityTrait,
+    IntoActiveModel, QueryFilter, QueryOrder, QuerySelect,
 };
 
 use super::entity::model_alias as alias;
@@ -15,8 +16,16 @@ use super::registrations::{lock_registration, settle};
 use super::{Store, children, rows};
 use crate::domain::{
     Actor, Artifact, ArtifactCursor, ArtifactVersion, Error, Etag, EventType, ModelIdentity,
-    ModelRef, NewArtifact, NewEvent, Page, PageSize, RegistrationId, Result,
+    ModelRef, NewArtifact, NewEvent, Page, PageSize, Registration, RegistrationId, Result,
 };
+
+/// What a declaration left: the registration, and whether it recorded a new version (or the
+/// version was already the current one).
+#[derive(Clone, Debug)]
+pub(crate) struct Declared {
+    pub(crate) registration: Registration,
+    pub(crate) recorded: bool,
+}
 
 impl Store {
     /// The registration a request names, by id, by name and version, or by name and alias.
@@ -50,50 +59,24 @@ impl Store {
             let Some(model) = lock_registration(&txn, new.registration_id).await? else {
                 return Ok(None);
             };
-            let last: Option<i64> = artifact::Entity::find()
-                .select_only()
-                .column(artifact::Column::Sequence)
-                .filter(artifact::Column::ModelRelatedInformationId.eq(new.registration_id.uuid()))
-                .order_by_desc(artifact::Column::Sequence)
-                .into_tuple()
-                .one(&txn)
-                .await?;
-            let sequence = last.unwrap_or(0) + 1;
-            let version = ArtifactVersion::of_sequence(sequence);
-            let time = rows::now();
+            let sequence = next_sequence(&txn, new.registration_id).await?;
+            let current = ArtifactVersion::stored(model.artifact_version.clone());
             let record = artifact::Model {
                 id: new.id,
                 model_related_information_id: new.registration_id.uuid(),
                 sequence,
-                artifact_version: version.as_str().to_owned(),
+                artifact_version: ArtifactVersion::next(&current, sequence).into_string(),
                 object_key: new.object_key,
                 size_bytes,
                 sha256: new.sha256,
                 filename: new.filename,
                 content_type: new.content_type,
-                create_time: time,
+                create_time: rows::now(),
+                external: false,
             };
-            artifact::Entity::insert(record.clone().into_active_model())
-                .exec_without_returning(&txn)
-                .await?;
             let identity = rows::identity(&model);
-            let etag_before = Etag::stored(model.etag.clone());
-            let mut row = model.into_active_model();
-            row.artifact_version = Set(version.into_string());
-            row.etag = Set(Etag::generate().as_str().to_owned());
-            row.update_time = Set(time);
-            let updated = row.update(&txn).await?;
-            let after = children::attach_one(&txn, updated).await?;
-            let event = NewEvent {
-                kind: EventType::ArtifactStored,
-                time,
-                registration: &after,
-                etag_before: Some(&etag_before),
-                actor,
-                alias: None,
-            };
-            append(&txn, event).await?;
-            Ok(Some((rows::artifact(record), identity)))
+            let (artifact, _) = record_artifact(&txn, model, record, actor).await?;
+            Ok(Some((artifact, identity)))
         }
         .await;
         let committed = settle(txn, committed).await?;
@@ -101,6 +84,63 @@ impl Store {
             self.appended();
         }
         Ok(committed)
+    }
+
+    /// Records `version`, declared by a client that stored the bytes elsewhere, as the
+    /// registration's next artifact. Declaring the current version again changes nothing (a
+    /// retried pipeline step is safe); a lower one is refused. `None` when the registration
+    /// is gone.
+    pub(crate) async fn declare_artifact(
+        &self,
+        registration_id: RegistrationId,
+        version: ArtifactVersion,
+        actor: &Actor,
+    ) -> Result<Option<Declared>> {
+        let txn = self.begin_write().await?;
+        let declared = async {
+            let Some(model) = lock_registration(&txn, registration_id).await? else {
+                return Ok(None);
+            };
+            let current = ArtifactVersion::stored(model.artifact_version.clone());
+            if current == version {
+                let registration = children::attach_one(&txn, model).await?;
+                return Ok(Some(Declared {
+                    registration,
+                    recorded: false,
+                }));
+            }
+            if current.numbers() > version.numbers() {
+                return Err(Error::ArtifactVersionBackwards {
+                    id: registration_id.to_string(),
+                    given: version.into_string(),
+                    current: current.into_string(),
+                });
+            }
+            let record = artifact::Model {
+                id: uuid::Uuid::now_v7(),
+                model_related_information_id: registration_id.uuid(),
+                sequence: next_sequence(&txn, registration_id).await?,
+                artifact_version: version.into_string(),
+                object_key: String::new(),
+                size_bytes: 0,
+                sha256: String::new(),
+                filename: String::new(),
+                content_type: String::new(),
+                create_time: rows::now(),
+                external: true,
+            };
+            let (_, registration) = record_artifact(&txn, model, record, actor).await?;
+            Ok(Some(Declared {
+                registration,
+                recorded: true,
+            }))
+        }
+        .await;
+        let declared = settle(txn, declared).await?;
+        if declared.as_ref().is_some_and(|declared| declared.recorded) {
+            self.appended();
+        }
+        Ok(declared)
     }
 
     /// Which of `keys` belong to recorded artifacts.
@@ -169,4 +209,48 @@ impl Store {
             next,
         })
     }
+}
+
+/// The sequence of a registration's next artifact record.
+async fn next_sequence(txn: &DatabaseTransaction, registration_id: RegistrationId) -> Result<i64> {
+    let last: Option<i64> = artifact::Entity::find()
+        .select_only()
+        .column(artifact::Column::Sequence)
+        .filter(artifact::Column::ModelRelatedInformationId.eq(registration_id.uuid()))
+        .order_by_desc(artifact::Column::Sequence)
+        .into_tuple()
+        .one(txn)
+        .await?;
+    Ok(last.unwrap_or(0) + 1)
+}
+
+/// Inserts an artifact record, makes its version the registration's (new etag and update
+/// time) and appends the `ARTIFACT_STORED` event, in the caller's transaction, on the locked
+/// registration row `model`.
+async fn record_artifact(
+    txn: &DatabaseTransaction,
+    model: registration::Model,
+    record: artifact::Model,
+    actor: &Actor,
+) -> Result<(Artifact, Registration)> {
+    artifact::Entity::insert(record.clone().into_active_model())
+        .exec_without_returning(txn)
+        .await?;
+    let etag_before = Etag::stored(model.etag.clone());
+    let mut row = model.into_active_model();
+    row.artifact_version = Set(record.artifact_version.clone());
+    row.etag = Set(Etag::generate().as_str().to_owned());
+    row.update_time = Set(record.create_time);
+    let updated = row.update(txn).await?;
+    let after = children::attach_one(txn, updated).await?;
+    let event = NewEvent {
+        kind: EventType::ArtifactStored,
+        time: record.create_time,
+        registration: &after,
+        etag_before: Some(&etag_before),
+        actor,
+        alias: None,
+    };
+    append(txn, event).await?;
+    Ok((rows::artifact(record), after))
 }

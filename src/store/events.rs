@@ -14,9 +14,9 @@ use super::entity::model_event::{
 };
 use super::{Store, rows, split_page};
 use crate::domain::{
-    Alias, AliasChange, ArtifactVersion, Etag, Event, EventQuery, EventType, ModelFields,
-    ModelName, ModelSpec, ModelVersion, NewEvent, Page, Registration, RegistrationId, Result,
-    Scope, TargetEnvironment,
+    Alias, AliasChange, ArtifactVersion, DataTypeSpelling, Etag, Event, EventQuery, EventType,
+    ModelFields, ModelName, ModelSpec, ModelVersion, NewEvent, Page, Registration, RegistrationId,
+    Result, Scope, TargetEnvironment,
 };
 
 /// Events the pruner deletes in one transaction.
@@ -204,6 +204,8 @@ pub(super) fn event_row(sequence: i64, new: &NewEvent<'_>) -> event::Model {
                 .iter()
                 .map(|alias| alias.as_str().to_owned())
                 .collect(),
+            input_data_type_text: spec.data_type_spelling.input.clone(),
+            output_data_type_text: spec.data_type_spelling.output.clone(),
             alias_change: new.alias.map(|change| StoredAliasChange {
                 alias: change.alias.as_str().to_owned(),
                 previous_registration_id: change.previous.as_ref().map(|(id, _)| id.uuid()),
@@ -242,6 +244,10 @@ fn event(row: event::Model) -> Result<Event> {
             })
             .collect(),
         labels: stored.labels,
+        data_type_spelling: DataTypeSpelling {
+            input: stored.input_data_type_text,
+            output: stored.output_data_type_text,
+        },
     });
     let alias = stored.alias_change.map(|change| AliasChange {
         alias: Alias::stored(change.alias),

@@ -35,6 +35,7 @@ use sea_orm::{
 };
 
 pub(crate) use aliases::AliasSet;
+pub(crate) use artifacts::Declared;
 pub(crate) use registrations::Inserted;
 pub(crate) use rows::now;
 

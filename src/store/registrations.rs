@@ -120,6 +120,8 @@ impl Store {
             active.owner = Set(spec.owner.as_deref().map(str::to_owned));
             active.input_data_type = Set(DataTypes(spec.input_data_type.to_vec()));
             active.output_data_type = Set(DataTypes(spec.output_data_type.to_vec()));
+            active.input_data_type_text = Set(spec.data_type_spelling.input.clone());
+            active.output_data_type_text = Set(spec.data_type_spelling.output.clone());
             active.etag = Set(etag.as_str().to_owned());
             active.update_time = Set(update_time);
             active.search_terms = Set(search_terms::of(&spec));

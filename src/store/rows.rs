@@ -10,8 +10,8 @@ use super::entity::model_related_information::{self as registration, DataTypes};
 use super::entity::target_environment as environment;
 use super::search_terms;
 use crate::domain::{
-    Artifact, ArtifactVersion, Etag, ModelFields, ModelIdentity, ModelName, ModelSpec,
-    ModelVersion, Registration, RegistrationId, RequestId, TargetEnvironment,
+    Artifact, ArtifactVersion, DataTypeSpelling, Etag, ModelFields, ModelIdentity, ModelName,
+    ModelSpec, ModelVersion, Registration, RegistrationId, RequestId, TargetEnvironment,
 };
 
 /// A point in time as a statement's parameter. MySQL would take a `DateTime<Utc>` for a
@@ -42,6 +42,8 @@ pub(super) fn new_registration_row(
         owner: spec.owner.as_deref().map(str::to_owned),
         input_data_type: DataTypes(spec.input_data_type.to_vec()),
         output_data_type: DataTypes(spec.output_data_type.to_vec()),
+        input_data_type_text: spec.data_type_spelling.input.clone(),
+        output_data_type_text: spec.data_type_spelling.output.clone(),
         request_id: request_id.map(|id| id.as_str().to_owned()),
         etag: registration.etag.as_str().to_owned(),
         create_time: registration.create_time,
@@ -87,6 +89,8 @@ pub(super) fn registration(
         owner,
         input_data_type,
         output_data_type,
+        input_data_type_text,
+        output_data_type_text,
         request_id: _,
         search_terms: _,
         etag,
@@ -111,6 +115,10 @@ pub(super) fn registration(
             })
             .collect(),
         labels: tags.labels,
+        data_type_spelling: DataTypeSpelling {
+            input: input_data_type_text,
+            output: output_data_type_text,
+        },
     });
     Registration {
         id: RegistrationId::from_uuid(id),
@@ -143,6 +151,7 @@ pub(super) fn artifact(row: artifact::Model) -> Artifact {
         filename,
         content_type,
         create_time,
+        external,
     } = row;
     Artifact {
         sequence,
@@ -154,6 +163,7 @@ pub(super) fn artifact(row: artifact::Model) -> Artifact {
         filename,
         content_type,
         create_time,
+        external,
     }
 }
 

@@ -18,6 +18,8 @@ pub(crate) struct Model {
     pub sha256: String,
     pub filename: String,
     pub content_type: String,
+    /// Declared by a client that stored the bytes elsewhere: no object here.
+    pub external: bool,
     pub create_time: DateTimeUtc,
     #[sea_orm(
         belongs_to,

@@ -46,6 +46,11 @@ pub struct StoredRegistration {
     /// For alias events: the alias, and where it pointed before.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub alias_change: Option<StoredAliasChange>,
+    /// The data types as the client spelled them, if it sent strings.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub input_data_type_text: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub output_data_type_text: Option<String>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]

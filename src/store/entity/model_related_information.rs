@@ -23,6 +23,11 @@ pub(crate) struct Model {
     pub input_data_type: DataTypes,
     #[sea_orm(column_type = "Json")]
     pub output_data_type: DataTypes,
+    /// The input data types as the client spelled them in one string, if it did.
+    #[sea_orm(column_type = "Text")]
+    pub input_data_type_text: Option<String>,
+    #[sea_orm(column_type = "Text")]
+    pub output_data_type_text: Option<String>,
     pub request_id: Option<String>,
     pub etag: String,
     pub create_time: DateTimeUtc,
