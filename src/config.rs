@@ -10,10 +10,12 @@ use clap::Args;
 
 mod auth;
 mod events;
+mod import;
 mod tls;
 
 pub use auth::AuthConfig;
 pub use events::EventsConfig;
+pub use import::ImportConfig;
 pub use tls::TlsConfig;
 
 #[derive(Debug, Clone, Args)]

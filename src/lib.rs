@@ -23,11 +23,11 @@ mod transport;
 
 pub use auth::{AuthSetupError, NewToken, NewTokenArgs, new_token};
 pub use config::{
-    ArtifactConfig, AuthConfig, DatabaseConfig, EventsConfig, GcConfig, LimitsConfig, RestProfile,
-    ServeConfig, StatementObserver, SweepConfig, TlsConfig,
+    ArtifactConfig, AuthConfig, DatabaseConfig, EventsConfig, GcConfig, ImportConfig, LimitsConfig,
+    RestProfile, ServeConfig, StatementObserver, SweepConfig, TlsConfig,
 };
 pub use objects::OpenError as ArtifactStoreError;
 pub use registry::SweepReport;
-pub use server::{Application, ServerError, collect_garbage, migrate};
+pub use server::{Application, ImportReport, ServerError, collect_garbage, import_mme, migrate};
 pub use telemetry::init as init_logging;
 pub use transport::TlsError;

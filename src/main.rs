@@ -5,7 +5,9 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 use modelreg::client::{bench, cli};
-use modelreg::{Application, DatabaseConfig, GcConfig, NewTokenArgs, ServeConfig};
+use modelreg::{
+    Application, DatabaseConfig, GcConfig, ImportConfig, ImportReport, NewTokenArgs, ServeConfig,
+};
 
 /// sqlx hands every SQLite row from a connection's own thread to the task that reads it, so
 /// memory is routinely freed on another thread than the one that allocated it. glibc's
@@ -47,11 +49,23 @@ enum Command {
         #[command(subcommand)]
         command: TokensCommand,
     },
+    /// Moves another registry's models into this one's database.
+    Import {
+        #[command(subcommand)]
+        command: ImportCommand,
+    },
     /// Print a shell completion script: `modelreg completions bash > /etc/bash_completion.d/modelreg`.
     Completions {
         #[arg(value_enum)]
         shell: clap_complete::Shell,
     },
+}
+
+#[derive(Debug, Subcommand)]
+enum ImportCommand {
+    /// From the Go model management service of O-RAN SC AIMLFW (its PostgreSQL database),
+    /// keeping every model's id; a re-run imports only what is missing (docs/aimlfw.md).
+    Mme(ImportConfig),
 }
 
 #[derive(Debug, Subcommand)]
@@ -76,6 +90,9 @@ async fn main() -> ExitCode {
         Command::Tokens {
             command: TokensCommand::New(args),
         } => return print_new_token(&args),
+        Command::Import {
+            command: ImportCommand::Mme(config),
+        } => return import_mme(config).await,
         Command::Completions { shell } => {
             let mut command = <Cli as clap::CommandFactory>::command();
             clap_complete::generate(shell, &mut command, "modelreg", &mut std::io::stdout());
@@ -114,6 +131,50 @@ fn print_new_token(args: &NewTokenArgs) -> ExitCode {
 }
 
 /// Client subcommands report on stderr without log decoration: the error line, then details.
+/// Imports with a progress bar on a terminal, then prints what became of the models; fails
+/// when any was refused, each listed with its reasons.
+async fn import_mme(config: ImportConfig) -> ExitCode {
+    let bar = indicatif::ProgressBar::new(0).with_style(
+        indicatif::ProgressStyle::with_template("{bar:40} {pos}/{len} models ({eta} left)")
+            .expect("a valid template"),
+    );
+    let mut progress = |done: u64, total: u64| {
+        bar.set_length(total);
+        bar.set_position(done);
+    };
+    let report = modelreg::import_mme(&config, &mut progress).await;
+    bar.finish_and_clear();
+    match report {
+        Ok(report) => print_import(&report),
+        Err(err) => {
+            eprintln!("error: {err}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn print_import(report: &ImportReport) -> ExitCode {
+    for (model, reasons) in &report.refused {
+        println!("refused model {model}: {reasons}");
+    }
+    let (imported, verb) = if report.dry_run {
+        ("would import", " (dry run: nothing was written)")
+    } else {
+        ("imported", "")
+    };
+    println!(
+        "{imported} {}, skipped {} already present, refused {}{verb}",
+        report.imported.len(),
+        report.already_present.len(),
+        report.refused.len(),
+    );
+    if report.refused.is_empty() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    }
+}
+
 fn client(result: Result<(), cli::CliError>) -> ExitCode {
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -28,10 +28,12 @@ const ALLOWED: &[(&str, &[&str])] = &[
     ),
     // The REST event stream sends the gRPC stream's messages (as proto3 JSON): their
     // conversion from domain events is gRPC's, used, not repeated.
+    // Its profile (`--rest-profile`) decides the JSON it speaks.
     (
         "rest",
         &[
             "auth",
+            "config",
             "domain",
             "grpc",
             "metrics",

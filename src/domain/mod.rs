@@ -9,6 +9,7 @@ mod draft;
 mod error;
 mod event;
 pub(crate) mod filter;
+mod import;
 mod labels;
 mod lease;
 mod model;
@@ -36,6 +37,7 @@ pub(crate) use event::{
     Actor, AliasChange, Event, EventFilter, EventQuery, EventQueryDraft, EventType, NewEvent,
     WatchRequest, WatchStart,
 };
+pub(crate) use import::{ForeignModel, ImportOutcome};
 pub(crate) use labels::{Alias, Labels, key_problem};
 pub(crate) use lease::{Lease, LeaseEnd};
 pub(crate) use model::{ModelFields, ModelSpec, Registration, TargetEnvironment};

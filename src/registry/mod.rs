@@ -9,6 +9,7 @@ mod authorization_tests;
 mod download;
 mod events;
 mod feed;
+pub(crate) mod import;
 mod models;
 mod sweep;
 #[cfg(test)]

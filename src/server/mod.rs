@@ -15,8 +15,11 @@ use tower_http::trace::TraceLayer;
 
 mod drain;
 mod health;
+mod import;
 mod spans;
 mod upkeep;
+
+pub use import::{ImportReport, import_mme};
 
 use drain::CallsInProgress;
 use health::{SERVICES, monitor_health};
@@ -69,6 +72,8 @@ pub enum ServerError {
     Reflection(#[from] tonic_reflection::server::Error),
     #[error("reading the page-token key: {0}")]
     Secrets(#[source] Box<dyn std::error::Error + Send + Sync>),
+    #[error("import: {0}")]
+    Import(#[source] Box<dyn std::error::Error + Send + Sync>),
     #[error("sweeping the artifact store: {0}")]
     Sweep(#[source] Box<dyn std::error::Error + Send + Sync>),
     #[error("gRPC server: {0}")]

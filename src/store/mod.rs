@@ -14,6 +14,8 @@ mod entity;
 mod events;
 mod failure;
 mod filter;
+mod go_database;
+mod import;
 mod listen;
 mod numbering;
 mod pools;
@@ -36,6 +38,7 @@ use sea_orm::{
 
 pub(crate) use aliases::AliasSet;
 pub(crate) use artifacts::Declared;
+pub(crate) use go_database::{GoDatabase, cursor_of};
 pub(crate) use registrations::Inserted;
 pub(crate) use rows::now;
 

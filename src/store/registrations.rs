@@ -258,7 +258,7 @@ pub(super) async fn settle<T>(txn: DatabaseTransaction, outcome: Result<T>) -> R
 
 /// Ends a failed transaction. Its own failure is only logged: the error that made the
 /// transaction fail is the one to report (and the driver rolls back a dropped one anyway).
-async fn rollback(txn: DatabaseTransaction) {
+pub(super) async fn rollback(txn: DatabaseTransaction) {
     if let Err(err) = txn.rollback().await {
         tracing::warn!(error = %err, "rollback failed");
     }

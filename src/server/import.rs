@@ -1,0 +1,80 @@
+//! `modelreg import mme`: moves the Go model management service's models into the registry's
+//! database, a batch a transaction, keeping their ids. Idempotent: a re-run imports only what
+//! is missing and reports the rest as already present.
+
+use crate::config::ImportConfig;
+use crate::domain::ImportOutcome;
+use crate::registry::import::import_batch;
+use crate::store::{GoDatabase, Store, cursor_of};
+
+use super::ServerError;
+
+/// What an import did (or, dry, would do), model by model: `"name" version "v"` labels.
+#[derive(Debug, Default)]
+pub struct ImportReport {
+    pub dry_run: bool,
+    pub imported: Vec<String>,
+    /// Registered here already with the same id.
+    pub already_present: Vec<String>,
+    /// Not imported, each with its reasons.
+    pub refused: Vec<(String, String)>,
+}
+
+/// Imports every model of the Go service's database at `config.from`. `progress` is told
+/// how many models were handled so far, and of how many.
+pub async fn import_mme(
+    config: &ImportConfig,
+    progress: &mut dyn FnMut(u64, u64),
+) -> Result<ImportReport, ServerError> {
+    let source = GoDatabase::connect(&config.from).await.map_err(|err| {
+        ServerError::Import(format!("cannot read the Go service's database: {err}").into())
+    })?;
+    let store = Store::connect(&config.database, None).await?;
+    store.migrate().await?;
+    let outcome = import_all(&source, &store, config, progress).await;
+    store.close().await?;
+    let _ = source.close().await;
+    outcome
+}
+
+async fn import_all(
+    source: &GoDatabase,
+    store: &Store,
+    config: &ImportConfig,
+    progress: &mut dyn FnMut(u64, u64),
+) -> Result<ImportReport, ServerError> {
+    let failed = |err: crate::domain::Error| {
+        err.log_cause();
+        ServerError::Import(err.into())
+    };
+    let total = source.count().await.map_err(failed)?;
+    progress(0, total);
+    let mut report = ImportReport {
+        dry_run: config.dry_run,
+        ..ImportReport::default()
+    };
+    let mut after = None;
+    let mut done = 0;
+    loop {
+        let batch = source
+            .batch(after.as_ref(), config.batch_size)
+            .await
+            .map_err(failed)?;
+        let Some(last) = batch.last() else { break };
+        after = Some(cursor_of(last));
+        let read = batch.len() as u64;
+        for model in import_batch(store, batch, config.dry_run)
+            .await
+            .map_err(failed)?
+        {
+            match model.outcome {
+                ImportOutcome::Imported => report.imported.push(model.label),
+                ImportOutcome::AlreadyPresent => report.already_present.push(model.label),
+                ImportOutcome::Refused(reason) => report.refused.push((model.label, reason)),
+            }
+        }
+        done += read;
+        progress(done, total.max(done));
+    }
+    Ok(report)
+}
