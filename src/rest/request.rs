@@ -64,7 +64,12 @@ pub(crate) async fn resource_body(
     let bytes = accepted_body(headers, body, BodyType::Json, limit).await?;
     let mut unknown = Vec::new();
     let mut deserializer = serde_json::Deserializer::from_slice(&bytes);
-    let mut note = |path: serde_ignored::Path<'_>| unknown.push(path.to_string());
+    // serde_ignored writes `?` for each optional member passed through: not part of the JSON.
+    let mut note = |path: serde_ignored::Path<'_>| {
+        let path = path.to_string();
+        let members: Vec<&str> = path.split('.').filter(|member| *member != "?").collect();
+        unknown.push(members.join("."));
+    };
     let tracked = serde_ignored::Deserializer::new(&mut deserializer, &mut note);
     let resource = serde_path_to_error::deserialize(tracked).map_err(type_error)?;
     deserializer.end().map_err(malformed)?;
@@ -75,7 +80,13 @@ pub(crate) async fn resource_body(
         RestProfile::R1ap => Err(Problem::invalid_params(
             unknown
                 .into_iter()
-                .map(|member| (member, "is not a member of the resource".to_owned()))
+                .map(|path| {
+                    let member = path.rsplit('.').next().unwrap_or_default().to_owned();
+                    (
+                        path,
+                        format!("unknown member `{member}`: the resource has none such"),
+                    )
+                })
                 .collect(),
         )),
         RestProfile::Aimlfw => {

@@ -3,6 +3,7 @@
 //! on PostgreSQL; variants that cannot run here are reported as ignored. One test binary keeps
 //! linking time down; libtest-mimic gives it libtest's command line.
 
+mod aimlfw;
 mod artifacts;
 mod authentication;
 mod authorization;
@@ -38,6 +39,7 @@ fn main() {
     let trials = [
         registration::trials(),
         rest::trials(),
+        aimlfw::trials(),
         robustness::trials(),
         transport_limits::trials(),
         sweeper::trials(),

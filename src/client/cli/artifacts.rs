@@ -58,6 +58,15 @@ pub enum ArtifactsCommand {
         #[command(flatten)]
         model: ModelArgs,
     },
+    /// Record an artifact version whose bytes you stored elsewhere (as a training pipeline
+    /// that writes to its own object store does): it becomes the model's artifact version.
+    Declare {
+        #[command(flatten)]
+        model: ModelArgs,
+        /// The version, MAJOR.MINOR.PATCH; never lower than the current one.
+        #[arg(long)]
+        artifact_version: String,
+    },
 }
 
 pub(super) async fn run(
@@ -137,6 +146,37 @@ pub(super) async fn run(
             match client.output {
                 Output::Json => println!("{}", json::to_json(&listed, json::LIST_ARTIFACTS)),
                 Output::Table => print!("{}", table::artifacts(&listed.artifacts)),
+            }
+        }
+        ArtifactsCommand::Declare {
+            model,
+            artifact_version,
+        } => {
+            let (model_registration_id, model_id) = model.request_fields();
+            let declared = artifacts
+                .declare_artifact(pb::DeclareArtifactRequest {
+                    model_registration_id,
+                    model_id,
+                    model: None,
+                    artifact_version,
+                })
+                .await?
+                .into_inner();
+            let registered = declared.model.unwrap_or_default();
+            match client.output {
+                Output::Json => println!("{}", json::to_json(&registered, json::MODEL)),
+                Output::Table => {
+                    let id = registered.model_id.unwrap_or_default();
+                    let what = if declared.recorded {
+                        "recorded"
+                    } else {
+                        "already the current version; nothing changed"
+                    };
+                    println!(
+                        "{} {}: artifact version {} ({what})",
+                        id.model_name, id.model_version, id.artifact_version
+                    );
+                }
             }
         }
     }

@@ -73,12 +73,18 @@ pub(super) fn artifacts(artifacts: &[pb::ArtifactInfo]) -> String {
     let rows = artifacts
         .iter()
         .map(|artifact| {
-            vec![
-                artifact.artifact_version.clone(),
+            // A declared artifact's bytes are elsewhere: nothing is known of them here.
+            let size = if artifact.external {
+                "external".to_owned()
+            } else {
                 bytesize::ByteSize(artifact.size_bytes)
                     .display()
                     .iec()
-                    .to_string(),
+                    .to_string()
+            };
+            vec![
+                artifact.artifact_version.clone(),
+                size,
                 artifact.sha256.chars().take(16).collect(),
                 artifact.filename.clone(),
                 timestamp(artifact.create_time.as_ref()),

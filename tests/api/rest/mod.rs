@@ -11,7 +11,7 @@ mod registration;
 mod transport;
 
 pub(crate) use client::{
-    Rest, assert_problem, download_path, only_artifact_version, registration_body, zip_form,
+    Answer, Rest, assert_problem, download_path, only_artifact_version, registration_body, zip_form,
 };
 
 pub(crate) fn trials() -> Vec<libtest_mimic::Trial> {
