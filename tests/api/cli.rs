@@ -15,6 +15,7 @@ pub(crate) fn trials() -> Vec<libtest_mimic::Trial> {
         models_are_registered_read_updated_and_deleted,
         list_all_follows_page_tokens,
         artifacts_are_uploaded_listed_downloaded_and_resumed,
+        artifacts_stored_elsewhere_are_declared_and_listed_as_external,
         a_validation_failure_prints_the_code_and_every_field,
     );
     let plain = plain_async!(
@@ -235,6 +236,42 @@ async fn list_all_follows_page_tokens(backend: Backend) {
     let table = stdout(&run(filtered).await);
     assert_eq!(table.lines().count(), 2, "{table}");
     assert!(table.contains("m3"));
+}
+
+async fn artifacts_stored_elsewhere_are_declared_and_listed_as_external(backend: Backend) {
+    let server = TestServer::start(backend).await;
+    server.register(model("detector", "3", 1)).await.unwrap();
+    let declare = |version: &str| {
+        let mut command = modelreg(&server);
+        command.args([
+            "artifacts",
+            "declare",
+            "--name",
+            "detector",
+            "--version",
+            "3",
+        ]);
+        command.args(["--artifact-version", version]);
+        command
+    };
+    let printed = stdout(&run(declare("2.0.0")).await);
+    assert_eq!(printed, "detector 3: artifact version 2.0.0 (recorded)\n");
+    let printed = stdout(&run(declare("2.0.0")).await);
+    assert!(printed.contains("already the current version"), "{printed}");
+    let refused = stderr_of_failure(&run(declare("1.0.0")).await);
+    assert!(
+        refused.contains("FAILED_PRECONDITION") && refused.contains("\"2.0.0\""),
+        "{refused}"
+    );
+
+    let mut list = modelreg(&server);
+    list.args(["artifacts", "list", "--name", "detector", "--version", "3"]);
+    let table = stdout(&run(list).await);
+    let row = table.lines().nth(1).unwrap_or_default();
+    assert!(
+        row.starts_with("2.0.0") && row.contains("external"),
+        "{table}"
+    );
 }
 
 async fn artifacts_are_uploaded_listed_downloaded_and_resumed(backend: Backend) {

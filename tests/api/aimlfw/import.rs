@@ -142,9 +142,9 @@ async fn moves_over(backend: Backend) {
         .args(["--rest-profile", "aimlfw", "--database-url", &target.url])
         .args([
             "--artifact-store",
-            &url::Url::from_directory_path(artifacts.path())
+            url::Url::from_directory_path(artifacts.path())
                 .unwrap()
-                .to_string(),
+                .as_str(),
         ])
         .start()
         .await;

@@ -246,7 +246,7 @@ async fn declared_artifacts_are_listed_as_external_and_not_downloadable(backend:
     assert_eq!(listed[0].artifact_version, "1.0.0");
     assert_eq!(listed[0].size_bytes, 0);
 
-    let status = server
+    let Err(status) = server
         .artifacts
         .clone()
         .download_artifact(pb::DownloadArtifactRequest {
@@ -254,8 +254,9 @@ async fn declared_artifacts_are_listed_as_external_and_not_downloadable(backend:
             ..Default::default()
         })
         .await
-        .err()
-        .expect("no download of bytes held elsewhere");
+    else {
+        panic!("a download of bytes held elsewhere");
+    };
     assert_error(&status, Code::FailedPrecondition, "ARTIFACT_NOT_HELD");
     let rest = Rest::of(&server);
     assert_problem(

@@ -103,9 +103,9 @@ async fn unknown_members_are_ignored_and_counted_under_aimlfw_and_refused_under_
         .args(["--metrics-listen", &metrics.to_string()])
         .args([
             "--artifact-store",
-            &url::Url::from_directory_path(artifacts.path())
+            url::Url::from_directory_path(artifacts.path())
                 .unwrap()
-                .to_string(),
+                .as_str(),
         ])
         .start()
         .await;
