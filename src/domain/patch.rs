@@ -7,6 +7,7 @@ use super::draft::{EnvironmentDraft, InformationDraft, MetadataDraft, ModelDraft
 use super::error::{Error, Result};
 use super::labels::Labels;
 use super::model::ModelSpec;
+use super::names::ArtifactVersion;
 
 /// One field replaced, even by an empty value.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -37,6 +38,10 @@ pub(crate) struct Patch {
     /// say): reported together with what only the stored model reveals, so that the client
     /// learns every violation at once.
     pub(crate) rejected: Vec<FieldViolation>,
+    /// An artifact version to declare with the change, for bytes stored elsewhere (the Go
+    /// service's clients send it in a `PUT`): the current one changes nothing, a lower one is
+    /// refused, a higher one is recorded in the same transaction.
+    pub(crate) artifact_version: Option<ArtifactVersion>,
 }
 
 impl Patch {

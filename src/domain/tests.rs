@@ -163,6 +163,7 @@ fn renames_and_rejected_paths_are_reported_together() {
         model_id: names("renamed", "1"),
         changes: vec![Change::Description("ignored".into())],
         rejected: vec![FieldViolation::request("update_mask.paths[0]", "bad")],
+        ..Default::default()
     };
     assert_eq!(
         fields(patch.apply_to(&current).unwrap_err()),

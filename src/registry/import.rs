@@ -2,7 +2,8 @@
 //! as a registration is, and the valid ones of a batch are written in one transaction,
 //! keeping their ids, with a `MODEL_REGISTERED` event whose actor is `import`.
 
-use crate::domain::{Actor, ForeignModel, ImportOutcome, Result};
+pub(crate) use crate::domain::ImportOutcome;
+use crate::domain::{Actor, ForeignModel, Result};
 use crate::store::Store;
 
 /// The actor of every change an import makes.

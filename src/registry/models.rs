@@ -113,12 +113,13 @@ impl Registry {
         caller: Caller,
         id: RegistrationId,
         etag: Option<Etag>,
-        patch: Patch,
+        mut patch: Patch,
     ) -> Result<Registration> {
         let actor = Actor::of(&caller, None);
+        let declared = patch.artifact_version.take();
         let updated = self
             .store
-            .update(id, &actor, |current| {
+            .update(id, &actor, declared, |current| {
                 // Before the etag: an unseen model must not answer ABORTED.
                 if !caller.sees(current.spec.name.as_str()) {
                     return Err(not_found(id));

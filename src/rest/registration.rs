@@ -19,8 +19,8 @@ use super::resource::ModelRelatedInformation;
 use super::{Gateway, merge_patch};
 use crate::config::RestProfile;
 use crate::domain::{
-    Action, ArtifactVersion, Caller, Change, Checker, DeclareSpec, Error, FieldViolation, ModelRef,
-    ModelSpec, Patch, Registration, RegistrationId, RequestId,
+    Action, ArtifactVersion, Caller, Change, Checker, FieldViolation, ModelSpec, Patch,
+    Registration, RequestId,
 };
 
 pub(crate) const COLLECTION: &str = "/ai-ml-model-registration/v1/model-registrations";
@@ -148,17 +148,22 @@ pub(crate) async fn replace(
     let etag = precondition(&headers, std::mem::take(&mut resource.etag))?;
     // Under `aimlfw` a PUT may carry the artifact version, as the Go service's clients send
     // it back: the current one (or none) keeps it, a higher one is declared as by
-    // `updateArtifact`, a lower one is refused before anything changes.
-    let declared = match gateway.profile {
-        RestProfile::R1ap => None,
-        RestProfile::Aimlfw => {
-            let sent = resource
-                .model_id
-                .as_ref()
-                .map(|model_id| model_id.artifact_version.clone())
-                .unwrap_or_default();
-            newer_artifact_version(&gateway, &caller, id, sent).await?
-        }
+    // `updateArtifact`, in the same transaction, a lower one fails the whole PUT.
+    let sent = match gateway.profile {
+        RestProfile::R1ap => String::new(),
+        RestProfile::Aimlfw => resource
+            .model_id
+            .as_ref()
+            .map(|model_id| model_id.artifact_version.clone())
+            .unwrap_or_default(),
+    };
+    let artifact_version = if sent.is_empty() {
+        None
+    } else {
+        let mut check = Checker::request();
+        let version =
+            ArtifactVersion::parse_declared(&mut check, "model_id.artifact_version", sent);
+        Some(check.finish(version)?)
     };
     let mut rejected = Vec::new();
     if !resource.model_registration_id.is_empty()
@@ -179,61 +184,18 @@ pub(crate) async fn replace(
             Change::Labels(draft.labels),
         ],
         rejected,
+        artifact_version,
     };
-    let mut registration = gateway.registry.update(&caller, id, etag, patch).await?;
-    match (gateway.profile, declared) {
-        (RestProfile::R1ap, _) => Ok(resource_answer(
-            gateway.profile,
-            StatusCode::OK,
-            &registration,
-        )),
-        (RestProfile::Aimlfw, declared) => {
-            if let Some(version) = declared {
-                let spec = DeclareSpec {
-                    model: ModelRef::Id(id),
-                    artifact_version: version,
-                };
-                registration = gateway
-                    .registry
-                    .declare_artifact(&caller, spec)
-                    .await?
-                    .registration;
-            }
+    let registration = gateway.registry.update(&caller, id, etag, patch).await?;
+    Ok(match gateway.profile {
+        RestProfile::R1ap => resource_answer(gateway.profile, StatusCode::OK, &registration),
+        RestProfile::Aimlfw => {
             let body = Updated {
                 modelinfo: GoModelRelatedInformation::of(&registration),
             };
-            Ok(json_answer(StatusCode::OK, &body, &registration))
+            json_answer(StatusCode::OK, &body, &registration)
         }
-    }
-}
-
-/// The artifact version a PUT under `aimlfw` moves to, if it is higher than the current one;
-/// 409 if it is lower, 400 if it is no version.
-async fn newer_artifact_version(
-    gateway: &Gateway,
-    caller: &Caller,
-    id: RegistrationId,
-    sent: String,
-) -> Result<Option<ArtifactVersion>, Problem> {
-    if sent.is_empty() {
-        return Ok(None);
-    }
-    let mut check = Checker::request();
-    let version = ArtifactVersion::parse_declared(&mut check, "model_id.artifact_version", sent);
-    let version = check.finish(version)?;
-    let current = gateway.registry.get(caller, id).await?.artifact_version;
-    if version == current {
-        return Ok(None);
-    }
-    if version.numbers() < current.numbers() {
-        return Err(Error::ArtifactVersionBackwards {
-            id: id.to_string(),
-            given: version.into_string(),
-            current: current.into_string(),
-        }
-        .into());
-    }
-    Ok(Some(version))
+    })
 }
 
 /// Changes some fields of a registration: a JSON Merge Patch (RFC 7396).

@@ -3,8 +3,7 @@
 //! is missing and reports the rest as already present.
 
 use crate::config::ImportConfig;
-use crate::domain::ImportOutcome;
-use crate::registry::import::import_batch;
+use crate::registry::import::{ImportOutcome, import_batch};
 use crate::store::{GoDatabase, Store, cursor_of};
 
 use super::ServerError;
@@ -26,9 +25,7 @@ pub async fn import_mme(
     config: &ImportConfig,
     progress: &mut dyn FnMut(u64, u64),
 ) -> Result<ImportReport, ServerError> {
-    let source = GoDatabase::connect(&config.from).await.map_err(|err| {
-        ServerError::Import(format!("cannot read the Go service's database: {err}").into())
-    })?;
+    let source = GoDatabase::connect(&config.from).await.map_err(failed)?;
     let store = Store::connect(&config.database, None).await?;
     store.migrate().await?;
     let outcome = import_all(&source, &store, config, progress).await;
@@ -43,10 +40,6 @@ async fn import_all(
     config: &ImportConfig,
     progress: &mut dyn FnMut(u64, u64),
 ) -> Result<ImportReport, ServerError> {
-    let failed = |err: crate::domain::Error| {
-        err.log_cause();
-        ServerError::Import(err.into())
-    };
     let total = source.count().await.map_err(failed)?;
     progress(0, total);
     let mut report = ImportReport {
@@ -77,4 +70,16 @@ async fn import_all(
         progress(done, total.max(done));
     }
     Ok(report)
+}
+
+/// A failure with every cause in its message: an operator running the import needs to know
+/// that a table is missing or a password is wrong.
+fn failed(err: impl std::error::Error + Send + Sync + 'static) -> ServerError {
+    let mut message = err.to_string();
+    let mut cause = err.source();
+    while let Some(inner) = cause {
+        message.push_str(&format!(": {inner}"));
+        cause = inner.source();
+    }
+    ServerError::Import(message.into())
 }

@@ -109,27 +109,7 @@ impl Store {
                     recorded: false,
                 }));
             }
-            if current.numbers() > version.numbers() {
-                return Err(Error::ArtifactVersionBackwards {
-                    id: registration_id.to_string(),
-                    given: version.into_string(),
-                    current: current.into_string(),
-                });
-            }
-            let record = artifact::Model {
-                id: uuid::Uuid::now_v7(),
-                model_related_information_id: registration_id.uuid(),
-                sequence: next_sequence(&txn, registration_id).await?,
-                artifact_version: version.into_string(),
-                object_key: String::new(),
-                size_bytes: 0,
-                sha256: String::new(),
-                filename: String::new(),
-                content_type: String::new(),
-                create_time: rows::now(),
-                external: true,
-            };
-            let (_, registration) = record_artifact(&txn, model, record, actor).await?;
+            let registration = declared_record(&txn, model, &current, version, actor).await?;
             Ok(Some(Declared {
                 registration,
                 recorded: true,
@@ -222,6 +202,41 @@ async fn next_sequence(txn: &DatabaseTransaction, registration_id: RegistrationI
         .one(txn)
         .await?;
     Ok(last.unwrap_or(0) + 1)
+}
+
+/// Records `version`, declared for bytes stored elsewhere, as the next artifact of the locked
+/// registration row `model` whose artifact version is `current` (another one): refused when
+/// it is lower.
+pub(super) async fn declared_record(
+    txn: &DatabaseTransaction,
+    model: registration::Model,
+    current: &ArtifactVersion,
+    version: ArtifactVersion,
+    actor: &Actor,
+) -> Result<Registration> {
+    if current.numbers() > version.numbers() {
+        return Err(Error::ArtifactVersionBackwards {
+            id: model.id.to_string(),
+            given: version.into_string(),
+            current: current.as_str().to_owned(),
+        });
+    }
+    let registration_id = RegistrationId::from_uuid(model.id);
+    let record = artifact::Model {
+        id: uuid::Uuid::now_v7(),
+        model_related_information_id: model.id,
+        sequence: next_sequence(txn, registration_id).await?,
+        artifact_version: version.into_string(),
+        object_key: String::new(),
+        size_bytes: 0,
+        sha256: String::new(),
+        filename: String::new(),
+        content_type: String::new(),
+        create_time: rows::now(),
+        external: true,
+    };
+    let (_, registration) = record_artifact(txn, model, record, actor).await?;
+    Ok(registration)
 }
 
 /// Inserts an artifact record, makes its version the registration's (new etag and update

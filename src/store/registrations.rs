@@ -9,10 +9,10 @@ use super::entity::model_artifact as artifact;
 use super::entity::model_related_information::{self as registration, DataTypes};
 use super::entity::target_environment as environment;
 use super::numbering::append;
-use super::{Store, children, rows, search_terms};
+use super::{Store, artifacts, children, rows, search_terms};
 use crate::domain::{
-    Actor, AliasChange, Etag, EventType, ModelSpec, NewEvent, Registration, RegistrationId,
-    RequestId, Result,
+    Actor, AliasChange, ArtifactVersion, Etag, EventType, ModelSpec, NewEvent, Registration,
+    RegistrationId, RequestId, Result,
 };
 
 /// What inserting a new registration came to.
@@ -98,10 +98,15 @@ impl Store {
     /// writes it, all in one transaction: concurrent updates of one registration run one after
     /// the other, so the stored list of environments is always exactly one writer's list.
     /// `None` when there is no such registration.
+    ///
+    /// With `declared`, an artifact version of bytes stored elsewhere is recorded too, as
+    /// `declare_artifact` records it, in the same transaction: the current version changes
+    /// nothing more, a lower one fails the whole update.
     pub(crate) async fn update(
         &self,
         id: RegistrationId,
         actor: &Actor,
+        declared: Option<ArtifactVersion>,
         change: impl FnOnce(&Registration) -> Result<ModelSpec>,
     ) -> Result<Option<Registration>> {
         let txn = self.begin_write().await?;
@@ -125,7 +130,7 @@ impl Store {
             active.etag = Set(etag.as_str().to_owned());
             active.update_time = Set(update_time);
             active.search_terms = Set(search_terms::of(&spec));
-            active.update(&txn).await?;
+            let updated_row = active.update(&txn).await?;
 
             if spec.target_environments != current.spec.target_environments {
                 environment::Entity::delete_many()
@@ -154,7 +159,20 @@ impl Store {
                 alias: None,
             };
             append(&txn, event).await?;
-            Ok(Some(updated))
+            match declared {
+                Some(version) if version != updated.artifact_version => {
+                    let declared = artifacts::declared_record(
+                        &txn,
+                        updated_row,
+                        &updated.artifact_version,
+                        version,
+                        actor,
+                    )
+                    .await?;
+                    Ok(Some(declared))
+                }
+                _ => Ok(Some(updated)),
+            }
         }
         .await;
         let updated = settle(txn, updated).await?;
