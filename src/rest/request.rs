@@ -84,7 +84,7 @@ pub(crate) async fn resource_body(
                     let member = path.rsplit('.').next().unwrap_or_default().to_owned();
                     (
                         path,
-                        format!("unknown member `{member}`: the resource has none such"),
+                        format!("unknown member `{member}`: the resource has no such member"),
                     )
                 })
                 .collect(),
