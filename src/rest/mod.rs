@@ -10,7 +10,6 @@ mod discovery;
 mod dispatch;
 mod download;
 mod events;
-mod go_routes;
 mod merge_patch;
 mod names;
 mod openapi;

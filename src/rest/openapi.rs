@@ -6,7 +6,8 @@
 use axum::extract::State;
 use axum::http::{HeaderValue, header};
 use axum::response::IntoResponse;
-use utoipa::openapi::schema::{AdditionalProperties, Schema};
+use utoipa::openapi::path::{HttpMethod, Operation};
+use utoipa::openapi::schema::{AdditionalProperties, ArrayItems, Schema};
 use utoipa::openapi::{ContentBuilder, Ref, RefOr, Response, ResponseBuilder};
 use utoipa::{Modify, OpenApi};
 
@@ -17,7 +18,7 @@ use super::profile::{
 use super::resource::{
     Metadata, ModelId, ModelInformation, ModelRelatedInformation, TargetEnvironment,
 };
-use super::{Gateway, declare, discovery, download, events, go_routes, registration, upload};
+use super::{Gateway, declare, discovery, download, events, registration, upload};
 use crate::config::RestProfile;
 
 #[derive(OpenApi)]
@@ -51,57 +52,6 @@ use crate::config::RestProfile;
         upload::Uploaded,
         upload::ArtifactInfo,
         upload::UploadForm,
-        Updated,
-        GoModelRelatedInformation,
-        GoModelId,
-        GoModelInformation,
-        GoMetadata,
-        events::WatchEvent,
-        events::WatchMessage,
-    )),
-    modifiers(&EveryOperation, &UnknownMembersRefused),
-    tags(
-        (name = "registration", description = "R1AP §10.1 AI/ML model registration"),
-        (name = "discovery", description = "R1AP §10.2 AI/ML model discovery"),
-        (name = "events", description = "Changes of models as Server-Sent Events"),
-        (name = "artifacts", description = "The routes of the Go model management service for artifacts"),
-    ),
-)]
-struct ApiDoc;
-
-/// The document of the `aimlfw` profile: the Go service's resource in answers, 404 for a
-/// name and version that match nothing, unknown members accepted.
-#[derive(OpenApi)]
-#[openapi(
-    info(
-        title = "modelreg (aimlfw profile)",
-        description = "The REST API as the Go model management service of O-RAN SC AIMLFW spoke it (`--rest-profile aimlfw`), without its defects: unknown ids are 404, errors are RFC 7807 problem documents.",
-        license(name = "Apache-2.0", identifier = "Apache-2.0"),
-    ),
-    paths(
-        go_routes::register,
-        go_routes::get,
-        go_routes::replace,
-        registration::merge,
-        registration::delete,
-        go_routes::list,
-        upload::upload,
-        download::download,
-        go_routes::model_info,
-        declare::update_artifact,
-        events::watch,
-    ),
-    components(schemas(
-        ModelRelatedInformation,
-        ModelId,
-        ModelInformation,
-        Metadata,
-        TargetEnvironment,
-        ProblemDetails,
-        InvalidParam,
-        upload::Uploaded,
-        upload::ArtifactInfo,
-        upload::UploadForm,
         Registered,
         Updated,
         GoModelRelatedInformation,
@@ -113,13 +63,13 @@ struct ApiDoc;
     )),
     modifiers(&EveryOperation),
     tags(
-        (name = "registration", description = "R1AP §10.1 AI/ML model registration, in the Go service's JSON"),
-        (name = "discovery", description = "R1AP §10.2 AI/ML model discovery, in the Go service's JSON"),
+        (name = "registration", description = "R1AP §10.1 AI/ML model registration"),
+        (name = "discovery", description = "R1AP §10.2 AI/ML model discovery"),
         (name = "events", description = "Changes of models as Server-Sent Events"),
         (name = "artifacts", description = "The routes of the Go model management service for artifacts"),
     ),
 )]
-struct AimlfwDoc;
+struct ApiDoc;
 
 /// Under the standard's profile a resource with a member it does not have is refused.
 struct UnknownMembersRefused;
@@ -143,6 +93,90 @@ impl Modify for UnknownMembersRefused {
             }
         }
     }
+}
+
+/// The `aimlfw` profile's document is the standard's with the answers of that profile: the Go
+/// service's resource wherever a resource is answered (`{"modelInfo": …}` from a registration,
+/// `{"modelinfo": …}` from a replacement), 404 from a discovery by name and version that
+/// matches nothing; and unknown members are accepted.
+struct GoAnswers;
+
+const RESOURCE: &str = "ModelRelatedInformation";
+
+impl Modify for GoAnswers {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        openapi.info.title = "modelreg (aimlfw profile)".to_owned();
+        openapi.info.description = Some(
+            "The REST API as the Go model management service of O-RAN SC AIMLFW spoke it \
+             (`--rest-profile aimlfw`), without its defects: unknown ids are 404, errors are \
+             RFC 7807 problem documents, artifact versions only go forward."
+                .to_owned(),
+        );
+        for (path, item) in openapi.paths.paths.iter_mut() {
+            let operations = [
+                (HttpMethod::Get, &mut item.get),
+                (HttpMethod::Post, &mut item.post),
+                (HttpMethod::Put, &mut item.put),
+                (HttpMethod::Patch, &mut item.patch),
+            ];
+            for (method, operation) in operations {
+                let Some(operation) = operation else { continue };
+                let answer = match (&method, path.as_str()) {
+                    (HttpMethod::Post, registration::COLLECTION) => "Registered",
+                    (HttpMethod::Put, _) => "Updated",
+                    _ => "GoModelRelatedInformation",
+                };
+                answer_go_resources(operation, answer);
+                let refusal = match (&method, path.as_str()) {
+                    (HttpMethod::Get, discovery::PATH) => Some((
+                        "404",
+                        "Both model-name and model-version were given and match nothing",
+                    )),
+                    (HttpMethod::Put, _) => Some((
+                        "409",
+                        "modelId.artifactVersion is lower than the current one (the current one, \
+                         or none, keeps it; a higher one is recorded as by updateArtifact)",
+                    )),
+                    _ => None,
+                };
+                if let Some((status, description)) = refusal {
+                    operation
+                        .responses
+                        .responses
+                        .insert(status.to_owned(), problem_answer(description).into());
+                }
+            }
+        }
+    }
+}
+
+/// Every answer of `operation` that is a resource, or an array of them, becomes `answer`.
+fn answer_go_resources(operation: &mut Operation, answer: &str) {
+    for response in operation.responses.responses.values_mut() {
+        let RefOr::T(response) = response else {
+            continue;
+        };
+        for content in response.content.values_mut() {
+            match &mut content.schema {
+                Some(RefOr::Ref(reference)) if names(&*reference, RESOURCE) => {
+                    *reference = Ref::from_schema_name(answer);
+                }
+                Some(RefOr::T(Schema::Array(array))) => {
+                    if let ArrayItems::RefOrSchema(items) = &mut array.items
+                        && let RefOr::Ref(reference) = items.as_mut()
+                        && names(reference, RESOURCE)
+                    {
+                        *reference = Ref::from_schema_name("GoModelRelatedInformation");
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+}
+
+fn names(reference: &Ref, schema: &str) -> bool {
+    reference.ref_location == format!("#/components/schemas/{schema}")
 }
 
 /// What any operation may answer, beside what its own description lists.
@@ -207,10 +241,11 @@ fn problem_answer(description: &str) -> Response {
 
 /// The document of `profile`, as served and as committed.
 pub(crate) fn document(profile: RestProfile) -> String {
-    let mut document = match profile {
-        RestProfile::R1ap => ApiDoc::openapi(),
-        RestProfile::Aimlfw => AimlfwDoc::openapi(),
-    };
+    let mut document = ApiDoc::openapi();
+    match profile {
+        RestProfile::R1ap => UnknownMembersRefused.modify(&mut document),
+        RestProfile::Aimlfw => GoAnswers.modify(&mut document),
+    }
     document.info.version = env!("CARGO_PKG_VERSION").to_owned();
     let mut text = document.to_pretty_json().expect("the document serializes");
     text.push('\n');
