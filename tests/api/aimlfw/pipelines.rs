@@ -129,10 +129,7 @@ async fn versions_never_go_backwards_and_must_be_versions(backend: Backend) {
         );
     }
     // gRPC: the same rule, FAILED_PRECONDITION.
-    let status = server
-        .artifacts
-        .clone()
-        .declare_artifact(declare("qoe", "1", "1.0.0"))
+    let status = declare_over_grpc(&server, "qoe", "1", "1.0.0")
         .await
         .unwrap_err();
     assert_error(
@@ -140,6 +137,18 @@ async fn versions_never_go_backwards_and_must_be_versions(backend: Backend) {
         Code::FailedPrecondition,
         "ARTIFACT_VERSION_BACKWARDS",
     );
+}
+
+/// DeclareArtifact of `name` `version` by name and version.
+async fn declare_over_grpc(
+    server: &TestServer,
+    name: &str,
+    version: &str,
+    artifact_version: &str,
+) -> Result<pb::DeclareArtifactResponse, tonic::Status> {
+    let request = declare(name, version, artifact_version);
+    let answer = server.artifacts.clone().declare_artifact(request).await?;
+    Ok(answer.into_inner())
 }
 
 fn declare(name: &str, version: &str, artifact_version: &str) -> pb::DeclareArtifactRequest {
@@ -162,10 +171,7 @@ async fn update_artifact_of_an_unregistered_model_is_404(backend: Backend) {
         404,
         "MODEL_NOT_FOUND",
     );
-    let status = server
-        .artifacts
-        .clone()
-        .declare_artifact(declare("never-registered", "1", "1.0.0"))
+    let status = declare_over_grpc(&server, "never-registered", "1", "1.0.0")
         .await
         .unwrap_err();
     assert_error(&status, Code::NotFound, "MODEL_NOT_FOUND");
@@ -209,25 +215,17 @@ async fn a_reader_may_not_declare_an_artifact(backend: Backend) {
 async fn declared_artifacts_are_listed_as_external_and_not_downloadable(backend: Backend) {
     let server = TestServer::start(backend).await;
     server.register(model("qoe", "1", 1)).await.unwrap();
-    let declared = server
-        .artifacts
-        .clone()
-        .declare_artifact(declare("qoe", "1", "1.0.0"))
+    let declared = declare_over_grpc(&server, "qoe", "1", "1.0.0")
         .await
-        .unwrap()
-        .into_inner();
+        .unwrap();
     assert!(declared.recorded);
     assert_eq!(
         declared.model.unwrap().model_id.unwrap().artifact_version,
         "1.0.0"
     );
-    let again = server
-        .artifacts
-        .clone()
-        .declare_artifact(declare("qoe", "1", "1.0.0"))
+    let again = declare_over_grpc(&server, "qoe", "1", "1.0.0")
         .await
-        .unwrap()
-        .into_inner();
+        .unwrap();
     assert!(!again.recorded);
 
     let listed = server
