@@ -104,6 +104,16 @@ async fn moves_over(backend: Backend) {
     let source = go_database().await;
     let target = TestDatabase::create(&backend).await;
 
+    // A database without the Go service's tables: a failure that names what is missing.
+    let empty = TestDatabase::create(&Backend::postgres()).await;
+    let (output, _) = import(&empty.url, &target.url, false);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(!output.status.success());
+    assert!(
+        stderr.contains("model_related_informations") && stderr.contains("does not exist"),
+        "{stderr}"
+    );
+
     let (output, stdout) = import(&source.url, &target.url, true);
     // Refusals make the exit status a failure, each listed with its reasons.
     assert!(!output.status.success(), "{stdout}");
