@@ -13,6 +13,7 @@ const PROTOS: &[&str] = &[
     "proto/modelregistry/v1/discovery.proto",
     "proto/modelregistry/v1/artifacts.proto",
     "proto/modelregistry/v1/events.proto",
+    "proto/modelregistry/v1/agent.proto",
 ];
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {

@@ -12,6 +12,7 @@ mod m20261126_000005_create_labels_and_aliases;
 mod m20261126_000006_add_search_terms;
 mod m20261207_000007_create_server_secrets;
 mod m20261207_000008_add_declared_forms;
+mod m20261207_000009_add_event_via;
 
 pub struct Migrator;
 
@@ -27,6 +28,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261126_000006_add_search_terms::Migration),
             Box::new(m20261207_000007_create_server_secrets::Migration),
             Box::new(m20261207_000008_add_declared_forms::Migration),
+            Box::new(m20261207_000009_add_event_via::Migration),
         ]
     }
 }

@@ -193,6 +193,7 @@ impl Methods {
                 principal,
                 role: Role::Admin,
                 scope: Scope::All,
+                via: None,
             }),
             // JWTs say who calls and what it may do; the certificate only admits the
             // connection.

@@ -29,6 +29,7 @@ impl Consumer {
             principal: Principal::Named(self.name.clone()),
             role: self.role,
             scope: self.scope.clone(),
+            via: None,
         }
     }
 }

@@ -170,12 +170,34 @@ impl fmt::Display for Principal {
     }
 }
 
+/// The front-end that acts on a caller's behalf, when the change is not the caller's own
+/// request: recorded with every change it makes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub(crate) enum Via {
+    /// The registry's agent, carrying out a request in plain words.
+    Agent,
+}
+
+impl Via {
+    pub(crate) fn as_str(self) -> &'static str {
+        match self {
+            Via::Agent => "agent",
+        }
+    }
+
+    pub(crate) fn from_stored(text: &str) -> Option<Self> {
+        (text == "agent").then_some(Via::Agent)
+    }
+}
+
 /// An authenticated caller. It holds no secret: it may be logged and shown.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) struct Caller {
     pub(crate) principal: Principal,
     pub(crate) role: Role,
     pub(crate) scope: Scope,
+    /// Set when a front-end acts for the caller (the agent); `None` for the caller's own calls.
+    pub(crate) via: Option<Via>,
 }
 
 impl Caller {
@@ -185,6 +207,15 @@ impl Caller {
             principal: Principal::Anonymous,
             role: Role::Admin,
             scope: Scope::All,
+            via: None,
+        }
+    }
+
+    /// The same caller, its changes made through `via`: the same identity, role and scopes.
+    pub(crate) fn through(&self, via: Via) -> Self {
+        Self {
+            via: Some(via),
+            ..self.clone()
         }
     }
 
@@ -252,6 +283,7 @@ mod tests {
             principal: Principal::Named("c".into()),
             role,
             scope: Scope::All,
+            via: None,
         };
         assert!(caller(Role::Reader).require(Action::Read).is_ok());
         assert!(caller(Role::Reader).require(Action::Write).is_err());

@@ -9,7 +9,7 @@ use super::labels::Alias;
 use super::limits;
 use super::names::{ArtifactVersion, Etag, ModelVersion, RegistrationId, RequestId};
 use super::paging::PageSize;
-use super::{Caller, Registration};
+use super::{Caller, Registration, Via};
 
 /// What a change did.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -54,6 +54,8 @@ impl EventType {
 pub(crate) struct Actor {
     pub(crate) principal: String,
     pub(crate) request_id: Option<RequestId>,
+    /// The front-end that acted for the principal (the agent), if any.
+    pub(crate) via: Option<Via>,
 }
 
 impl Actor {
@@ -61,6 +63,7 @@ impl Actor {
         Self {
             principal: caller.principal.to_string(),
             request_id: request_id.cloned(),
+            via: caller.via,
         }
     }
 }
@@ -78,6 +81,8 @@ pub(crate) struct Event {
     pub(crate) etag_after: Option<Etag>,
     pub(crate) actor: String,
     pub(crate) request_id: Option<String>,
+    /// The front-end that acted for the actor (the agent), if any.
+    pub(crate) via: Option<Via>,
     /// The artifact version an ARTIFACT_STORED event stored.
     pub(crate) artifact_version: Option<ArtifactVersion>,
     /// The alias an ALIAS_SET or ALIAS_DELETED event moved.

@@ -26,7 +26,7 @@ pub(crate) use artifact::{
     Artifact, DeclareSpec, DownloadSpec, ModelIdentity, ModelRef, NewArtifact, SelectorDraft,
     UploadDraft, UploadSpec, VersionOrAlias,
 };
-pub(crate) use caller::{Action, Caller, NamePattern, Principal, Role, Scope};
+pub(crate) use caller::{Action, Caller, NamePattern, Principal, Role, Scope, Via};
 pub(crate) use check::{Checker, FieldPath, FieldViolation, both, echo};
 pub(crate) use draft::{
     DataTypeSpelling, EnvironmentDraft, InformationDraft, MetadataDraft, ModelDraft, ModelIdDraft,

@@ -174,6 +174,10 @@ fn model_event(event: &Event) -> pb::ModelEvent {
             .unwrap_or_default(),
         previous_model_registration_id: previous(event, |(id, _)| id.to_string()),
         previous_model_version: previous(event, |(_, version)| version.to_string()),
+        via: event
+            .via
+            .map(|via| via.as_str().to_owned())
+            .unwrap_or_default(),
     }
 }
 

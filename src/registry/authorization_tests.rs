@@ -20,6 +20,7 @@ fn consumer(role: Role, patterns: &[&str]) -> Caller {
                 .map(|p| NamePattern::parse(p).unwrap())
                 .collect(),
         ),
+        via: None,
     }
 }
 

@@ -28,6 +28,7 @@ pub(crate) async fn import_batch(
     let actor = Actor {
         principal: IMPORT_ACTOR.to_owned(),
         request_id: None,
+        via: None,
     };
     let mut checked = Vec::with_capacity(models.len());
     let mut valid = Vec::new();

@@ -16,7 +16,7 @@ use super::{Store, rows, split_page};
 use crate::domain::{
     Alias, AliasChange, ArtifactVersion, DataTypeSpelling, Etag, Event, EventQuery, EventType,
     ModelFields, ModelName, ModelSpec, ModelVersion, NewEvent, Page, Registration, RegistrationId,
-    Result, Scope, TargetEnvironment,
+    Result, Scope, TargetEnvironment, Via,
 };
 
 /// Events the pruner deletes in one transaction.
@@ -179,6 +179,7 @@ pub(super) fn event_row(sequence: i64, new: &NewEvent<'_>) -> event::Model {
             .request_id
             .as_ref()
             .map(|id| id.as_str().to_owned()),
+        via: new.actor.via.map(|via| via.as_str().to_owned()),
         registration: StoredRegistration {
             description: spec.description.clone(),
             location: spec.location.clone(),
@@ -275,6 +276,7 @@ fn event(row: event::Model) -> Result<Event> {
         etag_after: row.etag_after.map(Etag::stored),
         actor: row.actor,
         request_id: row.request_id,
+        via: row.via.as_deref().and_then(Via::from_stored),
         alias,
     })
 }

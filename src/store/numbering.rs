@@ -152,6 +152,7 @@ fn pending_row(new: &NewEvent<'_>) -> pending::ActiveModel {
         etag_after,
         actor,
         request_id,
+        via,
         registration,
     } = event_row(0, new);
     pending::ActiveModel {
@@ -166,6 +167,7 @@ fn pending_row(new: &NewEvent<'_>) -> pending::ActiveModel {
         etag_after: Set(etag_after),
         actor: Set(actor),
         request_id: Set(request_id),
+        via: Set(via),
         registration: Set(registration),
     }
 }
@@ -194,10 +196,10 @@ async fn number_pending(txn: &DatabaseTransaction, limit: i64) -> Result<u64, Db
                 RETURNING *) \
              INSERT INTO model_events (sequence, event_time, event_type, \
                 model_related_information_id, model_name, model_version, artifact_version, \
-                etag_before, etag_after, actor, request_id, registration) \
+                etag_before, etag_after, actor, request_id, via, registration) \
              SELECT $1 + row_number() OVER (ORDER BY id), event_time, event_type, \
                 model_related_information_id, model_name, model_version, artifact_version, \
-                etag_before, etag_after, actor, request_id, registration \
+                etag_before, etag_after, actor, request_id, via, registration \
              FROM moved",
             [last.into(), limit.into()],
         ))

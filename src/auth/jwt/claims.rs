@@ -42,6 +42,7 @@ pub(crate) fn caller_from_claims(claims: &Claims, names: &ClaimNames) -> Result<
         principal,
         role,
         scope,
+        via: None,
     })
 }
 

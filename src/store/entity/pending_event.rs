@@ -21,6 +21,8 @@ pub(crate) struct Model {
     pub etag_after: Option<String>,
     pub actor: String,
     pub request_id: Option<String>,
+    /// The front-end that acted for the actor ("agent"), if any.
+    pub via: Option<String>,
     #[sea_orm(column_type = "Json")]
     pub registration: StoredRegistration,
 }
