@@ -8,11 +8,13 @@ use std::sync::Arc;
 
 use clap::Args;
 
+mod agent;
 mod auth;
 mod events;
 mod import;
 mod tls;
 
+pub use agent::{AgentConfig, AgentMode};
 pub use auth::AuthConfig;
 pub use events::EventsConfig;
 pub use import::ImportConfig;
@@ -44,6 +46,9 @@ pub struct ServeConfig {
 
     #[command(flatten)]
     pub events: EventsConfig,
+
+    #[command(flatten)]
+    pub agent: AgentConfig,
 
     /// How the REST API speaks: `r1ap`, the standard's JSON (O-RAN R1AP §10.1/§10.2), or
     /// `aimlfw`, as the Go model management service that AIMLFW's training manager and
@@ -283,6 +288,7 @@ impl ServeConfig {
             auth: AuthConfig::default(),
             tls: TlsConfig::default(),
             events: EventsConfig::default(),
+            agent: AgentConfig::default(),
             rest_profile: RestProfile::R1ap,
             metrics_listen: None,
             health_check_interval: Duration::from_secs(2),

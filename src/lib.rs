@@ -1,11 +1,12 @@
 //! modelreg: an O-RAN AI/ML model registry (R1AP §10.1 registration, §10.2 discovery) over gRPC.
 //!
-//! Arrows point one way. Front-ends (`grpc`, `rest`) turn requests into `domain` types and call the
+//! Arrows point one way. Front-ends (`grpc`, `rest`, and the LLM `agent`) turn requests into `domain` types and call the
 //! core, `registry`, which decides every operation and uses `store` (SeaORM, transactions) and
 //! `objects` (artifact bytes); both speak domain types, and rows never leave the store.
 //! `server` wires it all; `client` holds the command-line clients, which use only `pb`.
 #![warn(unreachable_pub)]
 
+mod agent;
 mod auth;
 pub mod client;
 mod config;
@@ -23,8 +24,9 @@ mod transport;
 
 pub use auth::{AuthSetupError, NewToken, NewTokenArgs, new_token};
 pub use config::{
-    ArtifactConfig, AuthConfig, DatabaseConfig, EventsConfig, GcConfig, ImportConfig, LimitsConfig,
-    RestProfile, ServeConfig, StatementObserver, SweepConfig, TlsConfig,
+    AgentConfig, AgentMode, ArtifactConfig, AuthConfig, DatabaseConfig, EventsConfig, GcConfig,
+    ImportConfig, LimitsConfig, RestProfile, ServeConfig, StatementObserver, SweepConfig,
+    TlsConfig,
 };
 pub use objects::OpenError as ArtifactStoreError;
 pub use registry::SweepReport;

@@ -44,6 +44,8 @@ enum Command {
     Artifacts(cli::ArtifactsArgs),
     /// Read the event log of a running server: who changed which model, when.
     Events(cli::EventsArgs),
+    /// Ask the registry's agent, in plain words: "which models run on kserve?".
+    Ask(cli::AskArgs),
     /// Make bearer tokens for the consumers file (`serve --auth-tokens`).
     Tokens {
         #[command(subcommand)]
@@ -87,6 +89,7 @@ async fn main() -> ExitCode {
         Command::Models(args) => return client(cli::run_models(args).await),
         Command::Artifacts(args) => return client(cli::run_artifacts(args).await),
         Command::Events(args) => return client(cli::run_events(args).await),
+        Command::Ask(args) => return client(cli::run_ask(args).await),
         Command::Tokens {
             command: TokensCommand::New(args),
         } => return print_new_token(&args),

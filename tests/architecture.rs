@@ -26,12 +26,18 @@ const ALLOWED: &[(&str, &[&str])] = &[
         "grpc",
         &["auth", "domain", "metrics", "pb", "registry", "transport"],
     ),
+    // The LLM agent: its tools are the gRPC handlers, called in-process under the caller.
+    (
+        "agent",
+        &["config", "domain", "grpc", "metrics", "pb", "registry"],
+    ),
     // The REST event stream sends the gRPC stream's messages (as proto3 JSON): their
     // conversion from domain events is gRPC's, used, not repeated.
     // Its profile (`--rest-profile`) decides the JSON it speaks.
     (
         "rest",
         &[
+            "agent",
             "auth",
             "config",
             "domain",
@@ -49,6 +55,7 @@ const ALLOWED: &[(&str, &[&str])] = &[
     (
         "server",
         &[
+            "agent",
             "auth",
             "config",
             "grpc",
@@ -64,7 +71,7 @@ const ALLOWED: &[(&str, &[&str])] = &[
 ];
 
 /// Modules no core, store or domain code may reach, directly or not.
-const FRONT_ENDS: &[&str] = &["grpc", "rest", "client", "server", "metrics"];
+const FRONT_ENDS: &[&str] = &["agent", "grpc", "rest", "client", "server", "metrics"];
 const INNER: &[&str] = &["domain", "store", "objects", "registry"];
 
 fn src() -> PathBuf {

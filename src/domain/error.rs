@@ -157,6 +157,34 @@ pub(crate) enum Error {
     #[error("the stream reached its longest life; watch again from sequence {last_sent}")]
     StreamLifetimeReached { last_sent: i64 },
 
+    /// The agent was asked, and the server has no LLM to ask.
+    #[error("no LLM is configured for the agent (--llm-base-url)")]
+    LlmNotConfigured,
+
+    /// The LLM could not be reached or did not answer with a chat completion. `summary` is
+    /// what a client may read (a status, never the endpoint's text); the cause is logged.
+    #[error("the LLM failed: {summary}")]
+    LlmFailed {
+        summary: String,
+        #[source]
+        cause: Cause,
+    },
+
+    /// The LLM, or the whole request, took longer than `flag` allows.
+    #[error("no answer within {} ({flag})", humantime::format_duration(*.limit))]
+    LlmTimedOut {
+        limit: std::time::Duration,
+        flag: &'static str,
+    },
+
+    /// The LLM needed more of `bound` than one request may use; nothing was written.
+    #[error("the agent stopped at {limit} {bound} ({flag}) without an answer; nothing was written")]
+    AgentLimitReached {
+        bound: &'static str,
+        limit: u64,
+        flag: &'static str,
+    },
+
     /// A bug or an unexpected failure. Its cause is logged, never sent.
     #[error("internal error")]
     Internal(#[source] Cause),
@@ -237,6 +265,10 @@ impl Error {
             Error::ShuttingDown { .. } => "SHUTTING_DOWN",
             Error::CredentialsChanged { .. } => "CREDENTIALS_CHANGED",
             Error::StreamLifetimeReached { .. } => "STREAM_LIFETIME_REACHED",
+            Error::LlmNotConfigured => "LLM_NOT_CONFIGURED",
+            Error::LlmFailed { .. } => "LLM_FAILED",
+            Error::LlmTimedOut { .. } => "LLM_TIMEOUT",
+            Error::AgentLimitReached { .. } => "AGENT_LIMIT_REACHED",
             Error::Internal(_) => "INTERNAL",
         }
     }
@@ -263,6 +295,9 @@ impl Error {
             }
             Error::AuthenticationUnavailable(cause) => {
                 tracing::warn!(error = %cause, "the keys that verify tokens cannot be fetched");
+            }
+            Error::LlmFailed { summary, cause } => {
+                tracing::warn!(%summary, error = %cause, "the agent's LLM failed");
             }
             Error::Internal(cause) => {
                 tracing::error!(error = %cause, debug = ?cause, "internal error");
@@ -322,6 +357,16 @@ impl Error {
             | Error::StreamLifetimeReached { last_sent } => {
                 vec![("last_sequence", last_sent.to_string())]
             }
+            Error::LlmTimedOut { limit, flag } => vec![
+                ("limit", humantime::format_duration(*limit).to_string()),
+                ("flag", (*flag).to_owned()),
+            ],
+            Error::AgentLimitReached { bound, limit, flag } => vec![
+                ("bound", (*bound).to_owned()),
+                ("limit", limit.to_string()),
+                ("flag", (*flag).to_owned()),
+            ],
+            Error::LlmNotConfigured | Error::LlmFailed { .. } => Vec::new(),
             Error::UploadStream { .. }
             | Error::Unauthenticated(_)
             | Error::AuthenticationUnavailable(_)

@@ -66,6 +66,8 @@ pub(crate) mod limits {
     pub(crate) const PAGE_TOKEN_CHARS: usize = (4 * NAME_CHARS * 6 + 64).div_ceil(3) * 4;
     /// Ten fields and up to 64 labels (`labels.KEY`) can be named.
     pub(crate) const MASK_PATHS: usize = 80;
+    /// A request to the agent in plain words: a paragraph, not a document.
+    pub(crate) const AGENT_TEXT_CHARS: usize = 8_192;
     /// `labels.` and the longest label key (a prefix of 253, `/`, a name of 63).
     pub(crate) const MASK_PATH_CHARS: usize = 324;
 }

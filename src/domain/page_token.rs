@@ -107,19 +107,45 @@ impl fmt::Debug for PageTokenKey {
 
 /// The token's JSON, sealed: base64url of the nonce, the ciphertext and the tag.
 fn seal(key: &PageTokenKey, token: &impl Serialize) -> String {
+    seal_for(key, AAD, token)
+}
+
+/// Seals `contents` with `key` for `purpose` (authenticated with it, so that a token of one
+/// kind never opens as another): URL-safe text that only the holders of `key` can read.
+pub(crate) fn seal_for(key: &PageTokenKey, purpose: &[u8], contents: &impl Serialize) -> String {
     let mut nonce = [0; NONCE_LEN];
     getrandom::fill(&mut nonce).expect("the operating system's random source");
     let mut sealed = nonce.to_vec();
-    let mut contents = serde_json::to_vec(token).expect("a token serializes");
+    let mut contents = serde_json::to_vec(contents).expect("a token serializes");
     key.aead()
         .seal_in_place_append_tag(
             Nonce::assume_unique_for_key(nonce),
-            Aad::from(AAD),
+            Aad::from(purpose),
             &mut contents,
         )
-        .expect("a page token is far below ChaCha20-Poly1305's limit");
+        .expect("a token is far below ChaCha20-Poly1305's limit");
     sealed.extend_from_slice(&contents);
     URL_SAFE_NO_PAD.encode(sealed)
+}
+
+/// What `seal_for` sealed with `key` for `purpose`; `None` for anything else (altered, forged,
+/// sealed with another key or for another purpose).
+pub(crate) fn open_for<T: DeserializeOwned>(
+    key: &PageTokenKey,
+    purpose: &[u8],
+    text: &str,
+) -> Option<T> {
+    let mut sealed = URL_SAFE_NO_PAD.decode(text).ok()?;
+    if sealed.len() < NONCE_LEN {
+        return None;
+    }
+    let mut contents = sealed.split_off(NONCE_LEN);
+    let nonce = Nonce::try_assume_unique_for_key(&sealed).ok()?;
+    let opened = key
+        .aead()
+        .open_in_place(nonce, Aad::from(purpose), &mut contents)
+        .ok()?;
+    serde_json::from_slice(opened).ok()
 }
 
 fn open<T: DeserializeOwned>(key: &PageTokenKey, text: &str) -> Result<T> {
@@ -132,17 +158,7 @@ fn open<T: DeserializeOwned>(key: &PageTokenKey, text: &str) -> Result<T> {
             ),
         ));
     }
-    let mut sealed = URL_SAFE_NO_PAD.decode(text).map_err(|_| not_issued())?;
-    if sealed.len() < NONCE_LEN {
-        return Err(not_issued());
-    }
-    let mut contents = sealed.split_off(NONCE_LEN);
-    let nonce = Nonce::try_assume_unique_for_key(&sealed).map_err(|_| not_issued())?;
-    let opened = key
-        .aead()
-        .open_in_place(nonce, Aad::from(AAD), &mut contents)
-        .map_err(|_| not_issued())?;
-    serde_json::from_slice(opened).map_err(|_| not_issued())
+    open_for(key, AAD, text).ok_or_else(not_issued)
 }
 
 fn not_issued() -> Error {

@@ -7,7 +7,7 @@ use crate::domain::{AuthFailure, Caller, Error};
 
 /// Takes the caller out of the request's extensions. Every request passes the authentication
 /// layer; one without a caller is refused rather than let through.
-pub(super) fn take_caller<T>(request: &mut Request<T>) -> Result<Caller, Error> {
+pub(crate) fn take_caller<T>(request: &mut Request<T>) -> Result<Caller, Error> {
     request
         .extensions_mut()
         .remove::<Caller>()

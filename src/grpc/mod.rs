@@ -18,8 +18,9 @@ mod update_mask;
 
 pub(crate) use artifacts::ArtifactService;
 pub(crate) use authenticate::AuthenticateLayer;
+pub(crate) use caller::take_caller;
 pub(crate) use discovery::DiscoveryService;
 pub(crate) use events::{EventService, watch_response};
 pub(crate) use lease::StreamLimits;
 pub(crate) use limits::{DeadlineLayer, overload_layers};
-pub(crate) use registration::RegistrationService;
+pub(crate) use registration::{RegistrationService, check_registration};

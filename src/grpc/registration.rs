@@ -30,14 +30,7 @@ impl ModelRegistrationService for RegistrationService {
         mut request: Request<pb::RegisterModelRequest>,
     ) -> Result<Response<pb::ModelRelatedInformation>, Status> {
         let caller = take_caller(&mut request)?;
-        let pb::RegisterModelRequest {
-            model_related_information,
-            request_id,
-        } = request.into_inner();
-        let spec = ModelSpec::parse(convert::model_draft(required(model_related_information)?))?;
-        let mut check = Checker::request();
-        let request_id = RequestId::parse(&mut check, "request_id", request_id);
-        let request_id = check.finish(request_id)?;
+        let (spec, request_id) = parse_registration(request.into_inner())?;
         let registration = self.registry.register(&caller, spec, request_id).await?;
         Ok(Response::new(convert::registration(&registration)))
     }
@@ -130,6 +123,26 @@ impl ModelRegistrationService for RegistrationService {
         self.registry.delete(&caller, id, etag).await?;
         Ok(Response::new(()))
     }
+}
+
+/// A registration request, checked as RegisterModel checks it.
+fn parse_registration(
+    request: pb::RegisterModelRequest,
+) -> Result<(ModelSpec, Option<RequestId>), Error> {
+    let pb::RegisterModelRequest {
+        model_related_information,
+        request_id,
+    } = request;
+    let spec = ModelSpec::parse(convert::model_draft(required(model_related_information)?))?;
+    let mut check = Checker::request();
+    let request_id = RequestId::parse(&mut check, "request_id", request_id);
+    Ok((spec, check.finish(request_id)?))
+}
+
+/// Whether RegisterModel would accept `request`'s contents (not whether the name is free):
+/// for front-ends that check a registration before making it (the agent's plans).
+pub(crate) fn check_registration(request: &pb::RegisterModelRequest) -> Result<(), Error> {
+    parse_registration(request.clone()).map(|_| ())
 }
 
 fn required(

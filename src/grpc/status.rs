@@ -86,6 +86,11 @@ impl From<Error> for Status {
             ref err @ (Error::ShuttingDown { .. }
             | Error::CredentialsChanged { .. }
             | Error::StreamLifetimeReached { .. }) => plain(Code::Unavailable, err),
+            ref err @ (Error::LlmNotConfigured | Error::LlmFailed { .. }) => {
+                plain(Code::Unavailable, err)
+            }
+            ref err @ Error::LlmTimedOut { .. } => plain(Code::DeadlineExceeded, err),
+            ref err @ Error::AgentLimitReached { .. } => plain(Code::ResourceExhausted, err),
             ref err @ Error::Internal(_) => plain(Code::Internal, err),
         };
         details.set_error_info(reason, ERROR_DOMAIN, metadata);

@@ -4,6 +4,7 @@
 //! The recorder is installed only when `--metrics-listen` is given. Without it every
 //! `metrics::` call finds no recorder and does nothing.
 
+mod agent;
 mod endpoint;
 mod http;
 mod rpc;
@@ -13,6 +14,7 @@ use std::sync::OnceLock;
 use metrics::Unit;
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
 
+pub(crate) use agent::{agent_request, agent_tool_call, llm_call, llm_tokens};
 pub(crate) use endpoint::MetricsEndpoint;
 pub(crate) use http::meter_http;
 pub(crate) use rpc::RpcMetricsLayer;
@@ -48,6 +50,11 @@ pub(crate) fn recorder() -> &'static PrometheusHandle {
             .set_buckets_for_metric(Matcher::Full(RPC_DURATION.to_owned()), DURATION_BUCKETS)
             .expect("the duration buckets are not empty")
             .set_buckets_for_metric(Matcher::Full(HTTP_DURATION.to_owned()), DURATION_BUCKETS)
+            .expect("the duration buckets are not empty")
+            .set_buckets_for_metric(
+                Matcher::Full(agent::LLM_DURATION.to_owned()),
+                agent::LLM_BUCKETS,
+            )
             .expect("the duration buckets are not empty")
             .build_recorder();
         let handle = recorder.handle();
@@ -106,6 +113,7 @@ fn describe() {
         REST_IGNORED_MEMBERS,
         "Unknown JSON members the aimlfw REST profile ignored, by route"
     );
+    agent::describe();
 }
 
 /// Counts artifact bytes received from clients.

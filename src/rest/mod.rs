@@ -4,6 +4,7 @@
 //! Like the gRPC front-end, it only translates: every operation is the core's, so validation,
 //! authorization, events and errors are the same by construction.
 
+mod agent;
 mod authenticate;
 mod declare;
 mod discovery;
@@ -41,6 +42,7 @@ use tower_http::trace::TraceLayer;
 pub(crate) use dispatch::RestLayer;
 use problem::Problem;
 
+use crate::agent::Agent;
 use crate::auth::Authenticator;
 use crate::config::RestProfile;
 use crate::grpc::StreamLimits;
@@ -54,6 +56,8 @@ use crate::registry::Registry;
 pub(crate) struct Deadlines {
     pub(crate) default: Duration,
     pub(crate) upload: Duration,
+    /// The agent's requests, which bound themselves (`--agent-max-duration`).
+    pub(crate) agent: Duration,
 }
 
 /// How the REST API is served.
@@ -74,6 +78,7 @@ pub(crate) struct Settings {
 #[derive(Clone)]
 pub(crate) struct Gateway {
     registry: Registry,
+    agent: Agent,
     profile: RestProfile,
     /// The largest JSON body accepted, in bytes (`--max-message-bytes`).
     max_body: usize,
@@ -86,6 +91,7 @@ pub(crate) struct Gateway {
 /// progress count against the server-wide limit the gRPC calls share.
 pub(crate) fn service(
     registry: Registry,
+    agent: Agent,
     authenticator: Authenticator,
     settings: Settings,
     in_progress: Arc<Semaphore>,
@@ -99,6 +105,7 @@ pub(crate) fn service(
     } = settings;
     let gateway = Gateway {
         registry,
+        agent,
         profile,
         max_body,
         streams,
@@ -131,6 +138,8 @@ pub(crate) fn service(
             get(discovery::model_info),
         )
         .route(events::PATH, get(events::watch))
+        .route(agent::INFO_PATH, get(agent::info))
+        .route(agent::GENERATE_PATH, axum::routing::post(agent::generate))
         .route("/openapi.json", get(openapi::serve))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
@@ -170,8 +179,11 @@ pub(crate) fn service(
 /// Answers 504 when the request's deadline passes before its answer. The core's writes run to
 /// their end regardless (see `registry::detached`), so nothing is left half done.
 async fn deadline(State(deadlines): State<Deadlines>, request: Request, next: Next) -> Response {
-    let (limit, flag) = if request.uri().path().contains("/uploadModel/") {
+    let path = request.uri().path();
+    let (limit, flag) = if path.contains("/uploadModel/") {
         (deadlines.upload, "--max-deadline")
+    } else if path.starts_with("/experiment/agent/") {
+        (deadlines.agent, "--agent-max-duration")
     } else {
         (deadlines.default, "--default-deadline")
     };

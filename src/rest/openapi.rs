@@ -18,7 +18,7 @@ use super::profile::{
 use super::resource::{
     Metadata, ModelId, ModelInformation, ModelRelatedInformation, TargetEnvironment,
 };
-use super::{Gateway, declare, discovery, download, events, registration, upload};
+use super::{Gateway, agent, declare, discovery, download, events, registration, upload};
 use crate::config::RestProfile;
 
 #[derive(OpenApi)]
@@ -40,6 +40,8 @@ use crate::config::RestProfile;
         discovery::model_info,
         declare::update_artifact,
         events::watch,
+        agent::info,
+        agent::generate,
     ),
     components(schemas(
         ModelRelatedInformation,
@@ -60,6 +62,14 @@ use crate::config::RestProfile;
         GoMetadata,
         events::WatchEvent,
         events::WatchMessage,
+        agent::AgentInfo,
+        agent::Llm,
+        agent::GenerateRequest,
+        agent::Generated,
+        agent::Echo,
+        agent::Outcome,
+        agent::AgentAction,
+        agent::AgentPlan,
     )),
     modifiers(&EveryOperation),
     tags(
@@ -67,6 +77,7 @@ use crate::config::RestProfile;
         (name = "discovery", description = "R1AP §10.2 AI/ML model discovery"),
         (name = "events", description = "Changes of models as Server-Sent Events"),
         (name = "artifacts", description = "The routes of the Go model management service for artifacts"),
+        (name = "agent", description = "Questions and changes in plain words, answered by an LLM through the registry's operations (the routes of AIMLFW's training manager)"),
     ),
 )]
 struct ApiDoc;

@@ -189,7 +189,11 @@ fn status_of(err: &Error) -> StatusCode {
         | Error::WatcherTooSlow { .. }
         | Error::ShuttingDown { .. }
         | Error::CredentialsChanged { .. }
-        | Error::StreamLifetimeReached { .. } => StatusCode::SERVICE_UNAVAILABLE,
+        | Error::StreamLifetimeReached { .. }
+        | Error::LlmNotConfigured => StatusCode::SERVICE_UNAVAILABLE,
+        // The LLM is the server's upstream: its failures are a gateway's.
+        Error::LlmFailed { .. } | Error::AgentLimitReached { .. } => StatusCode::BAD_GATEWAY,
+        Error::LlmTimedOut { .. } => StatusCode::GATEWAY_TIMEOUT,
         Error::ArtifactStoreMisconfigured(_)
         | Error::ArtifactDataLoss { .. }
         | Error::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,

@@ -13,12 +13,13 @@ use crate::auth::Authenticator;
 use crate::store::Store;
 
 /// Names of the services whose health is reported; "" is the server as a whole.
-pub(super) const SERVICES: [&str; 5] = [
+pub(super) const SERVICES: [&str; 6] = [
     "",
     "modelregistry.v1.ModelRegistrationService",
     "modelregistry.v1.ModelDiscoveryService",
     "modelregistry.v1.ModelArtifactService",
     "modelregistry.v1.ModelEventService",
+    "modelregistry.v1.AgentService",
 ];
 
 /// Reports SERVING while the database answers and the authenticator is ready, NOT_SERVING

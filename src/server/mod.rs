@@ -26,6 +26,7 @@ use health::{SERVICES, monitor_health};
 use spans::{record_end_of_stream, record_response, rpc_span};
 use upkeep::{prune_events_periodically, sweep_periodically};
 
+use crate::agent::{Agent, AgentGrpc};
 use crate::auth::{AuthSetupError, Authenticator, WatchedFile, watch_files};
 use crate::config::{
     DatabaseConfig, EventsConfig, GcConfig, LimitsConfig, RestProfile, ServeConfig, SweepConfig,
@@ -37,7 +38,8 @@ use crate::grpc::{
 use crate::metrics::{MetricsEndpoint, RpcMetricsLayer};
 use crate::objects::{Objects, OpenError};
 use crate::pb::{
-    self, model_artifact_service_server::ModelArtifactServiceServer,
+    self, agent_service_server::AgentServiceServer,
+    model_artifact_service_server::ModelArtifactServiceServer,
     model_discovery_service_server::ModelDiscoveryServiceServer,
     model_event_service_server::ModelEventServiceServer,
     model_registration_service_server::ModelRegistrationServiceServer,
@@ -47,6 +49,10 @@ use crate::registry::SweepReport;
 use crate::rest::{self, RestLayer};
 use crate::store::Store;
 use crate::transport::{TlsError, TlsIncoming, TlsServer, exposure_warning, plain_incoming};
+
+/// The agent's REST routes get this beyond `--agent-max-duration`, so that the agent's own
+/// bound (which names its flag) is what a client meets.
+const AGENT_DEADLINE_SLACK: Duration = Duration::from_secs(5);
 
 #[derive(Debug, thiserror::Error)]
 pub enum ServerError {
@@ -78,6 +84,8 @@ pub enum ServerError {
     Sweep(#[source] Box<dyn std::error::Error + Send + Sync>),
     #[error("gRPC server: {0}")]
     Serve(#[from] tonic::transport::Error),
+    #[error("the agent: {0}")]
+    Agent(String),
 }
 
 pub struct Application {
@@ -85,6 +93,9 @@ pub struct Application {
     local_addr: SocketAddr,
     store: Store,
     registry: Registry,
+    agent: Agent,
+    /// `--agent-max-duration`: the REST deadline of the agent's routes.
+    agent_max_duration: Duration,
     health_check_interval: Duration,
     limits: LimitsConfig,
     rest_profile: RestProfile,
@@ -141,19 +152,23 @@ impl Application {
             ),
             None => None,
         };
+        let registry = Registry::new(
+            store.clone(),
+            objects,
+            config.artifacts.max_artifact_bytes.as_u64(),
+        )
+        .with_watches(
+            config.events.watch_buffer as usize,
+            config.events.watch_heartbeat,
+        )
+        .with_page_token_key(page_token_key);
+        let agent = Agent::new(registry.clone(), &config.agent).map_err(ServerError::Agent)?;
         Ok(Self {
             listener,
             local_addr,
-            registry: Registry::new(
-                store.clone(),
-                objects,
-                config.artifacts.max_artifact_bytes.as_u64(),
-            )
-            .with_watches(
-                config.events.watch_buffer as usize,
-                config.events.watch_heartbeat,
-            )
-            .with_page_token_key(page_token_key),
+            registry,
+            agent,
+            agent_max_duration: config.agent.agent_max_duration,
             store,
             health_check_interval: config.health_check_interval,
             limits: config.limits,
@@ -278,6 +293,7 @@ impl Application {
         };
         let rest = rest::service(
             self.registry.clone(),
+            self.agent.clone(),
             self.authenticator.clone(),
             rest::Settings {
                 profile: self.rest_profile,
@@ -286,6 +302,7 @@ impl Application {
                 deadlines: rest::Deadlines {
                     default: limits.default_deadline,
                     upload: limits.max_deadline,
+                    agent: self.agent_max_duration + AGENT_DEADLINE_SLACK,
                 },
                 streams,
             },
@@ -346,6 +363,10 @@ impl Application {
             )
             .add_service(
                 ModelEventServiceServer::new(EventService::new(self.registry, streams))
+                    .max_decoding_message_size(max_message),
+            )
+            .add_service(
+                AgentServiceServer::new(AgentGrpc::new(self.agent))
                     .max_decoding_message_size(max_message),
             );
         let listener = self.listener;

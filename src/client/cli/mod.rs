@@ -1,9 +1,10 @@
-//! Client subcommands of the `modelreg` binary: `models`, `artifacts`, `events` and
+//! Client subcommands of the `modelreg` binary: `models`, `artifacts`, `events`, `ask` and
 //! `completions`. They reach a running server with the generated clients and print proto3 JSON
 //! (`-o json`) or compact tables for people (`-o table`, the default).
 
 mod aliases;
 mod artifacts;
+mod ask;
 mod events;
 mod failure;
 pub use crate::pb::json;
@@ -16,6 +17,7 @@ use clap::{Args, ValueEnum};
 use super::ConnectionArgs;
 
 pub use artifacts::ArtifactsCommand;
+pub use ask::{AskArgs, run_ask};
 pub use events::EventsCommand;
 pub use failure::CliError;
 pub use models::ModelsCommand;
