@@ -3,6 +3,7 @@
 //! on PostgreSQL; variants that cannot run here are reported as ignored. One test binary keeps
 //! linking time down; libtest-mimic gives it libtest's command line.
 
+mod agent;
 mod aimlfw;
 mod artifacts;
 mod authentication;
@@ -40,6 +41,7 @@ fn main() {
         registration::trials(),
         rest::trials(),
         aimlfw::trials(),
+        agent::trials(),
         robustness::trials(),
         transport_limits::trials(),
         sweeper::trials(),
