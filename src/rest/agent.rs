@@ -137,6 +137,8 @@ pub(crate) async fn info(State(gateway): State<Gateway>) -> Result<Json<AgentInf
     responses(
         (status = 200, description = "The answer, every action taken, and the plan of writes awaiting confirmation", body = Generated),
         (status = 400, description = "No text, or a confirmation token that is altered, expired or another caller's", body = ProblemDetails, content_type = "application/problem+json"),
+        (status = 413, body = ProblemDetails, content_type = "application/problem+json"),
+        (status = 415, body = ProblemDetails, content_type = "application/problem+json"),
         (status = 502, description = "The LLM failed (LLM_FAILED), or needed more steps, tool calls or tokens than allowed (AGENT_LIMIT_REACHED); nothing was written", body = ProblemDetails, content_type = "application/problem+json"),
         (status = 503, description = "No LLM is configured (LLM_NOT_CONFIGURED)", body = ProblemDetails, content_type = "application/problem+json"),
         (status = 504, description = "The LLM or the request took too long (LLM_TIMEOUT)", body = ProblemDetails, content_type = "application/problem+json"),

@@ -82,6 +82,7 @@ async fn grpcurl_registers_and_discovers_with_r1ap_json() {
         services,
         [
             "grpc.health.v1.Health",
+            "modelregistry.v1.AgentService",
             "modelregistry.v1.ModelArtifactService",
             "modelregistry.v1.ModelDiscoveryService",
             "modelregistry.v1.ModelEventService",

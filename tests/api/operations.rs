@@ -105,6 +105,7 @@ async fn reflection_v1_lists_the_public_services(backend: Backend) {
         names,
         [
             "grpc.health.v1.Health",
+            "modelregistry.v1.AgentService",
             "modelregistry.v1.ModelArtifactService",
             "modelregistry.v1.ModelDiscoveryService",
             "modelregistry.v1.ModelEventService",

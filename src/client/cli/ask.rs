@@ -30,6 +30,11 @@ pub struct AskArgs {
     /// only printed elsewhere).
     #[arg(long, short = 'y')]
     pub yes: bool,
+
+    /// How long to wait for the answer (sent as the call's deadline): above the server's
+    /// --agent-max-duration, so that its own bound is what answers.
+    #[arg(long, default_value = "3m", value_parser = humantime::parse_duration)]
+    pub timeout: std::time::Duration,
 }
 
 pub async fn run_ask(args: AskArgs) -> Result<(), CliError> {
@@ -39,7 +44,7 @@ pub async fn run_ask(args: AskArgs) -> Result<(), CliError> {
         text: args.text.clone().unwrap_or_default(),
         confirmation: args.confirm.clone().unwrap_or_default(),
     };
-    let answer = converse(&mut agent, request, args.client.output).await?;
+    let answer = converse(&mut agent, request, &args).await?;
     let Some(plan) = answer.plan else {
         return Ok(());
     };
@@ -51,7 +56,7 @@ pub async fn run_ask(args: AskArgs) -> Result<(), CliError> {
             text: String::new(),
             confirmation: plan.confirmation_token,
         };
-        converse(&mut agent, request, args.client.output).await?;
+        converse(&mut agent, request, &args).await?;
     } else {
         println!(
             "\nNothing was changed. To make these changes: modelreg ask --confirm {}",
@@ -65,8 +70,11 @@ pub async fn run_ask(args: AskArgs) -> Result<(), CliError> {
 async fn converse(
     agent: &mut AgentServiceClient<Connection>,
     request: pb::GenerateContentRequest,
-    output: Output,
+    args: &AskArgs,
 ) -> Result<pb::GenerateContentResponse, CliError> {
+    let output = args.client.output;
+    let mut request = tonic::Request::new(request);
+    request.set_timeout(args.timeout);
     let mut steps = agent.stream_generate_content(request).await?.into_inner();
     while let Some(step) = steps.next().await {
         let step = step?;
