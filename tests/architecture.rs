@@ -14,8 +14,9 @@ const ALLOWED: &[(&str, &[&str])] = &[
     ("telemetry", &[]),
     // The connection a call arrived on (TLS, client certificates).
     ("transport", &["config"]),
-    // Who is calling: consumers, tokens and their keys, made into domain callers.
-    ("auth", &["config", "domain"]),
+    // Who is calling: consumers, tokens and their keys (fetched over outbound TLS), made into
+    // domain callers.
+    ("auth", &["config", "domain", "transport"]),
     // Persistence and artifact bytes: domain types in and out.
     ("store", &["config", "domain"]),
     ("objects", &["config", "domain"]),
@@ -29,7 +30,15 @@ const ALLOWED: &[(&str, &[&str])] = &[
     // The LLM agent: its tools are the gRPC handlers, called in-process under the caller.
     (
         "agent",
-        &["config", "domain", "grpc", "metrics", "pb", "registry"],
+        &[
+            "config",
+            "domain",
+            "grpc",
+            "metrics",
+            "pb",
+            "registry",
+            "transport",
+        ],
     ),
     // The REST event stream sends the gRPC stream's messages (as proto3 JSON): their
     // conversion from domain events is gRPC's, used, not repeated.

@@ -2,7 +2,6 @@
 //! through async-openai. Calls answered 429 or 5xx, or that cannot connect, are retried with
 //! backoff (its tower retry policy); each call, retries included, is bounded by --llm-timeout.
 
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use async_openai::Client;
@@ -14,7 +13,6 @@ use async_openai::types::chat::{
     ChatCompletionMessageToolCalls, ChatCompletionRequestMessage, ChatCompletionTools,
     CreateChatCompletionRequest,
 };
-use rustls_platform_verifier::BuilderVerifierExt;
 use tower::ServiceBuilder;
 
 use crate::config::AgentConfig;
@@ -67,7 +65,7 @@ impl Llm {
             // Not taken from the process's OPENAI_* variables: only what modelreg is given.
             .with_org_id("")
             .with_project_id("");
-        let http = http_client(config.llm_timeout)
+        let http = crate::transport::https_client(config.llm_timeout)
             .map_err(|err| format!("cannot build the LLM's HTTP client: {err}"))?;
         let service = ServiceBuilder::new()
             .retry(SimpleRetryPolicy::new(config.llm_retries))
@@ -204,19 +202,4 @@ fn api_key(config: &AgentConfig) -> std::result::Result<String, String> {
             .map_err(|err| format!("cannot read --llm-api-key-file {}: {err}", path.display())),
         None => Ok(String::new()),
     }
-}
-
-/// TLS names its crypto provider (ring): two are linked into this binary, and rustls refuses
-/// to guess.
-fn http_client(timeout: Duration) -> std::result::Result<reqwest::Client, Cause> {
-    let tls = rustls::ClientConfig::builder_with_provider(Arc::new(
-        rustls::crypto::ring::default_provider(),
-    ))
-    .with_safe_default_protocol_versions()?
-    .with_platform_verifier()?
-    .with_no_client_auth();
-    Ok(reqwest::Client::builder()
-        .tls_backend_preconfigured(tls)
-        .timeout(timeout)
-        .build()?)
 }

@@ -9,8 +9,11 @@
 //! under `read-write` they are planned, sealed into a confirmation token (`plan`), and
 //! performed only when the caller sends that token back.
 
+mod act;
 mod answer;
+mod confirm;
 mod llm;
+mod operations;
 mod plan;
 mod prompt;
 mod run;
@@ -25,8 +28,10 @@ pub(crate) use service::AgentGrpc;
 
 use crate::config::{AgentConfig, AgentMode};
 use crate::registry::Registry;
+use async_openai::types::chat::ChatCompletionTools;
 use llm::Llm;
-use tools::{Operations, Tool};
+use operations::Operations;
+use tools::{Effect, Tool};
 
 /// The agent as every front-end shares it.
 #[derive(Clone)]
@@ -36,6 +41,8 @@ pub(crate) struct Agent {
 
 struct Inner {
     llm: Option<Llm>,
+    /// The tools as the LLM is offered them, under the configured mode.
+    definitions: Vec<ChatCompletionTools>,
     operations: Operations,
     registry: Registry,
     config: AgentConfig,
@@ -61,9 +68,11 @@ impl Agent {
     /// The agent of `config`; an error names a setting that cannot work.
     pub(crate) fn new(registry: Registry, config: &AgentConfig) -> Result<Self, String> {
         let llm = Llm::from_config(config)?;
+        let definitions = offered(config.agent_mode).map(Tool::definition).collect();
         Ok(Self {
             inner: Arc::new(Inner {
                 llm,
+                definitions,
                 operations: Operations::new(registry.clone()),
                 registry,
                 config: config.clone(),
@@ -82,15 +91,16 @@ impl Agent {
             model: llm.model().to_owned(),
             host: llm.host().to_owned(),
             mode: self.inner.config.agent_mode,
-            tools: self.tools().map(Tool::name).collect(),
+            tools: offered(self.inner.config.agent_mode)
+                .map(Tool::name)
+                .collect(),
         })
     }
+}
 
-    /// The tools offered under the configured mode: writes only where they can be planned.
-    fn tools(&self) -> impl Iterator<Item = Tool> + '_ {
-        Tool::ALL.into_iter().filter(|tool| {
-            tool.effect() == tools::Effect::Read
-                || self.inner.config.agent_mode == AgentMode::ReadWrite
-        })
-    }
+/// The tools offered under `mode`: writes only where they can be planned.
+fn offered(mode: AgentMode) -> impl Iterator<Item = Tool> {
+    Tool::ALL
+        .into_iter()
+        .filter(move |tool| tool.effect() == Effect::Read || mode == AgentMode::ReadWrite)
 }

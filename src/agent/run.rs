@@ -1,21 +1,16 @@
 //! One request to the agent: the conversation with the LLM, bounded in steps, tool calls,
-//! tokens and time; and the performing of a confirmed plan.
+//! tokens and time.
 
 use async_openai::types::chat::{
     ChatCompletionMessageToolCall, ChatCompletionMessageToolCalls,
     ChatCompletionRequestAssistantMessage, ChatCompletionRequestMessage,
     ChatCompletionRequestToolMessage, ChatCompletionTools, FunctionCall,
 };
-use chrono::Utc;
 use tracing::Instrument;
 
 use super::llm::{Llm, ToolCall};
-use super::plan::{self, Step};
-use super::tools::{Effect, Failure, Operations, Tool};
-use super::{Action, Agent, Answer, Ask, Outcome, Plan, prompt};
-use crate::config::AgentMode;
+use super::{Action, Agent, Answer, Ask, prompt};
 use crate::domain::{Caller, Error, Result, Via, limits};
-use crate::pb::{self, json as pb_json};
 
 /// Sees each action as soon as its outcome is known (the streaming front-ends send it).
 pub(crate) type OnAction<'a> = &'a (dyn Fn(&Action) + Send + Sync);
@@ -88,7 +83,6 @@ impl Agent {
     ) -> Result<Answer> {
         let config = &self.inner.config;
         let llm = self.inner.llm.as_ref().ok_or(Error::LlmNotConfigured)?;
-        let definitions: Vec<ChatCompletionTools> = self.tools().map(Tool::definition).collect();
         let mut messages: Vec<ChatCompletionRequestMessage> = vec![
             ChatCompletionRequestMessage::System(prompt::system(config.agent_mode).into()),
             ChatCompletionRequestMessage::User(text.into()),
@@ -100,7 +94,7 @@ impl Agent {
                 return Err(limit("steps", config.agent_max_steps, "--agent-max-steps"));
             }
             progress.steps += 1;
-            let reply = ask_llm(llm, &messages, &definitions).await?;
+            let reply = ask_llm(llm, &messages, &self.inner.definitions).await?;
             progress.tokens += reply.tokens;
             crate::metrics::llm_tokens(reply.tokens);
             if progress.tokens > u64::from(config.agent_max_tokens) {
@@ -151,225 +145,6 @@ impl Agent {
             text: answer,
             actions,
             plan,
-        })
-    }
-
-    /// Carries out one tool call: reads at once, writes planned (or refused).
-    async fn act(&self, caller: &Caller, call: &ToolCall) -> (Action, Option<Step>) {
-        let span =
-            tracing::info_span!("agent.tool", tool = %call.name, outcome = tracing::field::Empty);
-        let (action, step) = async {
-            let Some(tool) = Tool::named(&call.name) else {
-                let names: Vec<&str> = self.tools().map(Tool::name).collect();
-                let failure = Failure::new(
-                    "INVALID_ARGUMENT",
-                    "UNKNOWN_TOOL",
-                    format!("there is no tool {:?}; the tools are {}", call.name, names.join(", ")),
-                );
-                return (refused(call, &failure), None);
-            };
-            match (tool.effect(), self.inner.config.agent_mode) {
-                (Effect::Read, _) => (self.perform_one(caller, tool, &call.arguments).await, None),
-                (Effect::Write, AgentMode::ReadOnly) => {
-                    let failure = Failure::new(
-                        "FAILED_PRECONDITION",
-                        "AGENT_READ_ONLY",
-                        "this registry's agent is read-only (--agent-mode read-only): nothing was changed",
-                    );
-                    (refused(call, &failure), None)
-                }
-                (Effect::Write, AgentMode::ReadWrite) => {
-                    match self.prepare(caller, tool, &call.arguments).await {
-                        Ok(arguments) => {
-                            let action = Action {
-                                tool: call.name.clone(),
-                                arguments: arguments.clone(),
-                                outcome: Outcome::Planned,
-                                reason: String::new(),
-                                result: serde_json::json!({
-                                    "planned": true,
-                                    "note": "not performed yet: the user is shown this change and performs it by confirming",
-                                })
-                                .to_string(),
-                            };
-                            let step = Step {
-                                tool: tool.name().to_owned(),
-                                arguments,
-                            };
-                            (action, Some(step))
-                        }
-                        Err(failure) => (failed(call, &failure), None),
-                    }
-                }
-            }
-        }
-        .instrument(span.clone())
-        .await;
-        span.record("outcome", action.outcome.as_str());
-        crate::metrics::agent_tool_call(metric_tool(&call.name), action.outcome.as_str());
-        (action, step)
-    }
-
-    /// Checks a write as far as it can be checked before it is made, under the caller's
-    /// rights (permission first), and pins it to what the caller will be shown: an update to
-    /// the registration's current etag (a change in between makes it ABORTED, not applied to
-    /// something else), a registration to a request id (confirming twice registers once).
-    async fn prepare(
-        &self,
-        caller: &Caller,
-        tool: Tool,
-        arguments: &str,
-    ) -> std::result::Result<String, Failure> {
-        caller
-            .require(crate::domain::Action::Write)
-            .map_err(Failure::from_error)?;
-        let operations = &self.inner.operations;
-        match tool {
-            Tool::RegisterModel => {
-                let mut request: pb::RegisterModelRequest = Operations::decode(tool, arguments)?;
-                crate::grpc::check_registration(&request).map_err(Failure::from_error)?;
-                let name = request
-                    .model_related_information
-                    .as_ref()
-                    .and_then(|info| info.model_id.as_ref())
-                    .map(|id| id.model_name.clone())
-                    .unwrap_or_default();
-                caller
-                    .require_in_scope(&name)
-                    .map_err(Failure::from_error)?;
-                if request.request_id.is_empty() {
-                    request.request_id = uuid::Uuid::new_v4().to_string();
-                }
-                Ok(pb_json::to_json_line(&request, &tool_request(tool)))
-            }
-            Tool::UpdateModel => {
-                let mut request: pb::UpdateModelRegistrationRequest =
-                    Operations::decode(tool, arguments)?;
-                let resource = request.model_related_information.get_or_insert_default();
-                let current = operations
-                    .get(caller, resource.model_registration_id.clone())
-                    .await?;
-                if resource.etag.is_empty() {
-                    resource.etag = current.etag;
-                }
-                Ok(pb_json::to_json_line(&request, &tool_request(tool)))
-            }
-            Tool::SetAlias => {
-                let request: pb::SetModelAliasRequest = Operations::decode(tool, arguments)?;
-                caller
-                    .require_in_scope(&request.model_name)
-                    .map_err(Failure::from_error)?;
-                Ok(pb_json::to_json_line(&request, &tool_request(tool)))
-            }
-            Tool::ListModels | Tool::GetModel | Tool::ListArtifacts | Tool::ListEvents => {
-                Ok(arguments.to_owned())
-            }
-        }
-    }
-
-    async fn perform_one(&self, caller: &Caller, tool: Tool, arguments: &str) -> Action {
-        match self.inner.operations.call(caller, tool, arguments).await {
-            Ok(result) => Action {
-                tool: tool.name().to_owned(),
-                arguments: arguments.to_owned(),
-                outcome: Outcome::Ok,
-                reason: String::new(),
-                result,
-            },
-            Err(failure) => Action {
-                tool: tool.name().to_owned(),
-                arguments: arguments.to_owned(),
-                outcome: if failure.reason == "INVALID_ARGUMENTS" {
-                    Outcome::Refused
-                } else {
-                    Outcome::Error
-                },
-                reason: failure.reason.clone(),
-                result: failure.to_json().to_string(),
-            },
-        }
-    }
-
-    fn seal(&self, caller: &Caller, planned: Vec<(Step, Action)>) -> Plan {
-        let config = &self.inner.config;
-        let ttl = chrono::Duration::from_std(config.agent_plan_ttl)
-            .unwrap_or_else(|_| chrono::Duration::minutes(10));
-        let expire_time = Utc::now() + ttl;
-        let (steps, actions): (Vec<Step>, Vec<Action>) = planned.into_iter().unzip();
-        Plan {
-            confirmation_token: plan::seal(
-                self.inner.registry.page_token_key(),
-                caller,
-                expire_time,
-                &steps,
-            ),
-            expire_time,
-            actions,
-        }
-    }
-
-    /// Performs a confirmed plan, in order; after a step that fails, the rest are skipped.
-    async fn perform(
-        &self,
-        caller: &Caller,
-        token: &str,
-        on_action: OnAction<'_>,
-    ) -> Result<Answer> {
-        if self.inner.config.agent_mode == AgentMode::ReadOnly {
-            return Err(Error::invalid_request(
-                "confirmation",
-                "this registry's agent is read-only (--agent-mode read-only); nothing was changed",
-            ));
-        }
-        let steps = plan::open(
-            self.inner.registry.page_token_key(),
-            caller,
-            Utc::now(),
-            token,
-        )?;
-        let total = steps.len();
-        let mut actions = Vec::with_capacity(total);
-        let mut failed: Option<String> = None;
-        for (tool, arguments) in steps {
-            let action = if failed.is_some() {
-                Action {
-                    tool: tool.name().to_owned(),
-                    arguments,
-                    outcome: Outcome::Skipped,
-                    reason: String::new(),
-                    result: String::new(),
-                }
-            } else {
-                let span = tracing::info_span!(
-                    "agent.tool",
-                    tool = tool.name(),
-                    outcome = tracing::field::Empty
-                );
-                let action = self
-                    .perform_one(caller, tool, &arguments)
-                    .instrument(span.clone())
-                    .await;
-                span.record("outcome", action.outcome.as_str());
-                crate::metrics::agent_tool_call(tool.name().to_owned(), action.outcome.as_str());
-                if action.outcome != Outcome::Ok {
-                    failed = Some(format!("{} failed ({})", tool.name(), action.reason));
-                }
-                action
-            };
-            on_action(&action);
-            actions.push(action);
-        }
-        let done = actions.iter().filter(|a| a.outcome == Outcome::Ok).count();
-        let text = match failed {
-            None => format!("Performed the confirmed plan: {done} of {total} changes made."),
-            Some(failure) => format!(
-                "Performed {done} of {total} planned changes: {failure}; the changes after it were not made."
-            ),
-        };
-        Ok(Answer {
-            text,
-            actions,
-            plan: None,
         })
     }
 }
@@ -429,34 +204,4 @@ fn assistant(content: Option<String>, calls: &[ToolCall]) -> ChatCompletionReque
         ),
         ..Default::default()
     })
-}
-
-fn refused(call: &ToolCall, failure: &Failure) -> Action {
-    Action {
-        tool: call.name.clone(),
-        arguments: call.arguments.clone(),
-        outcome: Outcome::Refused,
-        reason: failure.reason.clone(),
-        result: failure.to_json().to_string(),
-    }
-}
-
-fn failed(call: &ToolCall, failure: &Failure) -> Action {
-    Action {
-        outcome: if failure.reason == "INVALID_ARGUMENTS" {
-            Outcome::Refused
-        } else {
-            Outcome::Error
-        },
-        ..refused(call, failure)
-    }
-}
-
-fn tool_request(tool: Tool) -> String {
-    tool.request_full_name()
-}
-
-/// A tool's name as a metric label: an unknown one is "unknown", whatever the LLM wrote.
-fn metric_tool(name: &str) -> String {
-    Tool::named(name).map_or("unknown", Tool::name).to_owned()
 }

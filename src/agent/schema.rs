@@ -26,9 +26,12 @@ pub(super) fn comment(file: &prost_reflect::FileDescriptor, path: &[i32]) -> Opt
 }
 
 /// The registry's descriptors, as compiled into the binary.
-pub(super) fn pool() -> DescriptorPool {
-    DescriptorPool::decode(crate::pb::FILE_DESCRIPTOR_SET)
-        .expect("the compiled-in descriptor set decodes")
+pub(super) fn pool() -> &'static DescriptorPool {
+    static POOL: std::sync::OnceLock<DescriptorPool> = std::sync::OnceLock::new();
+    POOL.get_or_init(|| {
+        DescriptorPool::decode(crate::pb::FILE_DESCRIPTOR_SET)
+            .expect("the compiled-in descriptor set decodes")
+    })
 }
 
 fn object(message: &MessageDescriptor, depth: usize) -> Value {

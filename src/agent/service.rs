@@ -60,10 +60,9 @@ impl AgentService for AgentGrpc {
     ) -> Result<Response<Steps>, Status> {
         let caller = take_caller(&mut request)?;
         let ask = ask(request.into_inner());
+        // Unbounded, yet small: a request has at most --agent-max-tool-calls actions.
         let (sender, receiver) = mpsc::unbounded_channel();
         let agent = self.agent.clone();
-        // The conversation goes on if the client leaves: its reads are harmless, and its
-        // plan is simply never confirmed.
         tokio::spawn(async move {
             let steps = sender.clone();
             let on_action = move |action: &Action| {
@@ -72,7 +71,14 @@ impl AgentService for AgentGrpc {
                 };
                 let _ = steps.send(Ok(step));
             };
-            let last = match agent.generate(&caller, ask, &on_action).await {
+            // A client that leaves ends the conversation: no more LLM calls are made for it.
+            // What it did is harmless (reads, and a plan nobody will confirm); the registry's
+            // writes run to their end on their own.
+            let answer = tokio::select! {
+                answer = agent.generate(&caller, ask, &on_action) => answer,
+                () = sender.closed() => return,
+            };
+            let last = match answer {
                 Ok(answer) => Ok(pb::AgentStep {
                     step: Some(pb::agent_step::Step::Answer(answer_message(answer))),
                 }),

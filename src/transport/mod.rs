@@ -1,10 +1,11 @@
 //! The connection a call arrived on: plaintext or TLS, and the identity a verified client
-//! certificate proves.
+//! certificate proves; and the TLS of the server's own outbound HTTPS calls.
 
 mod client_ca;
 mod exposure;
 mod identity;
 mod incoming;
+mod outbound;
 mod reload;
 mod tls;
 mod versions;
@@ -18,6 +19,7 @@ use std::time::Instant;
 
 pub(crate) use exposure::exposure_warning;
 pub(crate) use incoming::{TlsIncoming, plain_incoming};
+pub(crate) use outbound::https_client;
 pub use tls::TlsError;
 pub(crate) use tls::TlsServer;
 

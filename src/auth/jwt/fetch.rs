@@ -1,10 +1,6 @@
-//! Fetching a JWKS over HTTP(S). The TLS configuration names its crypto provider (ring)
-//! explicitly: two providers are linked into this binary, and rustls refuses to guess.
+//! Fetching a JWKS over HTTP(S), with the server's outbound TLS (`transport::https_client`).
 
-use std::sync::Arc;
 use std::time::Duration;
-
-use rustls_platform_verifier::BuilderVerifierExt;
 
 use super::keys::MAX_JWKS_BYTES;
 use crate::domain::Cause;
@@ -14,16 +10,7 @@ use crate::domain::Cause;
 const FETCH_TIMEOUT: Duration = Duration::from_secs(10);
 
 pub(crate) fn http_client() -> Result<reqwest::Client, Cause> {
-    let tls = rustls::ClientConfig::builder_with_provider(Arc::new(
-        rustls::crypto::ring::default_provider(),
-    ))
-    .with_safe_default_protocol_versions()?
-    .with_platform_verifier()?
-    .with_no_client_auth();
-    Ok(reqwest::Client::builder()
-        .tls_backend_preconfigured(tls)
-        .timeout(FETCH_TIMEOUT)
-        .build()?)
+    crate::transport::https_client(FETCH_TIMEOUT)
 }
 
 /// The body of a successful GET, at most `MAX_JWKS_BYTES` long. Errors do not repeat the URL,

@@ -82,10 +82,8 @@ async fn converse(
             println!("{}", json::to_json_line(&step, STEP));
         }
         match step.step {
-            Some(pb::agent_step::Step::Action(action)) => {
-                if output == Output::Table {
-                    println!("{}", action_line(&action));
-                }
+            Some(pb::agent_step::Step::Action(action)) if output == Output::Table => {
+                println!("{}", action_line(&action));
             }
             Some(pb::agent_step::Step::Answer(answer)) => {
                 if output == Output::Table {
@@ -93,7 +91,7 @@ async fn converse(
                 }
                 return Ok(answer);
             }
-            None => {}
+            _ => {}
         }
     }
     Err(CliError::Input(
