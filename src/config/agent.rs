@@ -20,7 +20,12 @@ pub struct AgentConfig {
 
     /// The endpoint's API key (sent as a bearer token; never logged). Prefer
     /// --llm-api-key-file, which keeps it out of the process's environment.
-    #[arg(long = "llm-api-key", env = "MODELREG_LLM_API_KEY", hide = true)]
+    #[arg(
+        long = "llm-api-key",
+        env = "MODELREG_LLM_API_KEY",
+        hide = true,
+        hide_env_values = true
+    )]
     pub llm_api_key: Option<String>,
 
     /// A file holding the endpoint's API key (surrounding whitespace is ignored).
@@ -140,5 +145,23 @@ impl std::fmt::Debug for AgentConfig {
             )
             .field("agent_plan_ttl", &self.agent_plan_ttl)
             .finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_key_is_never_shown() {
+        let config = AgentConfig {
+            llm_base_url: Some("https://user:password@llm.example/v1?api_key=k".into()),
+            llm_api_key: Some("sk-secret".into()),
+            ..AgentConfig::default()
+        };
+        let shown = format!("{config:?}");
+        assert!(!shown.contains("sk-secret"), "{shown}");
+        assert!(!shown.contains("password"), "{shown}");
+        assert!(shown.contains("llm.example"), "{shown}");
     }
 }

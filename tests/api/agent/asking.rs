@@ -7,6 +7,7 @@ use tonic::Code;
 
 use super::llm::{Reply, ScriptedLlm, Turn, calls, tool_data, tool_messages};
 use super::{INFO, actions, ask, grpc, server};
+use crate::common::prometheus::{free_address, sample, scrape};
 use crate::common::{Backend, TestServer, environment, model, on_every_backend};
 use crate::rest::{Rest, assert_problem};
 
@@ -15,6 +16,7 @@ pub(crate) fn trials() -> Vec<libtest_mimic::Trial> {
         a_question_is_answered_by_one_discovery_call,
         steps_stream_over_grpc_as_they_happen,
         model_info_names_the_llm_and_without_one_the_agent_is_503,
+        the_key_is_sent_to_the_llm_only_and_the_agent_is_metered,
     )
 }
 
@@ -234,4 +236,61 @@ async fn model_info_names_the_llm_and_without_one_the_agent_is_503(backend: Back
     let problem = assert_problem(&empty, 400, "INVALID_ARGUMENT");
     assert_eq!(problem["invalidParams"][0]["param"], "text");
     assert!(llm.requests().is_empty());
+}
+
+async fn the_key_is_sent_to_the_llm_only_and_the_agent_is_metered(backend: Backend) {
+    const KEY: &str = "sk-modelreg-test-0123456789";
+    let llm = ScriptedLlm::start(vec![
+        calls(vec![(
+            "list_artifacts",
+            json!({"modelId": {"modelName": "qoe-predictor", "modelVersion": "1"}}),
+        )]),
+        super::llm::text("No artifact yet."),
+    ])
+    .await;
+    let dir = tempfile::tempdir().unwrap();
+    let key_file =
+        crate::common::credentials::write_file(dir.path(), "llm-key", &format!("{KEY}\n"));
+    let metrics = free_address();
+    let server = super::server_with(backend, &llm, AgentMode::ReadOnly, |config| {
+        config.agent.llm_api_key_file = Some(key_file);
+        config.metrics_listen = Some(metrics);
+    })
+    .await;
+    server
+        .register(model("qoe-predictor", "1", 1))
+        .await
+        .unwrap();
+    let before = scrape(metrics).await;
+    let rest = Rest::of(&server);
+    let answer = ask(&rest, "which artifacts does qoe-predictor 1 have?").await;
+    assert_eq!(answer.status, 200);
+    // The key from the file, as a bearer token, to the LLM alone.
+    assert_eq!(
+        llm.authorizations(),
+        [format!("Bearer {KEY}"), format!("Bearer {KEY}")]
+    );
+    assert!(!String::from_utf8_lossy(&answer.body).contains(KEY));
+    assert!(!String::from_utf8_lossy(&rest.get(INFO).await.body).contains(KEY));
+
+    // The process's recorder is shared by the tests running beside this one: increases only.
+    let after = scrape(metrics).await;
+    let grew = |name: &str, label: Option<(&str, &str)>| {
+        sample(&after, name, label) - sample(&before, name, label)
+    };
+    assert!(grew("modelreg_agent_requests_total", Some(("outcome", "ok"))) >= 1.0);
+    assert!(
+        grew(
+            "modelreg_agent_tool_calls_total",
+            Some(("tool", "list_artifacts"))
+        ) >= 1.0
+    );
+    assert!(grew("modelreg_llm_tokens_total", None) >= 240.0);
+    assert!(
+        grew(
+            "modelreg_llm_request_duration_seconds_count",
+            Some(("outcome", "ok"))
+        ) >= 2.0
+    );
+    assert!(sample(&after, "modelreg_agent_steps_count", None) >= 1.0);
 }

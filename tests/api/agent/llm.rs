@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use axum::Router;
 use axum::extract::State;
-use axum::http::StatusCode;
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use serde_json::{Value, json};
@@ -49,12 +49,15 @@ struct Script {
     /// The reply after the last turn (default: 500).
     then: Arc<Option<Turn>>,
     requests: Arc<Mutex<Vec<Value>>>,
+    authorizations: Arc<Mutex<Vec<String>>>,
 }
 
 pub(crate) struct ScriptedLlm {
     /// The API's base URL, as `--llm-base-url` takes it.
     pub(crate) base_url: String,
     requests: Arc<Mutex<Vec<Value>>>,
+    /// The `Authorization` header of each request ("" without one).
+    authorizations: Arc<Mutex<Vec<String>>>,
     task: JoinHandle<()>,
 }
 
@@ -66,10 +69,12 @@ impl ScriptedLlm {
     /// `turns` in order, then `then` for every request after them.
     pub(crate) async fn start_then(turns: Vec<Turn>, then: Option<Turn>) -> Self {
         let requests = Arc::new(Mutex::new(Vec::new()));
+        let authorizations = Arc::new(Mutex::new(Vec::new()));
         let script = Script {
             turns: Arc::new(turns),
             then: Arc::new(then),
             requests: requests.clone(),
+            authorizations: authorizations.clone(),
         };
         let app = Router::new()
             .route("/v1/chat/completions", post(complete))
@@ -82,6 +87,7 @@ impl ScriptedLlm {
         Self {
             base_url: format!("http://{addr}/v1"),
             requests,
+            authorizations,
             task,
         }
     }
@@ -89,6 +95,11 @@ impl ScriptedLlm {
     /// Every request received, in order.
     pub(crate) fn requests(&self) -> Vec<Value> {
         self.requests.lock().unwrap().clone()
+    }
+
+    /// The `Authorization` header of every request received, in order.
+    pub(crate) fn authorizations(&self) -> Vec<String> {
+        self.authorizations.lock().unwrap().clone()
     }
 }
 
@@ -98,8 +109,17 @@ impl Drop for ScriptedLlm {
     }
 }
 
-async fn complete(State(script): State<Script>, body: String) -> Response {
+async fn complete(State(script): State<Script>, headers: HeaderMap, body: String) -> Response {
     let request: Value = serde_json::from_str(&body).expect("the agent sends JSON");
+    let authorization = headers
+        .get("authorization")
+        .and_then(|value| value.to_str().ok())
+        .unwrap_or_default();
+    script
+        .authorizations
+        .lock()
+        .unwrap()
+        .push(authorization.to_owned());
     let index = {
         let mut requests = script.requests.lock().unwrap();
         requests.push(request.clone());
