@@ -124,7 +124,7 @@ fn confirmed_at_terminal(count: usize) -> Result<bool, CliError> {
     if !stdin.is_terminal() {
         return Ok(false);
     }
-    print!("Make these {count} changes? [y/N] ");
+    print!("Make these changes ({count})? [y/N] ");
     std::io::stdout().flush().ok();
     let mut line = String::new();
     stdin
