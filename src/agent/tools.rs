@@ -190,3 +190,37 @@ impl Failure {
         json!({ "error": error })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every request to the LLM carries the definitions: they are paid for in tokens at each
+    /// step, so their size is watched (about 4 bytes a token).
+    #[test]
+    fn the_definitions_of_every_tool_stay_under_24_kib() {
+        let definitions: Vec<ChatCompletionTools> =
+            Tool::ALL.into_iter().map(Tool::definition).collect();
+        let size = serde_json::to_string(&definitions).unwrap().len();
+        println!("tool definitions: {size} bytes");
+        assert!(size < 24 * 1024, "{size} bytes");
+        let reads: Vec<ChatCompletionTools> = Tool::ALL
+            .into_iter()
+            .filter(|tool| tool.effect() == Effect::Read)
+            .map(Tool::definition)
+            .collect();
+        println!(
+            "read-only definitions: {} bytes",
+            serde_json::to_string(&reads).unwrap().len()
+        );
+    }
+
+    #[test]
+    fn every_tool_is_found_by_its_name_and_names_a_method_of_the_contract() {
+        for tool in Tool::ALL {
+            assert_eq!(Tool::named(tool.name()), Some(tool));
+            assert!(tool.request_full_name().starts_with("modelregistry.v1."));
+        }
+        assert_eq!(Tool::named("delete_model"), None);
+    }
+}
