@@ -22,7 +22,7 @@ pub use tls::TlsConfig;
 
 #[derive(Debug, Clone, Args)]
 pub struct ServeConfig {
-    /// Address to serve gRPC on; port 0 picks a free port.
+    /// Address to serve gRPC and REST on; port 0 picks a free port.
     #[arg(long, env = "MODELREG_LISTEN", default_value = "127.0.0.1:50051")]
     pub listen: SocketAddr,
 

@@ -21,7 +21,7 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 #[command(
     name = "modelreg",
     version,
-    about = "O-RAN AI/ML model registry over gRPC"
+    about = "O-RAN AI/ML model registry over gRPC and REST"
 )]
 struct Cli {
     #[command(subcommand)]
@@ -30,7 +30,7 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
-    /// Apply pending migrations, then serve gRPC until SIGTERM or Ctrl-C.
+    /// Apply pending migrations, then serve gRPC and REST until SIGTERM or Ctrl-C.
     Serve(Box<ServeConfig>),
     /// Apply pending migrations and exit.
     Migrate(DatabaseConfig),
@@ -77,9 +77,39 @@ enum TokensCommand {
     New(NewTokenArgs),
 }
 
+impl Command {
+    /// The subcommands whose output is read by other programs (`models list | head`).
+    fn prints_for_a_pipe(&self) -> bool {
+        matches!(
+            self,
+            Command::Models(_)
+                | Command::Artifacts(_)
+                | Command::Events(_)
+                | Command::Ask(_)
+                | Command::Tokens { .. }
+                | Command::Completions { .. }
+        )
+    }
+}
+
+/// Rust ignores SIGPIPE, so printing to a pipe whose reader has gone (`modelreg models list |
+/// head`) fails, and `println!` panics. A client ends as other command-line tools do: quietly,
+/// by the signal. Never for `serve`: its sockets report a closed peer as an error (sends use
+/// MSG_NOSIGNAL in any case), and the server must not die of one.
+fn end_quietly_on_a_closed_pipe() {
+    // SAFETY: `signal` changes the process's disposition of SIGPIPE, atomically, for every
+    // thread; SIG_DFL is a valid disposition, and no handler of ours is involved.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
+}
+
 #[tokio::main]
 async fn main() -> ExitCode {
     let command = Cli::parse().command;
+    if command.prints_for_a_pipe() {
+        end_quietly_on_a_closed_pipe();
+    }
     modelreg::init_logging();
     let result = match command {
         Command::Serve(config) => serve(*config).await,

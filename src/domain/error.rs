@@ -1,6 +1,7 @@
 //! The one error type of the registry: each variant says what went wrong, not which protocol
-//! code it becomes. Front-ends map it exhaustively (gRPC in `grpc::status`), using `reason` and
-//! `metadata` for the machine-readable part of their answers.
+//! code it becomes. Front-ends map it exhaustively (gRPC in `grpc::status`, REST in
+//! `rest::problem`), using `reason` and `metadata` for the machine-readable part of their
+//! answers.
 
 use super::caller::Role;
 use super::check::{FieldViolation, echo};

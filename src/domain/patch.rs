@@ -1,5 +1,5 @@
 //! A change to a registered model: which fields to replace, and with what. Front-ends build it
-//! from their protocol's way of saying so (gRPC field masks, later JSON merge patches); applying
+//! from their protocol's way of saying so (gRPC field masks, REST merge patches and PUTs); applying
 //! it yields a new draft that is validated as a whole, like a registration.
 
 use super::check::FieldViolation;

@@ -1,6 +1,6 @@
 //! The core: every operation of the registry, the one place that decides what an operation
-//! does. Operations take and return domain types; front-ends (gRPC today) translate their
-//! protocol to these calls and back, and nothing else.
+//! does. Operations take and return domain types; front-ends (gRPC, REST, the agent) translate
+//! their protocol to these calls and back, and nothing else.
 
 mod aliases;
 mod artifacts;

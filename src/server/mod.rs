@@ -1,6 +1,6 @@
 //! Wiring: one `Application::build` shared by `main` and the tests. It connects to the
-//! database, applies migrations, binds the listener (port 0 allowed) and serves gRPC with
-//! reflection, health and a tracing span per RPC until the shutdown signal.
+//! database, applies migrations, binds the listener (port 0 allowed) and serves gRPC (with
+//! reflection and health) and REST on it, a tracing span per call, until the shutdown signal.
 
 use std::future::Future;
 use std::net::SocketAddr;

@@ -8,7 +8,7 @@ use modelreg::client::cli::json;
 use modelreg::pb;
 
 use crate::artifacts::random_bytes;
-use crate::common::{Backend, TestServer, model, on_every_backend, plain_async};
+use crate::common::{Backend, TestServer, model, on_every_backend, plain_async, plain_sync};
 
 pub(crate) fn trials() -> Vec<libtest_mimic::Trial> {
     let on_every_backend = on_every_backend!(
@@ -22,7 +22,12 @@ pub(crate) fn trials() -> Vec<libtest_mimic::Trial> {
         an_unreachable_server_is_named_with_the_way_to_change_it,
         completions_are_generated_for_each_shell,
     );
-    on_every_backend.into_iter().chain(plain).collect()
+    let sync = plain_sync!(output_into_a_closed_pipe_ends_quietly);
+    on_every_backend
+        .into_iter()
+        .chain(plain)
+        .chain(sync)
+        .collect()
 }
 
 /// The binary, aimed at `server`, with its output captured.
@@ -450,4 +455,32 @@ async fn completions_are_generated_for_each_shell() {
             "{shell}"
         );
     }
+}
+
+/// `modelreg … | head`: the reader goes away; the client ends by SIGPIPE, as other tools do,
+/// without a panic message. The completion script is longer than a pipe's buffer (64 KiB).
+fn output_into_a_closed_pipe_ends_quietly() {
+    use std::io::Read;
+    use std::os::unix::process::ExitStatusExt;
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_modelreg"))
+        .args(["completions", "bash"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut first = [0; 16];
+    child.stdout.take().unwrap().read_exact(&mut first).unwrap();
+    // The read end is closed here, with most of the script unwritten.
+    let output = child.wait_with_output().unwrap();
+    assert_eq!(
+        output.status.signal(),
+        Some(libc::SIGPIPE),
+        "{:?}",
+        output.status
+    );
+    assert!(
+        output.stderr.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
 }
