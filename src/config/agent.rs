@@ -9,8 +9,8 @@ use clap::Args;
 #[derive(Clone, Args)]
 pub struct AgentConfig {
     /// The OpenAI-compatible API the agent asks, e.g. "http://127.0.0.1:8000/v1" (vLLM),
-    /// "http://127.0.0.1:11434/v1" (Ollama), "https://api.openai.com/v1". Without it the agent
-    /// answers UNAVAILABLE (503) LLM_NOT_CONFIGURED.
+    /// "http://127.0.0.1:11434/v1" (Ollama), or OpenAI's own. Without it the agent answers
+    /// UNAVAILABLE (503) LLM_NOT_CONFIGURED.
     #[arg(long, env = "MODELREG_LLM_BASE_URL")]
     pub llm_base_url: Option<String>,
 

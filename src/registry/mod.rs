@@ -1,6 +1,31 @@
 //! The core: every operation of the registry, the one place that decides what an operation
 //! does. Operations take and return domain types; front-ends (gRPC, REST, the agent) translate
 //! their protocol to these calls and back, and nothing else.
+//!
+//! Every operation, on one page. The role is checked before anything is looked up; "scope"
+//! means the model name the caller chose must be one it may use; a model outside the caller's
+//! scope is not found, exactly as a missing one. Events are written in the transaction of the
+//! change (by the store, today).
+//!
+//! | operation | file | role | event | errors besides INVALID_ARGUMENT |
+//! |---|---|---|---|---|
+//! | `register` | models.rs | writer, scope | MODEL_REGISTERED | MODEL_OUT_OF_SCOPE, MODEL_ALREADY_REGISTERED |
+//! | `get`, `get_by` | models.rs, aliases.rs | reader | | MODEL_REGISTRATION_NOT_FOUND, MODEL_NOT_FOUND, ALIAS_NOT_FOUND |
+//! | `update` | models.rs | writer | MODEL_UPDATED | MODEL_REGISTRATION_NOT_FOUND, ETAG_MISMATCH, ARTIFACT_VERSION_BACKWARDS |
+//! | `delete` | models.rs | admin | ALIAS_DELETED (each alias), MODEL_DEREGISTERED | MODEL_REGISTRATION_NOT_FOUND, ETAG_MISMATCH |
+//! | `list` | models.rs | reader | | (filter and page token errors are INVALID_ARGUMENT) |
+//! | `set_alias` | aliases.rs | writer, scope | ALIAS_SET (none when unchanged) | MODEL_NOT_FOUND, CONCURRENT_MODIFICATION |
+//! | `delete_alias` | aliases.rs | writer, scope | ALIAS_DELETED | ALIAS_NOT_FOUND |
+//! | `upload` | artifacts.rs | writer, scope | ARTIFACT_STORED | not found, ARTIFACT_TOO_LARGE, UPLOAD_CANCELLED, ARTIFACT_STORE_UNAVAILABLE |
+//! | `declare_artifact` | artifacts.rs | writer, scope | ARTIFACT_STORED (none for the current version) | not found, ARTIFACT_VERSION_BACKWARDS |
+//! | `list_artifacts` | artifacts.rs | reader | | not found |
+//! | `download` | download.rs | reader | | ARTIFACT_NOT_FOUND, ARTIFACT_NOT_HELD, OFFSET_OUT_OF_RANGE, ARTIFACT_DATA_LOSS |
+//! | `watch` | watch.rs | reader (events of the scope only) | | SEQUENCE_EXPIRED, SEQUENCE_AHEAD, WATCHER_TOO_SLOW, SHUTTING_DOWN, STREAM_LIFETIME_REACHED |
+//! | `list_events` | events.rs | admin | | |
+//! | `prune_events`, `sweep`, `import::import_batch` | events.rs, sweep.rs, import.rs | the server's own upkeep and tools | MODEL_REGISTERED (import, actor `import`) | |
+//!
+//! Every operation may also fail with DATABASE_UNAVAILABLE, CONCURRENT_MODIFICATION (a
+//! transaction a concurrent one aborted) or, for a bug, INTERNAL.
 
 mod aliases;
 mod artifacts;
