@@ -10,6 +10,7 @@ use clap::Args;
 
 mod agent;
 mod auth;
+mod defaults;
 mod events;
 mod import;
 mod tls;
@@ -99,10 +100,7 @@ pub struct SweepConfig {
 
 impl Default for SweepConfig {
     fn default() -> Self {
-        Self {
-            gc_grace: Duration::from_secs(3600),
-            gc_interval: Duration::from_secs(3600),
-        }
+        defaults::of_flags()
     }
 }
 
@@ -177,18 +175,7 @@ pub struct LimitsConfig {
 
 impl Default for LimitsConfig {
     fn default() -> Self {
-        Self {
-            max_concurrent_requests: 512,
-            default_deadline: Duration::from_secs(60),
-            max_deadline: Duration::from_secs(3600),
-            max_concurrent_streams: 256,
-            max_message_bytes: ByteSize::mib(4),
-            max_header_bytes: ByteSize::kib(16),
-            keepalive_interval: Duration::from_secs(30),
-            keepalive_timeout: Duration::from_secs(20),
-            max_connection_age: Duration::from_secs(30 * 60),
-            shutdown_grace: Duration::from_secs(30),
-        }
+        defaults::of_flags()
     }
 }
 
@@ -265,10 +252,7 @@ pub struct ArtifactConfig {
 
 impl Default for ArtifactConfig {
     fn default() -> Self {
-        Self {
-            artifact_store: None,
-            max_artifact_bytes: ByteSize::gib(10),
-        }
+        defaults::of_flags()
     }
 }
 
@@ -276,24 +260,10 @@ impl ServeConfig {
     /// A configuration for the given address and database with every other setting at its
     /// default, as tests and embedders need it.
     pub fn new(listen: SocketAddr, database_url: impl Into<String>) -> Self {
-        Self {
-            listen,
-            database: DatabaseConfig {
-                database_url: database_url.into(),
-                database_max_connections: 16,
-            },
-            artifacts: ArtifactConfig::default(),
-            limits: LimitsConfig::default(),
-            sweep: SweepConfig::default(),
-            auth: AuthConfig::default(),
-            tls: TlsConfig::default(),
-            events: EventsConfig::default(),
-            agent: AgentConfig::default(),
-            rest_profile: RestProfile::R1ap,
-            metrics_listen: None,
-            health_check_interval: Duration::from_secs(2),
-            statement_observer: None,
-        }
+        let mut config: Self = defaults::of_flags();
+        config.listen = listen;
+        config.database.database_url = database_url.into();
+        config
     }
 }
 

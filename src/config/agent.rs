@@ -100,21 +100,7 @@ impl AgentMode {
 
 impl Default for AgentConfig {
     fn default() -> Self {
-        Self {
-            llm_base_url: None,
-            llm_model: "gpt-4o-mini".into(),
-            llm_api_key: None,
-            llm_api_key_file: None,
-            llm_timeout: Duration::from_secs(30),
-            llm_retries: 2,
-            agent_mode: AgentMode::ReadOnly,
-            agent_max_steps: 8,
-            agent_max_tool_calls: 16,
-            agent_max_tokens: 64_000,
-            agent_max_duration: Duration::from_secs(120),
-            agent_max_tool_output_bytes: 16_384,
-            agent_plan_ttl: Duration::from_secs(600),
-        }
+        super::defaults::of_flags()
     }
 }
 

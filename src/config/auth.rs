@@ -79,20 +79,7 @@ pub struct AuthConfig {
 
 impl Default for AuthConfig {
     fn default() -> Self {
-        Self {
-            auth_tokens: None,
-            auth_reload_interval: Duration::from_secs(5),
-            auth_jwks: None,
-            auth_issuer: None,
-            auth_audience: None,
-            auth_leeway: Duration::from_secs(30),
-            auth_role_claim: "role".into(),
-            auth_scopes_claim: "model_scopes".into(),
-            auth_jwks_refresh_min_interval: Duration::from_secs(30),
-            auth_jwt_cache_entries: 10_000,
-            auth_fail_closed: false,
-            auth_stream_check_interval: Duration::from_secs(5),
-        }
+        super::defaults::of_flags()
     }
 }
 

@@ -36,13 +36,7 @@ pub struct EventsConfig {
 
 impl Default for EventsConfig {
     fn default() -> Self {
-        Self {
-            event_retention: Duration::from_secs(7 * 24 * 3600),
-            event_prune_interval: Duration::from_secs(60),
-            watch_heartbeat: Duration::from_secs(10),
-            watch_buffer: 1024,
-            event_poll_interval: Duration::from_secs(1),
-        }
+        super::defaults::of_flags()
     }
 }
 

@@ -6,9 +6,6 @@ use std::time::Duration;
 
 use clap::Args;
 
-/// How often the certificate files are checked for a rotated certificate, by default.
-const DEFAULT_RELOAD_INTERVAL: Duration = Duration::from_secs(10);
-
 #[derive(Debug, Clone, Args)]
 pub struct TlsConfig {
     /// PEM file with the server's certificate chain, leaf first; serves gRPC over TLS (with
@@ -55,11 +52,6 @@ impl TlsConfig {
 
 impl Default for TlsConfig {
     fn default() -> Self {
-        Self {
-            tls_cert: None,
-            tls_key: None,
-            tls_client_ca: None,
-            tls_reload_interval: DEFAULT_RELOAD_INTERVAL,
-        }
+        super::defaults::of_flags()
     }
 }
