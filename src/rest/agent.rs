@@ -14,7 +14,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::Gateway;
-use super::problem::{Problem, ProblemDetails};
+use super::problem::Problem;
 use super::request::{BodyType, json_body};
 use crate::agent::{Action, Answer, Ask, Plan};
 use crate::domain::Caller;
@@ -112,7 +112,7 @@ pub(crate) struct AgentPlan {
     tag = "agent",
     responses(
         (status = 200, description = "The LLM, the mode and the tools", body = AgentInfo),
-        (status = 503, description = "No LLM is configured (LLM_NOT_CONFIGURED)", body = ProblemDetails, content_type = "application/problem+json"),
+        (status = 503, description = "No LLM is configured (LLM_NOT_CONFIGURED)"),
     ),
 )]
 pub(crate) async fn info(State(gateway): State<Gateway>) -> Result<Json<AgentInfo>, Problem> {
@@ -136,12 +136,12 @@ pub(crate) async fn info(State(gateway): State<Gateway>) -> Result<Json<AgentInf
     request_body = GenerateRequest,
     responses(
         (status = 200, description = "The answer, every action taken, and the plan of writes awaiting confirmation", body = Generated),
-        (status = 400, description = "No text, or a confirmation token that is altered, expired or another caller's", body = ProblemDetails, content_type = "application/problem+json"),
-        (status = 413, body = ProblemDetails, content_type = "application/problem+json"),
-        (status = 415, body = ProblemDetails, content_type = "application/problem+json"),
-        (status = 502, description = "The LLM failed (LLM_FAILED), or needed more steps, tool calls or tokens than allowed (AGENT_LIMIT_REACHED); nothing was written", body = ProblemDetails, content_type = "application/problem+json"),
-        (status = 503, description = "No LLM is configured (LLM_NOT_CONFIGURED)", body = ProblemDetails, content_type = "application/problem+json"),
-        (status = 504, description = "The LLM or the request took too long (LLM_TIMEOUT)", body = ProblemDetails, content_type = "application/problem+json"),
+        (status = 400, description = "No text, or a confirmation token that is altered, expired or another caller's"),
+        (status = 413),
+        (status = 415),
+        (status = 502, description = "The LLM failed (LLM_FAILED), or needed more steps, tool calls or tokens than allowed (AGENT_LIMIT_REACHED); nothing was written"),
+        (status = 503, description = "No LLM is configured (LLM_NOT_CONFIGURED)"),
+        (status = 504, description = "The LLM or the request took too long (LLM_TIMEOUT)"),
     ),
 )]
 pub(crate) async fn generate(

@@ -9,7 +9,7 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 
 use super::Gateway;
-use super::problem::{Problem, ProblemDetails};
+use super::problem::Problem;
 use super::profile::{GoModelRelatedInformation, Updated};
 use super::request::etag_header;
 use crate::domain::{Caller, DeclareSpec, ModelIdDraft};
@@ -29,9 +29,9 @@ use crate::domain::{Caller, DeclareSpec, ModelIdDraft};
     responses(
         (status = 200, description = "Recorded, or already the current version", body = Updated,
             headers(("ETag" = String))),
-        (status = 400, description = "Not a version MAJOR.MINOR.PATCH", body = ProblemDetails, content_type = "application/problem+json"),
-        (status = 404, description = "The model is not registered", body = ProblemDetails, content_type = "application/problem+json"),
-        (status = 409, description = "Lower than the current artifact version (ARTIFACT_VERSION_BACKWARDS)", body = ProblemDetails, content_type = "application/problem+json"),
+        (status = 400, description = "Not a version MAJOR.MINOR.PATCH"),
+        (status = 404, description = "The model is not registered"),
+        (status = 409, description = "Lower than the current artifact version (ARTIFACT_VERSION_BACKWARDS)"),
     ),
 )]
 pub(crate) async fn update_artifact(

@@ -13,7 +13,7 @@ use axum::extract::{Path, RawQuery, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 
-use super::problem::{Problem, ProblemDetails};
+use super::problem::Problem;
 use super::request::query_params;
 use super::resource::ModelRelatedInformation;
 use super::{Gateway, profile};
@@ -55,7 +55,7 @@ pub(crate) const SEQUENCE_HEADER: &str = "modelreg-sequence";
         (status = 200, description = "The matching models; empty when none match", body = Vec<ModelRelatedInformation>,
             headers(("Link" = String, description = "`<…>; rel=\"next\"` while more pages follow"),
                     ("Modelreg-Sequence" = i64, description = "The event-log sequence the list was read at"))),
-        (status = 400, body = ProblemDetails, content_type = "application/problem+json"),
+        (status = 400),
     ),
 )]
 pub(crate) async fn list(
@@ -257,7 +257,7 @@ fn next_link(params: &BTreeMap<String, String>) -> HeaderValue {
     params(("modelName" = String, Path)),
     responses(
         (status = 200, body = Vec<ModelRelatedInformation>),
-        (status = 404, body = ProblemDetails, content_type = "application/problem+json"),
+        (status = 404),
     ),
 )]
 pub(crate) async fn model_info(

@@ -10,7 +10,7 @@ use axum::response::Response;
 use futures::{StreamExt, TryStreamExt};
 
 use super::Gateway;
-use super::problem::{Problem, ProblemDetails};
+use super::problem::Problem;
 use crate::domain::{Caller, DownloadSpec, Error, ModelIdDraft};
 use crate::metrics;
 
@@ -27,9 +27,9 @@ use crate::metrics;
     responses(
         (status = 200, content_type = "application/zip", body = Vec<u8>),
         (status = 206, content_type = "application/zip", body = Vec<u8>, description = "The range asked for"),
-        (status = 400, description = "Not a valid name, version or artifact version", body = ProblemDetails, content_type = "application/problem+json"),
-        (status = 404, body = ProblemDetails, content_type = "application/problem+json"),
-        (status = 416, body = ProblemDetails, content_type = "application/problem+json"),
+        (status = 400, description = "Not a valid name, version or artifact version"),
+        (status = 404),
+        (status = 416),
     ),
 )]
 pub(crate) async fn download(

@@ -16,7 +16,7 @@ use futures::StreamExt;
 use tokio_stream::wrappers::ReceiverStream;
 
 use super::Gateway;
-use super::problem::{Problem, ProblemDetails};
+use super::problem::Problem;
 use super::request::query_params;
 use crate::auth::Revalidation;
 use crate::domain::{Caller, Error, EventType, WatchRequest};
@@ -91,7 +91,7 @@ type Object = serde_json::Map<String, serde_json::Value>;
     ),
     responses(
         (status = 200, description = "`event: watch` messages whose data is a WatchModelsResponse in proto3 JSON; a last `event: error` says why the server ended the stream", content_type = "text/event-stream", body = WatchEvent),
-        (status = 400, body = ProblemDetails, content_type = "application/problem+json"),
+        (status = 400),
     ),
 )]
 pub(crate) async fn watch(

@@ -226,6 +226,17 @@ impl Modify for EveryOperation {
                 &mut item.patch,
             ];
             for operation in operations.into_iter().flatten() {
+                // A handler lists its own failures by status and description; each is a
+                // problem document.
+                for (status, answer) in operation.responses.responses.iter_mut() {
+                    let failure = status.starts_with('4') || status.starts_with('5');
+                    if let RefOr::T(answer) = answer
+                        && failure
+                        && answer.content.is_empty()
+                    {
+                        *answer = problem_answer(&answer.description);
+                    }
+                }
                 for (status, description) in COMMON_ANSWERS {
                     operation
                         .responses

@@ -10,7 +10,7 @@ use axum::response::{IntoResponse, Response};
 
 use serde::Serialize;
 
-use super::problem::{Problem, ProblemDetails};
+use super::problem::Problem;
 use super::profile::{self, GoModelRelatedInformation, Registered, Updated};
 use super::request::{
     BodyType, etag_header, json_body, not_modified, precondition, registration_id, resource_body,
@@ -36,10 +36,10 @@ pub(crate) const COLLECTION: &str = "/ai-ml-model-registration/v1/model-registra
     responses(
         (status = 201, description = "Registered", body = ModelRelatedInformation,
             headers(("Location" = String, description = "The new registration"), ("ETag" = String))),
-        (status = 400, description = "Invalid", body = ProblemDetails, content_type = "application/problem+json"),
-        (status = 409, description = "The name and version are registered", body = ProblemDetails, content_type = "application/problem+json"),
-        (status = 413, body = ProblemDetails, content_type = "application/problem+json"),
-        (status = 415, body = ProblemDetails, content_type = "application/problem+json"),
+        (status = 400, description = "Invalid"),
+        (status = 409, description = "The name and version are registered"),
+        (status = 413),
+        (status = 415),
     ),
 )]
 pub(crate) async fn register(
@@ -90,7 +90,7 @@ pub(crate) async fn register(
     responses(
         (status = 200, body = ModelRelatedInformation, headers(("ETag" = String))),
         (status = 304, description = "The client's copy (If-None-Match) is current"),
-        (status = 404, body = ProblemDetails, content_type = "application/problem+json"),
+        (status = 404),
     ),
 )]
 pub(crate) async fn get(
@@ -129,10 +129,10 @@ pub(crate) async fn get(
     ),
     responses(
         (status = 200, body = ModelRelatedInformation, headers(("ETag" = String))),
-        (status = 400, body = ProblemDetails, content_type = "application/problem+json"),
-        (status = 404, body = ProblemDetails, content_type = "application/problem+json"),
-        (status = 412, description = "Changed since the etag was read", body = ProblemDetails, content_type = "application/problem+json"),
-        (status = 415, body = ProblemDetails, content_type = "application/problem+json"),
+        (status = 400),
+        (status = 404),
+        (status = 412, description = "Changed since the etag was read"),
+        (status = 415),
     ),
 )]
 pub(crate) async fn replace(
@@ -211,10 +211,10 @@ pub(crate) async fn replace(
     ),
     responses(
         (status = 200, body = ModelRelatedInformation, headers(("ETag" = String))),
-        (status = 400, body = ProblemDetails, content_type = "application/problem+json"),
-        (status = 404, body = ProblemDetails, content_type = "application/problem+json"),
-        (status = 412, body = ProblemDetails, content_type = "application/problem+json"),
-        (status = 415, body = ProblemDetails, content_type = "application/problem+json"),
+        (status = 400),
+        (status = 404),
+        (status = 412),
+        (status = 415),
     ),
 )]
 pub(crate) async fn merge(
@@ -248,9 +248,9 @@ pub(crate) async fn merge(
     ),
     responses(
         (status = 204, description = "Deregistered"),
-        (status = 400, description = "A malformed If-Match", body = ProblemDetails, content_type = "application/problem+json"),
-        (status = 404, body = ProblemDetails, content_type = "application/problem+json"),
-        (status = 412, body = ProblemDetails, content_type = "application/problem+json"),
+        (status = 400, description = "A malformed If-Match"),
+        (status = 404),
+        (status = 412),
     ),
 )]
 pub(crate) async fn delete(

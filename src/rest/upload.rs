@@ -12,7 +12,7 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 use super::Gateway;
-use super::problem::{Problem, ProblemDetails};
+use super::problem::Problem;
 use super::resource::{ModelRelatedInformation, timestamp};
 use crate::domain::{Caller, Error, ModelIdDraft, StreamFailure, UploadDraft, UploadSpec};
 use crate::metrics;
@@ -65,10 +65,10 @@ pub(crate) struct ArtifactInfo {
     request_body(content = UploadForm, content_type = "multipart/form-data"),
     responses(
         (status = 200, body = Uploaded),
-        (status = 400, body = ProblemDetails, content_type = "application/problem+json"),
-        (status = 404, description = "The model is not registered", body = ProblemDetails, content_type = "application/problem+json"),
-        (status = 413, body = ProblemDetails, content_type = "application/problem+json"),
-        (status = 415, description = "Not a multipart form, or not a .zip file", body = ProblemDetails, content_type = "application/problem+json"),
+        (status = 400),
+        (status = 404, description = "The model is not registered"),
+        (status = 413),
+        (status = 415, description = "Not a multipart form, or not a .zip file"),
     ),
 )]
 pub(crate) async fn upload(
