@@ -15,8 +15,10 @@ use crate::pb::{self, json as pb_json};
 impl Agent {
     /// Carries out one tool call: reads at once, writes planned (or refused).
     pub(super) async fn act(&self, caller: &Caller, call: &ToolCall) -> (Action, Option<Step>) {
+        // The LLM wrote the name: logs and metrics see it only when it is a tool's.
+        let known = metric_tool(&call.name);
         let span =
-            tracing::info_span!("agent.tool", tool = %call.name, outcome = tracing::field::Empty);
+            tracing::info_span!("agent.tool", tool = %known, outcome = tracing::field::Empty);
         let (action, step) = async {
             let Some(tool) = Tool::named(&call.name) else {
                 let names: Vec<&str> = super::offered(self.inner.config.agent_mode)
@@ -25,7 +27,11 @@ impl Agent {
                 let failure = Failure::new(
                     "INVALID_ARGUMENT",
                     "UNKNOWN_TOOL",
-                    format!("there is no tool {:?}; the tools are {}", call.name, names.join(", ")),
+                    format!(
+                        "there is no tool {:?}; the tools are {}",
+                        call.name.chars().take(64).collect::<String>(),
+                        names.join(", ")
+                    ),
                 );
                 return (refused(call, &failure), None);
             };
@@ -59,7 +65,7 @@ impl Agent {
                             };
                             (action, Some(step))
                         }
-                        Err(failure) => (failed(call, &failure), None),
+                        Err(failure) => (failed(&call.name, &call.arguments, &failure), None),
                     }
                 }
             }
@@ -67,7 +73,7 @@ impl Agent {
         .instrument(span.clone())
         .await;
         span.record("outcome", action.outcome.as_str());
-        crate::metrics::agent_tool_call(metric_tool(&call.name), action.outcome.as_str());
+        crate::metrics::agent_tool_call(known, action.outcome.as_str());
         (action, step)
     }
 
@@ -120,6 +126,14 @@ impl Agent {
                 caller
                     .require_in_scope(&request.model_name)
                     .map_err(Failure::from_error)?;
+                // The version it is to name must exist (and be visible).
+                let target = serde_json::json!({"model": {
+                    "modelName": request.model_name,
+                    "modelVersion": request.model_version,
+                }});
+                operations
+                    .call(caller, Tool::GetModel, &target.to_string())
+                    .await?;
                 Ok(pb_json::to_json_line(&request, &tool.request_full_name()))
             }
             Tool::ListModels | Tool::GetModel | Tool::ListArtifacts | Tool::ListEvents => {
@@ -138,39 +152,32 @@ impl Agent {
                 reason: String::new(),
                 result,
             },
-            Err(failure) => Action {
-                tool: tool.name().to_owned(),
-                arguments: arguments.to_owned(),
-                outcome: if failure.reason == "INVALID_ARGUMENTS" {
-                    Outcome::Refused
-                } else {
-                    Outcome::Error
-                },
-                reason: failure.reason.clone(),
-                result: failure.to_json().to_string(),
-            },
+            Err(failure) => failed(tool.name(), arguments, &failure),
         }
     }
 }
 
+/// A call not attempted.
 fn refused(call: &ToolCall, failure: &Failure) -> Action {
     Action {
-        tool: call.name.clone(),
-        arguments: call.arguments.clone(),
         outcome: Outcome::Refused,
-        reason: failure.reason.clone(),
-        result: failure.to_json().to_string(),
+        ..failed(&call.name, &call.arguments, failure)
     }
 }
 
-fn failed(call: &ToolCall, failure: &Failure) -> Action {
+/// A call that failed: arguments that are not the tool's were refused before any operation;
+/// anything else is the operation's error.
+fn failed(tool: &str, arguments: &str, failure: &Failure) -> Action {
     Action {
-        outcome: if failure.reason == "INVALID_ARGUMENTS" {
+        tool: tool.to_owned(),
+        arguments: arguments.to_owned(),
+        outcome: if failure.reason == Failure::NOT_THE_ARGUMENTS {
             Outcome::Refused
         } else {
             Outcome::Error
         },
-        ..refused(call, failure)
+        reason: failure.reason.clone(),
+        result: failure.to_json().to_string(),
     }
 }
 

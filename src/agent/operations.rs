@@ -51,7 +51,7 @@ impl Operations {
         };
         pb_json::from_json(arguments, &tool.request_full_name()).map_err(|problem| Failure {
             code: "INVALID_ARGUMENT",
-            reason: "INVALID_ARGUMENTS".into(),
+            reason: Failure::NOT_THE_ARGUMENTS.into(),
             message: format!("the arguments are not {}'s: {problem}", tool.name()),
             violations: Vec::new(),
         })

@@ -139,6 +139,9 @@ pub(crate) struct Failure {
 }
 
 impl Failure {
+    /// The reason of arguments that do not decode as the tool's request.
+    pub(crate) const NOT_THE_ARGUMENTS: &'static str = "INVALID_ARGUMENTS";
+
     pub(crate) fn new(code: &'static str, reason: &str, message: impl Into<String>) -> Self {
         Self {
             code,
