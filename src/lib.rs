@@ -19,6 +19,7 @@ mod registry;
 mod rest;
 mod server;
 mod store;
+mod tasks;
 mod telemetry;
 mod transport;
 

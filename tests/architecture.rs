@@ -9,19 +9,24 @@ use std::path::{Path, PathBuf};
 const ALLOWED: &[(&str, &[&str])] = &[
     // The vocabulary: depends on nothing of ours.
     ("domain", &[]),
+    // Background work: the supervisor and the periodic loop every layer's tasks use.
+    ("tasks", &[]),
     ("config", &[]),
     ("pb", &[]),
     ("telemetry", &[]),
     // The connection a call arrived on (TLS, client certificates).
-    ("transport", &["config"]),
+    ("transport", &["config", "tasks"]),
     // Who is calling: consumers, tokens and their keys (fetched over outbound TLS), made into
     // domain callers.
-    ("auth", &["config", "domain", "transport"]),
+    ("auth", &["config", "domain", "tasks", "transport"]),
     // Persistence and artifact bytes: domain types in and out.
-    ("store", &["config", "domain"]),
+    ("store", &["config", "domain", "tasks"]),
     ("objects", &["config", "domain"]),
     // The core (its tests open a store from a configuration).
-    ("registry", &["config", "domain", "objects", "store"]),
+    (
+        "registry",
+        &["config", "domain", "objects", "store", "tasks"],
+    ),
     // Front-ends and their observability.
     (
         "grpc",
@@ -57,7 +62,7 @@ const ALLOWED: &[(&str, &[&str])] = &[
             "transport",
         ],
     ),
-    ("metrics", &["pb", "store"]),
+    ("metrics", &["pb", "store", "tasks"]),
     // Clients of a running server: the generated code only.
     ("client", &["pb"]),
     // Wiring.
@@ -74,6 +79,7 @@ const ALLOWED: &[(&str, &[&str])] = &[
             "registry",
             "rest",
             "store",
+            "tasks",
             "transport",
         ],
     ),

@@ -4,11 +4,12 @@
 //! whether each file is valid now is published (for `--auth-fail-closed`, health and the
 //! `modelreg_auth_file_valid` gauge).
 
-use std::future::Future;
 use std::path::PathBuf;
 use std::time::Duration;
 
 use tokio::sync::watch;
+
+use crate::tasks::{self, CancellationToken, First};
 
 /// 1 while a watched file is valid, 0 while it cannot be read or does not parse.
 const FILE_VALID: &str = "modelreg_auth_file_valid";
@@ -92,29 +93,22 @@ impl WatchedFile {
     }
 }
 
-/// Checks every file each `interval` until `stopped` completes.
+/// Checks every file each `interval` until `stop`.
 pub(crate) async fn watch_files(
     mut files: Vec<WatchedFile>,
     interval: Duration,
-    stopped: impl Future<Output = ()>,
+    stop: CancellationToken,
 ) {
     if files.is_empty() || interval.is_zero() {
-        return stopped.await;
+        return;
     }
     metrics::describe_gauge!(
         FILE_VALID,
         "Whether each watched authentication file (consumers, JWKS; by path) is valid now (1) or cannot be read or parsed (0)"
     );
-    let mut ticks = tokio::time::interval(interval);
-    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    // The first tick is immediate; the files were read at start.
-    ticks.tick().await;
-    tokio::pin!(stopped);
-    loop {
-        tokio::select! {
-            _ = ticks.tick() => {}
-            () = &mut stopped => return,
-        }
+    // The files were read at start.
+    let mut every = tasks::every(interval, First::AfterAnInterval, stop);
+    while every.tick().await {
         for file in &mut files {
             file.check().await;
             file.publish();

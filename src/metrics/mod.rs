@@ -114,6 +114,10 @@ fn describe() {
         "Unknown JSON members the aimlfw REST profile ignored, by route"
     );
     agent::describe();
+    metrics::describe_counter!(
+        crate::tasks::TASK_FAILURES,
+        "Background tasks that panicked, by task; the server stops after one"
+    );
 }
 
 /// Counts artifact bytes received from clients.

@@ -10,6 +10,7 @@ use tokio::sync::{Notify, broadcast, watch};
 
 use crate::domain::Event;
 use crate::store::Store;
+use crate::tasks::CancellationToken;
 
 /// Events read from the log in one statement.
 const READ_BATCH: u64 = 500;
@@ -85,13 +86,8 @@ impl Feed {
         self.inner.closing.subscribe()
     }
 
-    /// Publishes the log's new events until `stop` changes.
-    pub(crate) async fn run(
-        self,
-        store: Store,
-        poll_interval: Duration,
-        mut stop: watch::Receiver<()>,
-    ) {
+    /// Publishes the log's new events until `stop`.
+    pub(crate) async fn run(self, store: Store, poll_interval: Duration, stop: CancellationToken) {
         let mut listener = match store.listen_for_commits().await {
             Ok(listener) => listener,
             Err(err) => {
@@ -124,7 +120,7 @@ impl Feed {
                     }
                 }
                 () = tokio::time::sleep(poll_interval) => {}
-                _ = stop.changed() => return,
+                () = stop.cancelled() => return,
             }
         }
     }

@@ -5,12 +5,12 @@
 
 use std::time::Duration;
 
-use tokio::sync::watch;
 use tonic_health::ServingStatus;
 use tonic_health::server::HealthReporter;
 
 use crate::auth::Authenticator;
 use crate::store::Store;
+use crate::tasks::{self, CancellationToken, First};
 
 /// Names of the services whose health is reported; "" is the server as a whole.
 pub(super) const SERVICES: [&str; 6] = [
@@ -29,17 +29,12 @@ pub(super) async fn monitor_health(
     authenticator: Authenticator,
     reporter: HealthReporter,
     interval: Duration,
-    mut stopped: watch::Receiver<()>,
+    stop: CancellationToken,
 ) {
     let mut serving = true;
     let mut was_authenticating = true;
-    let mut ticks = tokio::time::interval_at(tokio::time::Instant::now() + interval, interval);
-    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    loop {
-        tokio::select! {
-            _ = ticks.tick() => {}
-            _ = stopped.changed() => return,
-        }
+    let mut every = tasks::every(interval, First::AfterAnInterval, stop);
+    while every.tick().await {
         let healthy =
             match tokio::time::timeout(interval.max(Duration::from_secs(1)), store.ping()).await {
                 Ok(Ok(())) => true,

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::net::TcpListener;
-use tokio::sync::{Semaphore, watch};
+use tokio::sync::Semaphore;
 use tonic::transport::Server;
 use tonic_health::ServingStatus;
 use tower_http::trace::TraceLayer;
@@ -48,6 +48,7 @@ use crate::registry::Registry;
 use crate::registry::SweepReport;
 use crate::rest::{self, RestLayer};
 use crate::store::Store;
+use crate::tasks::Supervisor;
 use crate::transport::{TlsError, TlsIncoming, TlsServer, exposure_warning, plain_incoming};
 
 /// The agent's REST routes get this beyond `--agent-max-duration`, so that the agent's own
@@ -86,6 +87,8 @@ pub enum ServerError {
     Serve(#[from] tonic::transport::Error),
     #[error("the agent: {0}")]
     Agent(String),
+    #[error("the background task {0} failed; the server stopped (see the log)")]
+    BackgroundTask(&'static str),
 }
 
 pub struct Application {
@@ -207,74 +210,81 @@ impl Application {
                 .set_service_status(service, ServingStatus::Serving)
                 .await;
         }
-        let (stop_monitor, monitor_stopped) = watch::channel(());
-        let monitor = tokio::spawn(monitor_health(
-            self.store.clone(),
-            self.authenticator.clone(),
-            health_reporter,
-            self.health_check_interval,
-            monitor_stopped,
-        ));
-
-        let auth_reloader = {
-            let mut stopped = stop_monitor.subscribe();
-            tokio::spawn(watch_files(
-                self.auth_files,
-                self.auth_reload_interval,
-                async move {
-                    let _ = stopped.changed().await;
-                },
-            ))
-        };
-        let (tls_acceptor, reloader) = match self.tls.map(TlsServer::into_parts) {
-            Some((acceptor, reloader)) => (
-                Some(acceptor),
-                Some(tokio::spawn(reloader.run(stop_monitor.subscribe()))),
+        let supervisor = Supervisor::new();
+        let stop = supervisor.stopping();
+        supervisor.spawn(
+            "health",
+            monitor_health(
+                self.store.clone(),
+                self.authenticator.clone(),
+                health_reporter,
+                self.health_check_interval,
+                stop.clone(),
             ),
-            None => (None, None),
-        };
-
-        let sweeper = (!self.sweep.gc_interval.is_zero()).then(|| {
-            tokio::spawn(sweep_periodically(
+        );
+        supervisor.spawn(
+            "auth files",
+            watch_files(self.auth_files, self.auth_reload_interval, stop.clone()),
+        );
+        let tls_acceptor = self
+            .tls
+            .map(TlsServer::into_parts)
+            .map(|(acceptor, reloader)| {
+                supervisor.spawn("tls files", reloader.run(stop.clone()));
+                acceptor
+            });
+        if !self.sweep.gc_interval.is_zero() {
+            supervisor.spawn(
+                "sweeper",
+                sweep_periodically(self.registry.clone(), self.sweep.clone(), stop.clone()),
+            );
+        }
+        let poll_interval = self.events.event_poll_interval;
+        supervisor.spawn(
+            "event feed",
+            self.registry
+                .feed()
+                .clone()
+                .run(self.store.clone(), poll_interval, stop.clone()),
+        );
+        supervisor.spawn(
+            "event sequencer",
+            self.store
+                .clone()
+                .number_events_continuously(poll_interval, stop.clone()),
+        );
+        supervisor.spawn(
+            "event pruner",
+            prune_events_periodically(
                 self.registry.clone(),
-                self.sweep.clone(),
-                stop_monitor.subscribe(),
-            ))
-        });
-
-        let feed = tokio::spawn(self.registry.feed().clone().run(
-            self.store.clone(),
-            self.events.event_poll_interval,
-            stop_monitor.subscribe(),
-        ));
-        let sequencer =
-            tokio::spawn(self.store.clone().number_events_continuously(
-                self.events.event_poll_interval,
-                stop_monitor.subscribe(),
-            ));
-        let pruner = tokio::spawn(prune_events_periodically(
-            self.registry.clone(),
-            self.events.event_retention,
-            self.events.event_prune_interval,
-            stop_monitor.subscribe(),
-        ));
-
-        // The metrics endpoint stops with the gRPC server: when `shutdown` completes, or when
-        // the server fails and drops `stop_metrics`.
-        let (stop_metrics, metrics_stopped) = watch::channel(());
-        let metrics = self.metrics.map(|endpoint| {
-            let mut stopped = metrics_stopped;
-            tokio::spawn(endpoint.serve(self.store.clone(), async move {
-                let _ = stopped.changed().await;
-            }))
-        });
+                self.events.event_retention,
+                self.events.event_prune_interval,
+                stop.clone(),
+            ),
+        );
+        // The metrics endpoint stops when serving does: at the shutdown signal, or when the
+        // server fails.
+        let serving_ends = stop.child_token();
+        if let Some(endpoint) = self.metrics {
+            let (store, ends) = (self.store.clone(), serving_ends.clone());
+            supervisor.spawn("metrics endpoint", async move {
+                if let Err(err) = endpoint.serve(store, ends.cancelled_owned()).await {
+                    tracing::warn!(error = %err, "the metrics endpoint failed");
+                }
+            });
+        }
         let (grace_started, grace) = tokio::sync::oneshot::channel::<()>();
         let calls = CallsInProgress::new();
         let shutdown = {
             let (calls, registry) = (calls.clone(), self.registry.clone());
+            let supervisor = supervisor.clone();
             async move {
-                shutdown.await;
-                drop(stop_metrics);
+                // The signal, or a background task that failed (see `tasks`).
+                tokio::select! {
+                    () = shutdown => {}
+                    () = supervisor.failed() => {}
+                }
+                serving_ends.cancel();
                 drop(grace_started);
                 // Watch streams never end by themselves: once the other calls are done, they
                 // end with UNAVAILABLE and their clients resume on another replica.
@@ -399,27 +409,12 @@ impl Application {
             }
         };
 
-        drop(stop_monitor);
-        let _ = monitor.await;
-        let _ = feed.await;
-        let _ = sequencer.await;
-        let _ = pruner.await;
-        let _ = auth_reloader.await;
-        if let Some(sweeper) = sweeper {
-            let _ = sweeper.await;
-        }
-        if let Some(reloader) = reloader {
-            let _ = reloader.await;
-        }
-        if let Some(metrics) = metrics {
-            match metrics.await {
-                Ok(Err(err)) => tracing::warn!(error = %err, "the metrics endpoint failed"),
-                Err(err) => tracing::warn!(error = %err, "the metrics endpoint panicked"),
-                Ok(Ok(())) => {}
-            }
-        }
+        supervisor.stop().await;
         if let Err(err) = self.store.close().await {
             tracing::warn!(error = %err, "closing the database pool failed");
+        }
+        if let Some(task) = supervisor.failure() {
+            return Err(ServerError::BackgroundTask(task));
         }
         result.map_err(Into::into)
     }

@@ -2,24 +2,18 @@
 
 use std::time::Duration;
 
-use tokio::sync::watch;
-
 use crate::config::SweepConfig;
 use crate::registry::{Registry, SweepReport};
+use crate::tasks::{self, CancellationToken, First};
 
-/// Sweeps at start and then every `gc_interval`, until `stopped` changes.
+/// Sweeps at start and then every `gc_interval`, until `stop`.
 pub(super) async fn sweep_periodically(
     registry: Registry,
     config: SweepConfig,
-    mut stopped: watch::Receiver<()>,
+    stop: CancellationToken,
 ) {
-    let mut ticks = tokio::time::interval(config.gc_interval);
-    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    loop {
-        tokio::select! {
-            _ = ticks.tick() => {}
-            _ = stopped.changed() => return,
-        }
+    let mut every = tasks::every(config.gc_interval, First::Now, stop);
+    while every.tick().await {
         match registry.sweep(config.gc_grace, false).await {
             Ok(report) => log_sweep(&report),
             Err(err) => {
@@ -46,20 +40,15 @@ fn log_sweep(report: &SweepReport) {
 }
 
 /// Deletes the events past `retention` every `interval` (the first time one interval after
-/// the start), until `stopped` changes.
+/// the start), until `stop`.
 pub(super) async fn prune_events_periodically(
     registry: Registry,
     retention: Duration,
     interval: Duration,
-    mut stopped: watch::Receiver<()>,
+    stop: CancellationToken,
 ) {
-    let mut ticks = tokio::time::interval_at(tokio::time::Instant::now() + interval, interval);
-    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    loop {
-        tokio::select! {
-            _ = ticks.tick() => {}
-            _ = stopped.changed() => return,
-        }
+    let mut every = tasks::every(interval, First::AfterAnInterval, stop);
+    while every.tick().await {
         match registry.prune_events(retention).await {
             Ok(0) => {}
             Ok(pruned) => tracing::info!(pruned, ?retention, "events past their retention deleted"),

@@ -29,13 +29,14 @@ use sea_orm::{
     DatabaseTransaction, DbBackend, DbErr, EntityTrait, IntoActiveModel, Statement,
     TransactionTrait,
 };
-use tokio::sync::{Notify, watch};
+use tokio::sync::Notify;
 
 use super::Store;
 use super::entity::model_event as event;
 use super::entity::pending_event as pending;
 use super::events::event_row;
 use crate::domain::{NewEvent, Result};
+use crate::tasks::CancellationToken;
 
 /// The PostgreSQL channel notified by every commit that numbers events.
 pub(crate) const NOTIFY_CHANNEL: &str = "modelreg_events";
@@ -267,11 +268,11 @@ impl Store {
 
     /// Numbers events whenever a writer of this server committed one, and every
     /// `poll_interval` (the events of a replica that stopped before numbering them), until
-    /// `stop` changes, and once more then (the server's last writes).
+    /// `stop`, and once more then (the server's last writes).
     pub(crate) async fn number_events_continuously(
         self,
         poll_interval: Duration,
-        mut stop: watch::Receiver<()>,
+        stop: CancellationToken,
     ) {
         if self.numbering.log.is_none() {
             return;
@@ -290,7 +291,7 @@ impl Store {
                     self.numbering.pending.notified().await;
                 } => {}
                 () = tokio::time::sleep(poll_interval) => {}
-                _ = stop.changed() => {
+                () = stop.cancelled() => {
                     if let Err(err) = self.number_events().await {
                         tracing::warn!(error = %err, "numbering the last events failed");
                     }

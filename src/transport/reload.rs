@@ -9,11 +9,11 @@ use std::time::Duration;
 use rustls::crypto::CryptoProvider;
 use rustls::server::{ClientHello, ResolvesServerCert};
 use rustls::sign::CertifiedKey;
-use tokio::sync::watch;
 
 use super::client_ca::ClientCaFile;
 use super::tls::{CertificateFiles, CertificatePem};
 use super::versions::Versions;
+use crate::tasks::{self, CancellationToken, First};
 
 /// The certificate the listener presents; replaced in place by the reloader.
 #[derive(Debug)]
@@ -78,21 +78,15 @@ impl CertificateReloader {
         }
     }
 
-    /// Checks until `stopped` changes or its sender is dropped. An interval of zero turns
-    /// checking off.
-    pub(crate) async fn run(mut self, mut stopped: watch::Receiver<()>) {
+    /// Checks until `stop`. An interval of zero turns checking off.
+    pub(crate) async fn run(mut self, stop: CancellationToken) {
         if self.interval.is_zero() {
             return;
         }
         // The files were read at start; the first check is one interval later.
-        let start = tokio::time::Instant::now() + self.interval;
-        let mut ticks = tokio::time::interval_at(start, self.interval);
-        ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        loop {
-            tokio::select! {
-                _ = ticks.tick() => self.check(),
-                _ = stopped.changed() => return,
-            }
+        let mut every = tasks::every(self.interval, First::AfterAnInterval, stop);
+        while every.tick().await {
+            self.check();
         }
     }
 

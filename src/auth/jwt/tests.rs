@@ -208,10 +208,12 @@ async fn a_changed_jwks_file_is_used_and_an_invalid_one_ignored() {
 }
 
 async fn watch_files_until(file: WatchedFile, stopped: tokio::sync::oneshot::Receiver<()>) {
-    crate::auth::watch_files(vec![file], Duration::from_millis(10), async {
+    let stop = crate::tasks::CancellationToken::new();
+    let watching = crate::auth::watch_files(vec![file], Duration::from_millis(10), stop.clone());
+    tokio::join!(watching, async {
         let _ = stopped.await;
-    })
-    .await;
+        stop.cancel();
+    });
 }
 
 /// Prints what a verification costs against a cache hit (`-- --nocapture` to see it).
