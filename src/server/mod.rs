@@ -13,6 +13,7 @@ use tonic::transport::Server;
 use tonic_health::ServingStatus;
 use tower_http::trace::TraceLayer;
 
+mod background;
 mod drain;
 mod health;
 mod import;
@@ -21,13 +22,13 @@ mod upkeep;
 
 pub use import::{ImportReport, import_mme};
 
+use background::Background;
 use drain::CallsInProgress;
-use health::{SERVICES, monitor_health};
+use health::SERVICES;
 use spans::{record_end_of_stream, record_response, rpc_span};
-use upkeep::{prune_events_periodically, sweep_periodically};
 
 use crate::agent::{Agent, AgentGrpc};
-use crate::auth::{AuthSetupError, Authenticator, WatchedFile, watch_files};
+use crate::auth::{AuthSetupError, Authenticator, WatchedFile};
 use crate::config::{
     DatabaseConfig, EventsConfig, GcConfig, LimitsConfig, RestProfile, ServeConfig, SweepConfig,
 };
@@ -48,7 +49,6 @@ use crate::registry::Registry;
 use crate::registry::SweepReport;
 use crate::rest::{self, RestLayer};
 use crate::store::Store;
-use crate::tasks::Supervisor;
 use crate::transport::{TlsError, TlsIncoming, TlsServer, exposure_warning, plain_incoming};
 
 /// The agent's REST routes get this beyond `--agent-max-duration`, so that the agent's own
@@ -198,7 +198,10 @@ impl Application {
 
     /// Serves until `shutdown` completes, then stops accepting, lets in-flight calls finish
     /// and closes the database pools.
-    pub async fn run_until(self, shutdown: impl Future<Output = ()>) -> Result<(), ServerError> {
+    pub async fn run_until(
+        mut self,
+        shutdown: impl Future<Output = ()>,
+    ) -> Result<(), ServerError> {
         let (health_reporter, health_service) = tonic_health::server::health_reporter();
         let reflection_v1 = reflection().build_v1()?;
         // grpcurl 1.8 speaks only v1alpha.
@@ -210,69 +213,11 @@ impl Application {
                 .set_service_status(service, ServingStatus::Serving)
                 .await;
         }
-        let supervisor = Supervisor::new();
-        let stop = supervisor.stopping();
-        supervisor.spawn(
-            "health",
-            monitor_health(
-                self.store.clone(),
-                self.authenticator.clone(),
-                health_reporter,
-                self.health_check_interval,
-                stop.clone(),
-            ),
-        );
-        supervisor.spawn(
-            "auth files",
-            watch_files(self.auth_files, self.auth_reload_interval, stop.clone()),
-        );
-        let tls_acceptor = self
-            .tls
-            .map(TlsServer::into_parts)
-            .map(|(acceptor, reloader)| {
-                supervisor.spawn("tls files", reloader.run(stop.clone()));
-                acceptor
-            });
-        if !self.sweep.gc_interval.is_zero() {
-            supervisor.spawn(
-                "sweeper",
-                sweep_periodically(self.registry.clone(), self.sweep.clone(), stop.clone()),
-            );
-        }
-        let poll_interval = self.events.event_poll_interval;
-        supervisor.spawn(
-            "event feed",
-            self.registry
-                .feed()
-                .clone()
-                .run(self.store.clone(), poll_interval, stop.clone()),
-        );
-        supervisor.spawn(
-            "event sequencer",
-            self.store
-                .clone()
-                .number_events_continuously(poll_interval, stop.clone()),
-        );
-        supervisor.spawn(
-            "event pruner",
-            prune_events_periodically(
-                self.registry.clone(),
-                self.events.event_retention,
-                self.events.event_prune_interval,
-                stop.clone(),
-            ),
-        );
-        // The metrics endpoint stops when serving does: at the shutdown signal, or when the
-        // server fails.
-        let serving_ends = stop.child_token();
-        if let Some(endpoint) = self.metrics {
-            let (store, ends) = (self.store.clone(), serving_ends.clone());
-            supervisor.spawn("metrics endpoint", async move {
-                if let Err(err) = endpoint.serve(store, ends.cancelled_owned()).await {
-                    tracing::warn!(error = %err, "the metrics endpoint failed");
-                }
-            });
-        }
+        let Background {
+            supervisor,
+            tls_acceptor,
+            serving_ends,
+        } = self.start_background(health_reporter);
         let (grace_started, grace) = tokio::sync::oneshot::channel::<()>();
         let calls = CallsInProgress::new();
         let shutdown = {

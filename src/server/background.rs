@@ -1,0 +1,100 @@
+//! The server's background work, started under one supervisor (see `tasks`): health probing,
+//! the consumers, JWKS and certificate file reloads, the event log's feed, sequencer and
+//! pruner, the sweeper and the metrics endpoint.
+
+use tonic_health::server::HealthReporter;
+
+use super::Application;
+use super::health::monitor_health;
+use super::upkeep::{prune_events_periodically, sweep_periodically};
+use crate::auth::watch_files;
+use crate::tasks::{CancellationToken, Supervisor};
+use crate::transport::TlsServer;
+
+pub(super) struct Background {
+    pub(super) supervisor: Supervisor,
+    /// The TLS acceptor, when TLS is served (its files are watched in the background).
+    pub(super) tls_acceptor: Option<tokio_rustls::TlsAcceptor>,
+    /// Cancel it when serving ends: the metrics endpoint stops then.
+    pub(super) serving_ends: CancellationToken,
+}
+
+impl Application {
+    /// Starts every background task; the TLS files, the watched authentication files and the
+    /// metrics endpoint are handed over to their tasks.
+    pub(super) fn start_background(&mut self, health_reporter: HealthReporter) -> Background {
+        let supervisor = Supervisor::new();
+        let stop = supervisor.stopping();
+        supervisor.spawn(
+            "health",
+            monitor_health(
+                self.store.clone(),
+                self.authenticator.clone(),
+                health_reporter,
+                self.health_check_interval,
+                stop.clone(),
+            ),
+        );
+        supervisor.spawn(
+            "auth files",
+            watch_files(
+                std::mem::take(&mut self.auth_files),
+                self.auth_reload_interval,
+                stop.clone(),
+            ),
+        );
+        let tls_acceptor =
+            self.tls
+                .take()
+                .map(TlsServer::into_parts)
+                .map(|(acceptor, reloader)| {
+                    supervisor.spawn("tls files", reloader.run(stop.clone()));
+                    acceptor
+                });
+        if !self.sweep.gc_interval.is_zero() {
+            supervisor.spawn(
+                "sweeper",
+                sweep_periodically(self.registry.clone(), self.sweep.clone(), stop.clone()),
+            );
+        }
+        let poll_interval = self.events.event_poll_interval;
+        supervisor.spawn(
+            "event feed",
+            self.registry
+                .feed()
+                .clone()
+                .run(self.store.clone(), poll_interval, stop.clone()),
+        );
+        supervisor.spawn(
+            "event sequencer",
+            self.store
+                .clone()
+                .number_events_continuously(poll_interval, stop.clone()),
+        );
+        supervisor.spawn(
+            "event pruner",
+            prune_events_periodically(
+                self.registry.clone(),
+                self.events.event_retention,
+                self.events.event_prune_interval,
+                stop.clone(),
+            ),
+        );
+        // The metrics endpoint stops when serving does: at the shutdown signal, or when the
+        // server fails.
+        let serving_ends = stop.child_token();
+        if let Some(endpoint) = self.metrics.take() {
+            let (store, ends) = (self.store.clone(), serving_ends.clone());
+            supervisor.spawn("metrics endpoint", async move {
+                if let Err(err) = endpoint.serve(store, ends.cancelled_owned()).await {
+                    tracing::warn!(error = %err, "the metrics endpoint failed");
+                }
+            });
+        }
+        Background {
+            supervisor,
+            tls_acceptor,
+            serving_ends,
+        }
+    }
+}
