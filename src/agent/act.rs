@@ -1,6 +1,8 @@
 //! One tool call of the LLM: a read performed at once, a write planned (or refused), anything
 //! else refused with a reason the LLM can act on.
 
+use std::future::Future;
+
 use tracing::Instrument;
 
 use super::llm::ToolCall;
@@ -17,9 +19,7 @@ impl Agent {
     pub(super) async fn act(&self, caller: &Caller, call: &ToolCall) -> (Action, Option<Step>) {
         // The LLM wrote the name: logs and metrics see it only when it is a tool's.
         let known = metric_tool(&call.name);
-        let span =
-            tracing::info_span!("agent.tool", tool = %known, outcome = tracing::field::Empty);
-        let (action, step) = async {
+        traced(known, async {
             let Some(tool) = Tool::named(&call.name) else {
                 let names: Vec<&str> = super::offered(self.inner.config.agent_mode)
                     .map(Tool::name)
@@ -69,12 +69,8 @@ impl Agent {
                     }
                 }
             }
-        }
-        .instrument(span.clone())
-        .await;
-        span.record("outcome", action.outcome.as_str());
-        crate::metrics::agent_tool_call(known, action.outcome.as_str());
-        (action, step)
+        })
+        .await
     }
 
     /// Checks a write as far as it can be checked before it is made, under the caller's
@@ -155,6 +151,19 @@ impl Agent {
             Err(failure) => failed(tool.name(), arguments, &failure),
         }
     }
+}
+
+/// Runs one tool call in its span (`agent.tool`), and records its outcome there and in the
+/// metrics.
+pub(super) async fn traced<T>(
+    tool: String,
+    work: impl Future<Output = (Action, T)>,
+) -> (Action, T) {
+    let span = tracing::info_span!("agent.tool", tool = %tool, outcome = tracing::field::Empty);
+    let (action, rest) = work.instrument(span.clone()).await;
+    span.record("outcome", action.outcome.as_str());
+    crate::metrics::agent_tool_call(tool, action.outcome.as_str());
+    (action, rest)
 }
 
 /// A call not attempted.

@@ -1,14 +1,13 @@
 //! Plans: the writes of one answer sealed into a confirmation token, and performed, in order,
 //! when the caller who asked sends it back.
 
-use chrono::Utc;
-use tracing::Instrument;
-
+use super::act::traced;
 use super::plan::{self, Step};
 use super::run::OnAction;
 use super::{Action, Agent, Answer, Outcome, Plan};
 use crate::config::AgentMode;
 use crate::domain::{Caller, Error, Result};
+use chrono::Utc;
 
 impl Agent {
     /// The plan of `planned` writes, sealed for `caller` until --agent-plan-ttl from now.
@@ -62,17 +61,8 @@ impl Agent {
                     result: String::new(),
                 }
             } else {
-                let span = tracing::info_span!(
-                    "agent.tool",
-                    tool = tool.name(),
-                    outcome = tracing::field::Empty
-                );
-                let action = self
-                    .perform_one(caller, tool, &arguments)
-                    .instrument(span.clone())
-                    .await;
-                span.record("outcome", action.outcome.as_str());
-                crate::metrics::agent_tool_call(tool.name().to_owned(), action.outcome.as_str());
+                let performed = async { (self.perform_one(caller, tool, &arguments).await, ()) };
+                let (action, ()) = traced(tool.name().to_owned(), performed).await;
                 if action.outcome != Outcome::Ok {
                     failed = Some(format!("{} failed ({})", tool.name(), action.reason));
                 }

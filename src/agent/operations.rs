@@ -2,6 +2,7 @@
 //! same request messages, decoded from the LLM's JSON by the same descriptors, the same
 //! handlers, validation and authorization), in-process, under the caller the agent acts for.
 
+use std::future::Future;
 use std::time::Duration;
 
 use prost::Message;
@@ -64,63 +65,54 @@ impl Operations {
         tool: Tool,
         arguments: &str,
     ) -> Result<String, Failure> {
+        let (registration, discovery) = (&self.registration, &self.discovery);
+        let (artifacts, events) = (&self.artifacts, &self.events);
         match tool {
             Tool::ListModels => {
-                let request: pb::ListModelsRequest = Self::decode(tool, arguments)?;
-                answer(
-                    self.discovery.list_models(with(caller, request)).await,
-                    pb_json::LIST_MODELS,
-                )
+                invoke(caller, tool, arguments, pb_json::LIST_MODELS, |request| {
+                    discovery.list_models(request)
+                })
+                .await
             }
             Tool::GetModel => {
-                let request: pb::GetModelRegistrationRequest = Self::decode(tool, arguments)?;
-                answer(
-                    self.registration
-                        .get_model_registration(with(caller, request))
-                        .await,
-                    pb_json::MODEL,
-                )
+                invoke(caller, tool, arguments, pb_json::MODEL, |request| {
+                    registration.get_model_registration(request)
+                })
+                .await
             }
             Tool::ListArtifacts => {
-                let request: pb::ListArtifactsRequest = Self::decode(tool, arguments)?;
-                answer(
-                    self.artifacts.list_artifacts(with(caller, request)).await,
+                invoke(
+                    caller,
+                    tool,
+                    arguments,
                     pb_json::LIST_ARTIFACTS,
+                    |request| artifacts.list_artifacts(request),
                 )
+                .await
             }
             Tool::ListEvents => {
-                let request: pb::ListEventsRequest = Self::decode(tool, arguments)?;
-                answer(
-                    self.events.list_events(with(caller, request)).await,
-                    pb_json::LIST_EVENTS,
-                )
+                invoke(caller, tool, arguments, pb_json::LIST_EVENTS, |request| {
+                    events.list_events(request)
+                })
+                .await
             }
             Tool::RegisterModel => {
-                let request: pb::RegisterModelRequest = Self::decode(tool, arguments)?;
-                answer(
-                    self.registration
-                        .register_model(with(caller, request))
-                        .await,
-                    pb_json::MODEL,
-                )
+                invoke(caller, tool, arguments, pb_json::MODEL, |request| {
+                    registration.register_model(request)
+                })
+                .await
             }
             Tool::UpdateModel => {
-                let request: pb::UpdateModelRegistrationRequest = Self::decode(tool, arguments)?;
-                answer(
-                    self.registration
-                        .update_model_registration(with(caller, request))
-                        .await,
-                    pb_json::MODEL,
-                )
+                invoke(caller, tool, arguments, pb_json::MODEL, |request| {
+                    registration.update_model_registration(request)
+                })
+                .await
             }
             Tool::SetAlias => {
-                let request: pb::SetModelAliasRequest = Self::decode(tool, arguments)?;
-                answer(
-                    self.registration
-                        .set_model_alias(with(caller, request))
-                        .await,
-                    pb_json::MODEL,
-                )
+                invoke(caller, tool, arguments, pb_json::MODEL, |request| {
+                    registration.set_model_alias(request)
+                })
+                .await
             }
         }
     }
@@ -150,12 +142,23 @@ fn with<T>(caller: &Caller, message: T) -> Request<T> {
     request
 }
 
-fn answer<M: Message>(
-    result: Result<Response<M>, Status>,
-    full_name: &str,
-) -> Result<String, Failure> {
-    match result {
-        Ok(response) => Ok(pb_json::to_json_line(response.get_ref(), full_name)),
+/// Decodes `arguments` as `tool`'s request, hands it to `handler` with the caller, and
+/// answers the response as proto3 JSON (`response`, its message's full name).
+async fn invoke<Req, Resp, Fut>(
+    caller: &Caller,
+    tool: Tool,
+    arguments: &str,
+    response: &str,
+    handler: impl FnOnce(Request<Req>) -> Fut,
+) -> Result<String, Failure>
+where
+    Req: Message + Default,
+    Resp: Message,
+    Fut: Future<Output = Result<Response<Resp>, Status>>,
+{
+    let request: Req = Operations::decode(tool, arguments)?;
+    match handler(with(caller, request)).await {
+        Ok(answer) => Ok(pb_json::to_json_line(answer.get_ref(), response)),
         Err(status) => Err(Failure::from_status(&status)),
     }
 }

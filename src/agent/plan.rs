@@ -98,16 +98,18 @@ mod tests {
         }]
     }
 
-    #[test]
-    fn a_token_opens_for_its_caller_until_it_expires() {
+    /// A key, the time, and alice's token of `steps()`, valid for five minutes from then.
+    fn alices_token() -> (PageTokenKey, DateTime<Utc>, String) {
         let key = PageTokenKey::generate();
         let now = Utc::now();
-        let token = seal(
-            &key,
-            &caller("alice"),
-            now + chrono::Duration::minutes(5),
-            &steps(),
-        );
+        let expires = now + chrono::Duration::minutes(5);
+        let token = seal(&key, &caller("alice"), expires, &steps());
+        (key, now, token)
+    }
+
+    #[test]
+    fn a_token_opens_for_its_caller_until_it_expires() {
+        let (key, now, token) = alices_token();
         let opened = open(&key, &caller("alice"), now, &token).unwrap();
         assert_eq!(opened.len(), 1);
         assert_eq!(opened[0].0, Tool::SetAlias);
@@ -123,14 +125,7 @@ mod tests {
 
     #[test]
     fn altered_forged_or_foreign_tokens_are_refused() {
-        let key = PageTokenKey::generate();
-        let now = Utc::now();
-        let token = seal(
-            &key,
-            &caller("alice"),
-            now + chrono::Duration::minutes(5),
-            &steps(),
-        );
+        let (key, now, token) = alices_token();
         let mut altered = token.clone().into_bytes();
         let last = altered.len() - 3;
         altered[last] = if altered[last] == b'A' { b'B' } else { b'A' };
