@@ -2,7 +2,6 @@
 //! and an artifact as the registry records it.
 
 use chrono::{DateTime, Utc};
-use uuid::Uuid;
 
 use super::check::Checker;
 use super::draft::ModelIdDraft;
@@ -281,16 +280,22 @@ pub(crate) struct Artifact {
     pub(crate) external: bool,
 }
 
-/// An artifact whose bytes are stored and verified, to be recorded as its model's next version.
-#[derive(Clone, Debug)]
-pub(crate) struct NewArtifact {
-    pub(crate) id: Uuid,
-    pub(crate) registration_id: RegistrationId,
-    pub(crate) object_key: String,
-    pub(crate) size_bytes: u64,
-    pub(crate) sha256: String,
-    pub(crate) filename: String,
-    pub(crate) content_type: String,
+impl Artifact {
+    /// The record of `version`, declared for bytes stored elsewhere, as a model's
+    /// `sequence`-th artifact.
+    pub(crate) fn external(sequence: i64, version: ArtifactVersion, time: DateTime<Utc>) -> Self {
+        Self {
+            sequence,
+            version,
+            object_key: String::new(),
+            size_bytes: 0,
+            sha256: String::new(),
+            filename: String::new(),
+            content_type: String::new(),
+            create_time: time,
+            external: true,
+        }
+    }
 }
 
 fn or_default(value: String, default: &str) -> String {

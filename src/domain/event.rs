@@ -97,23 +97,6 @@ pub(crate) struct AliasChange {
     pub(crate) previous: Option<(RegistrationId, ModelVersion)>,
 }
 
-/// A change about to be recorded, in the transaction that makes it; the store numbers it.
-#[derive(Clone, Debug)]
-pub(crate) struct NewEvent<'a> {
-    pub(crate) kind: EventType,
-    pub(crate) time: DateTime<Utc>,
-    pub(crate) registration: &'a Registration,
-    pub(crate) etag_before: Option<&'a Etag>,
-    pub(crate) actor: &'a Actor,
-    pub(crate) alias: Option<&'a AliasChange>,
-}
-
-impl NewEvent<'_> {
-    pub(crate) fn etag_after(&self) -> Option<&Etag> {
-        (self.kind != EventType::ModelDeregistered).then_some(&self.registration.etag)
-    }
-}
-
 /// Which events a watcher asked for: exact name and version, and a set of types (empty: all).
 #[derive(Clone, Debug, Default)]
 pub(crate) struct EventFilter {

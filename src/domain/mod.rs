@@ -5,6 +5,7 @@
 mod artifact;
 mod caller;
 mod check;
+pub(crate) mod clock;
 mod draft;
 mod error;
 mod event;
@@ -13,6 +14,7 @@ mod import;
 mod labels;
 mod lease;
 mod model;
+mod model_change;
 mod names;
 pub(crate) mod page_token;
 mod paging;
@@ -23,8 +25,8 @@ mod proptests;
 mod tests;
 
 pub(crate) use artifact::{
-    Artifact, DeclareSpec, DownloadSpec, ModelIdentity, ModelRef, NewArtifact, SelectorDraft,
-    UploadDraft, UploadSpec, VersionOrAlias,
+    Artifact, DeclareSpec, DownloadSpec, ModelIdentity, ModelRef, SelectorDraft, UploadDraft,
+    UploadSpec, VersionOrAlias,
 };
 pub(crate) use caller::{Action, Caller, NamePattern, Principal, Role, Scope, Via};
 pub(crate) use check::{Checker, FieldPath, FieldViolation, both, echo};
@@ -34,13 +36,14 @@ pub(crate) use draft::{
 };
 pub(crate) use error::{AuthFailure, Cause, Error, Result, StreamFailure};
 pub(crate) use event::{
-    Actor, AliasChange, Event, EventFilter, EventQuery, EventQueryDraft, EventType, NewEvent,
-    WatchRequest, WatchStart,
+    Actor, AliasChange, Event, EventFilter, EventQuery, EventQueryDraft, EventType, WatchRequest,
+    WatchStart,
 };
 pub(crate) use import::{ForeignModel, ImportOutcome};
 pub(crate) use labels::{Alias, Labels, key_problem};
 pub(crate) use lease::{Lease, LeaseEnd};
 pub(crate) use model::{ModelFields, ModelSpec, Registration, TargetEnvironment};
+pub(crate) use model_change::{ArtifactRecord, ModelChange, NewEvent};
 pub(crate) use names::{ArtifactVersion, Etag, ModelName, ModelVersion, RegistrationId, RequestId};
 pub(crate) use paging::{ArtifactCursor, ListQuery, ListQueryDraft, ModelCursor, Page, PageSize};
 pub(crate) use patch::{Change, Patch};

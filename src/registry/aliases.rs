@@ -3,13 +3,16 @@
 
 use super::Registry;
 use crate::domain::{
-    Action, Actor, Alias, Caller, Error, ModelName, ModelRef, ModelVersion, Registration, Result,
+    Action, Actor, Alias, Caller, Error, EventType, ModelName, ModelRef, ModelVersion, NewEvent,
+    Registration, Result, clock,
 };
 use crate::store::AliasSet;
 
 impl Registry {
-    /// Points `alias` of `name` at `version` (creating or moving it) and returns the
-    /// registration it names now. Setting it where it is already changes nothing.
+    /// Points `alias` of `name` at `version` (creating or moving it), recording ALIAS_SET with
+    /// the version it named before, and returns the registration it names now. Setting it
+    /// where it is already changes nothing and records nothing. An alias is not part of the
+    /// registration: its etag stays.
     pub(crate) async fn set_alias(
         &self,
         caller: &Caller,
@@ -24,7 +27,9 @@ impl Registry {
             let actor = Actor::of(&caller, None);
             match registry
                 .store
-                .set_alias(&name, &alias, &version, &actor)
+                .set_alias(&name, &alias, &version, &actor, |after, change| {
+                    NewEvent::of(EventType::AliasSet, clock::now(), after, Some(change))
+                })
                 .await?
             {
                 AliasSet::Moved(registration) | AliasSet::Unchanged(registration) => {
@@ -39,7 +44,7 @@ impl Registry {
         .await
     }
 
-    /// Removes `alias` of `name`.
+    /// Removes `alias` of `name`, recording ALIAS_DELETED.
     pub(crate) async fn delete_alias(
         &self,
         caller: &Caller,
@@ -51,7 +56,10 @@ impl Registry {
         let (store, caller) = (self.store.clone(), caller.clone());
         super::detached(async move {
             let actor = Actor::of(&caller, None);
-            match store.delete_alias(&name, &alias, &actor).await? {
+            let record = |named: &Registration, change| {
+                NewEvent::of(EventType::AliasDeleted, clock::now(), named, Some(change))
+            };
+            match store.delete_alias(&name, &alias, &actor, record).await? {
                 Some(_) => Ok(()),
                 None => Err(Error::AliasNotFound {
                     name: name.to_string(),

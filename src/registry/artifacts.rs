@@ -8,13 +8,15 @@ use tokio::sync::oneshot;
 use uuid::Uuid;
 
 use super::Registry;
+use super::artifact_versions::{missing_sequence, record};
 use super::models::not_found;
 use crate::domain::{
-    Action, Actor, Artifact, ArtifactCursor, Caller, DeclareSpec, Error, FieldViolation,
-    ModelIdentity, ModelRef, NewArtifact, Page, PageSize, Result, StreamFailure, UploadSpec,
+    Action, Actor, Artifact, ArtifactCursor, ArtifactRecord, ArtifactVersion, Caller, Error,
+    FieldViolation, ModelChange, ModelIdentity, ModelRef, Page, PageSize, Result, StreamFailure,
+    UploadSpec, clock,
 };
 use crate::objects::{ObjectUpload, Objects};
-use crate::store::Declared;
+use crate::store::{Locked, Reading};
 
 /// An artifact with the model it belongs to.
 #[derive(Clone, Debug)]
@@ -83,27 +85,54 @@ impl Registry {
             self.objects.delete(vec![key]).await;
             return Err(caller_gone());
         }
-        let new = NewArtifact {
-            id: artifact_id,
-            registration_id: model.id,
-            object_key: key.clone(),
-            size_bytes,
-            sha256,
-            filename: spec.filename,
-            content_type: spec.content_type,
+        // The registration is locked first, so concurrent uploads to one model take turns
+        // and a concurrent delete either waits or wins (then `None`).
+        let decide = |Locked {
+                          registration,
+                          next_artifact,
+                      }: Locked| {
+            let sequence = next_artifact.ok_or_else(missing_sequence)?;
+            let now = clock::now();
+            let artifact = Artifact {
+                sequence,
+                version: ArtifactVersion::next(&registration.artifact_version, sequence),
+                object_key: key.clone(),
+                size_bytes,
+                sha256,
+                filename: spec.filename,
+                content_type: spec.content_type,
+                create_time: now,
+                external: false,
+            };
+            let mut change = ModelChange::of(registration);
+            record(&mut change, artifact_id, artifact, now);
+            Ok(change)
         };
-        match self.store.commit_artifact(new, &actor).await {
-            Ok(Some((artifact, model))) => {
+        let committed = self
+            .store
+            .change(model.id, &actor, Reading::WithNextArtifact, decide)
+            .await;
+        match committed {
+            Ok(Some(ModelChange {
+                registration,
+                artifact: Some(ArtifactRecord { artifact, .. }),
+                ..
+            })) => {
                 tracing::info!(
-                    model_registration_id = %model.id,
+                    model_registration_id = %registration.id,
                     artifact_version = artifact.version.as_str(),
                     size_bytes,
                     "artifact stored"
                 );
+                let model = ModelIdentity {
+                    id: registration.id,
+                    name: registration.spec.name.clone(),
+                    version: registration.spec.version.clone(),
+                };
                 Ok(StoredArtifact { model, artifact })
             }
             // Deregistered while the bytes were arriving.
-            Ok(None) => {
+            Ok(_) => {
                 self.objects.delete(vec![key]).await;
                 Err(not_found(model.id))
             }
@@ -155,35 +184,6 @@ impl Registry {
         Error::ArtifactTooLarge {
             limit: self.max_artifact_bytes,
         }
-    }
-
-    /// Records a version of artifact bytes the caller stored elsewhere as the model's next
-    /// artifact (see `Store::declare_artifact`): a writer's call, as an upload is.
-    pub(crate) async fn declare_artifact(
-        &self,
-        caller: &Caller,
-        spec: DeclareSpec,
-    ) -> Result<Declared> {
-        caller.require(Action::Write)?;
-        if let ModelRef::NameVersion(name, _) = &spec.model {
-            caller.require_in_scope(name.as_str())?;
-        }
-        let model = self.resolve(caller, &spec.model).await?;
-        let actor = Actor::of(caller, None);
-        let store = self.store.clone();
-        let version = spec.artifact_version;
-        let declared =
-            super::detached(async move { store.declare_artifact(model.id, version, &actor).await })
-                .await?
-                .ok_or_else(|| not_found(model.id))?;
-        if declared.recorded {
-            tracing::info!(
-                model_registration_id = %model.id,
-                artifact_version = declared.registration.artifact_version.as_str(),
-                "external artifact declared"
-            );
-        }
-        Ok(declared)
     }
 
     /// A page of a model's artifacts, newest first.

@@ -20,7 +20,7 @@ impl Registry {
     pub(crate) async fn prune_events(&self, retention: Duration) -> Result<u64> {
         let retention = chrono::Duration::from_std(retention)
             .map_err(|_| Error::Internal("an event retention beyond any date".into()))?;
-        let before = crate::store::now()
+        let before = crate::domain::clock::now()
             .checked_sub_signed(retention)
             .unwrap_or(chrono::DateTime::<chrono::Utc>::MIN_UTC);
         self.store.prune_events(before).await

@@ -2,8 +2,12 @@
 //! as a registration is, and the valid ones of a batch are written in one transaction,
 //! keeping their ids, with a `MODEL_REGISTERED` event whose actor is `import`.
 
+use uuid::Uuid;
+
 pub(crate) use crate::domain::ImportOutcome;
-use crate::domain::{Actor, ForeignModel, Result};
+use crate::domain::{
+    Actor, Artifact, ArtifactRecord, ArtifactVersion, ForeignModel, ModelChange, Result, clock,
+};
 use crate::store::Store;
 
 /// The actor of every change an import makes.
@@ -24,7 +28,7 @@ pub(crate) async fn import_batch(
     models: Vec<ForeignModel>,
     dry_run: bool,
 ) -> Result<Vec<ImportedModel>> {
-    let now = crate::store::now();
+    let now = clock::now();
     let actor = Actor {
         principal: IMPORT_ACTOR.to_owned(),
         request_id: None,
@@ -36,7 +40,17 @@ pub(crate) async fn import_batch(
         let label = model.label();
         match model.into_registration(now) {
             Ok(registration) => {
-                valid.push(registration);
+                let mut change = ModelChange::registered(registration);
+                let version = &change.registration.artifact_version;
+                if *version != ArtifactVersion::initial() {
+                    // The bytes are wherever the Go service's clients stored them.
+                    let artifact = Artifact::external(1, version.clone(), now);
+                    change.artifact = Some(ArtifactRecord {
+                        id: Uuid::now_v7(),
+                        artifact,
+                    });
+                }
+                valid.push(change);
                 checked.push((label, None));
             }
             Err(reason) => checked.push((label, Some(ImportOutcome::Refused(reason)))),

@@ -4,8 +4,13 @@
 //!
 //! Every operation, on one page. The role is checked before anything is looked up; "scope"
 //! means the model name the caller chose must be one it may use; a model outside the caller's
-//! scope is not found, exactly as a missing one. Events are written in the transaction of the
-//! change (by the store, today).
+//! scope is not found, exactly as a missing one.
+//!
+//! The core decides every change: its events and their content, the etag, the times (from
+//! `domain::clock`) and the next artifact version, as a `domain::ModelChange` that the store
+//! persists whole, with its events, in one transaction. A change of an existing registration
+//! is decided from the registration as the store read it under its row lock (`Store::change`),
+//! so that concurrent changes of one model take turns.
 //!
 //! | operation | file | role | event | errors besides INVALID_ARGUMENT |
 //! |---|---|---|---|---|
@@ -17,7 +22,7 @@
 //! | `set_alias` | aliases.rs | writer, scope | ALIAS_SET (none when unchanged) | MODEL_NOT_FOUND, CONCURRENT_MODIFICATION |
 //! | `delete_alias` | aliases.rs | writer, scope | ALIAS_DELETED | ALIAS_NOT_FOUND |
 //! | `upload` | artifacts.rs | writer, scope | ARTIFACT_STORED | not found, ARTIFACT_TOO_LARGE, UPLOAD_CANCELLED, ARTIFACT_STORE_UNAVAILABLE |
-//! | `declare_artifact` | artifacts.rs | writer, scope | ARTIFACT_STORED (none for the current version) | not found, ARTIFACT_VERSION_BACKWARDS |
+//! | `declare_artifact` | artifact_versions.rs | writer, scope | ARTIFACT_STORED (none for the current version) | not found, ARTIFACT_VERSION_BACKWARDS |
 //! | `list_artifacts` | artifacts.rs | reader | | not found |
 //! | `download` | download.rs | reader | | ARTIFACT_NOT_FOUND, ARTIFACT_NOT_HELD, OFFSET_OUT_OF_RANGE, ARTIFACT_DATA_LOSS |
 //! | `watch` | watch.rs | reader (events of the scope only) | | SEQUENCE_EXPIRED, SEQUENCE_AHEAD, WATCHER_TOO_SLOW, SHUTTING_DOWN, STREAM_LIFETIME_REACHED |
@@ -28,6 +33,7 @@
 //! transaction a concurrent one aborted) or, for a bug, INTERNAL.
 
 mod aliases;
+mod artifact_versions;
 mod artifacts;
 #[cfg(test)]
 mod authorization_tests;

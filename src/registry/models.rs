@@ -2,10 +2,11 @@
 
 use super::Registry;
 use crate::domain::{
-    Action, Actor, ArtifactVersion, Caller, Error, Etag, ListQuery, ModelCursor, ModelSpec, Page,
-    Patch, Registration, RegistrationId, RequestId, Result,
+    Action, Actor, AliasChange, ArtifactVersion, Caller, Error, Etag, EventType, ListQuery,
+    ModelChange, ModelCursor, ModelSpec, NewEvent, Page, Patch, Registration, RegistrationId,
+    RequestId, Result, clock,
 };
-use crate::store::Inserted;
+use crate::store::{Inserted, Locked, Reading};
 
 impl Registry {
     /// Registers a model. A retry with the `request_id` of an earlier registration gets that
@@ -37,7 +38,7 @@ impl Registry {
         {
             return Ok(earlier);
         }
-        let now = crate::store::now();
+        let now = clock::now();
         let new = Registration {
             id: RegistrationId::generate(),
             spec,
@@ -48,8 +49,9 @@ impl Registry {
             aliases: Vec::new(),
         };
         let actor = Actor::of(caller, request_id.as_ref());
-        match self.store.insert(&new, &actor).await? {
-            Inserted::Created => Ok(new),
+        let change = ModelChange::registered(new);
+        match self.store.insert(&change, &actor).await? {
+            Inserted::Created => Ok(change.registration),
             // Either the name and version are taken, or a concurrent retry with the same
             // request id won the race: then its registration is the answer.
             Inserted::Duplicate => match self
@@ -58,8 +60,8 @@ impl Registry {
             {
                 Some(earlier) => Ok(earlier),
                 None => Err(Error::ModelAlreadyRegistered {
-                    name: new.spec.name.to_string(),
-                    version: new.spec.version.to_string(),
+                    name: change.registration.spec.name.to_string(),
+                    version: change.registration.spec.version.to_string(),
                 }),
             },
         }
@@ -96,7 +98,9 @@ impl Registry {
     }
 
     /// Applies `patch` to the stored model if `etag` (when given) is still current; the result
-    /// is validated as a whole, like a registration.
+    /// is validated as a whole, like a registration. It gets a new etag and update time, and a
+    /// MODEL_UPDATED event; an artifact version it declares is recorded after the edit (see
+    /// `declare_artifact`), in the same transaction.
     pub(crate) async fn update(
         &self,
         caller: &Caller,
@@ -117,24 +121,40 @@ impl Registry {
     ) -> Result<Registration> {
         let actor = Actor::of(&caller, None);
         let declared = patch.artifact_version.take();
-        let updated = self
+        let reading = match declared {
+            Some(_) => Reading::WithNextArtifact,
+            None => Reading::Registration,
+        };
+        let decide = |Locked {
+                          registration: current,
+                          next_artifact,
+                      }: Locked| {
+            // Before the etag: an unseen model must not answer ABORTED.
+            if !caller.sees(current.spec.name.as_str()) {
+                return Err(not_found(id));
+            }
+            check_etag(id, &current.etag, etag.as_ref())?;
+            let spec = patch.apply_to(&current.spec)?;
+            let now = clock::now();
+            let mut change = ModelChange::of(current);
+            change.revise(EventType::ModelUpdated, now, |edited| edited.spec = spec);
+            if let (Some(version), Some(sequence)) = (declared, next_artifact) {
+                super::artifact_versions::declare(&mut change, version, sequence, now)?;
+            }
+            Ok(change)
+        };
+        let change = self
             .store
-            .update(id, &actor, declared, |current| {
-                // Before the etag: an unseen model must not answer ABORTED.
-                if !caller.sees(current.spec.name.as_str()) {
-                    return Err(not_found(id));
-                }
-                check_etag(id, &current.etag, etag.as_ref())?;
-                patch.apply_to(&current.spec)
-            })
+            .change(id, &actor, reading, decide)
             .await?
             .ok_or_else(|| not_found(id))?;
-        Ok(updated)
+        Ok(change.registration)
     }
 
-    /// Deregisters a model with its environments and artifacts. The artifacts' bytes are
-    /// removed once the deletion is committed, also when the client stops waiting; an object
-    /// that cannot be removed is logged (and left to the sweeper).
+    /// Deregisters a model with its environments and artifacts, recording ALIAS_DELETED for
+    /// each of its aliases and then MODEL_DEREGISTERED. The artifacts' bytes are removed once
+    /// the deletion is committed, also when the client stops waiting; an object that cannot be
+    /// removed is logged (and left to the sweeper).
     pub(crate) async fn delete(
         &self,
         caller: &Caller,
@@ -154,11 +174,28 @@ impl Registry {
         let actor = Actor::of(&caller, None);
         let keys = self
             .store
-            .delete(id, &actor, |name, current| {
-                if !caller.sees(name) {
+            .delete(id, &actor, |last| {
+                if !caller.sees(last.spec.name.as_str()) {
                     return Err(not_found(id));
                 }
-                check_etag(id, current, etag.as_ref())
+                check_etag(id, &last.etag, etag.as_ref())?;
+                let now = clock::now();
+                // Its aliases go with it, each an event of its own, so that a watcher of alias
+                // moves learns that the alias is gone. The events keep the registration as it
+                // was.
+                let mut events: Vec<NewEvent> = last
+                    .aliases
+                    .iter()
+                    .map(|alias| {
+                        let change = AliasChange {
+                            alias: alias.clone(),
+                            previous: None,
+                        };
+                        NewEvent::of(EventType::AliasDeleted, now, last, Some(change))
+                    })
+                    .collect();
+                events.push(NewEvent::of(EventType::ModelDeregistered, now, last, None));
+                Ok(events)
             })
             .await?
             .ok_or_else(|| not_found(id))?;

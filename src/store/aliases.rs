@@ -8,10 +8,10 @@ use sea_orm::{
 use super::entity::model_alias as alias;
 use super::entity::model_related_information as registration;
 use super::numbering::append;
-use super::registrations::settle;
+use super::transaction::settle;
 use super::{Store, children};
 use crate::domain::{
-    Actor, Alias, AliasChange, Error, EventType, ModelName, ModelVersion, NewEvent, Registration,
+    Actor, Alias, AliasChange, Error, ModelName, ModelVersion, NewEvent, Registration,
     RegistrationId, Result,
 };
 
@@ -30,19 +30,20 @@ pub(crate) enum AliasSet {
 }
 
 impl Store {
-    /// Points `alias` of `name` at `version`, recording an ALIAS_SET event with the
-    /// registration it named before.
+    /// Points `alias` of `name` at `version`, with the event `record` makes of the
+    /// registration it names now and of the move (which names the one it named before).
     pub(crate) async fn set_alias(
         &self,
         name: &ModelName,
         alias: &Alias,
         version: &ModelVersion,
         actor: &Actor,
+        record: impl Fn(&Registration, AliasChange) -> NewEvent,
     ) -> Result<AliasSet> {
         let mut attempt = 1;
         loop {
             let txn = self.begin_write().await?;
-            let outcome = set_alias_in(&txn, name, alias, version, actor).await;
+            let outcome = set_alias_in(&txn, name, alias, version, actor, &record).await;
             match outcome {
                 Err(Error::Contention(_)) if attempt < CREATE_ATTEMPTS => {
                     if let Err(err) = txn.rollback().await {
@@ -61,13 +62,14 @@ impl Store {
         }
     }
 
-    /// Removes `alias` of `name` with an ALIAS_DELETED event; returns the registration it
-    /// named, or `None` when there is no such alias.
+    /// Removes `alias` of `name`, with the event `record` makes of the registration it named;
+    /// returns that registration, or `None` when there is no such alias.
     pub(crate) async fn delete_alias(
         &self,
         name: &ModelName,
         alias: &Alias,
         actor: &Actor,
+        record: impl FnOnce(&Registration, AliasChange) -> NewEvent,
     ) -> Result<Option<Registration>> {
         let txn = self.begin_write().await?;
         let deleted = async {
@@ -91,7 +93,7 @@ impl Store {
                 alias: alias.clone(),
                 previous: None,
             };
-            append_alias_event(&txn, EventType::AliasDeleted, &after, &change, actor).await?;
+            append(&txn, &record(&after, change), actor).await?;
             Ok(Some(after))
         }
         .await;
@@ -109,6 +111,7 @@ async fn set_alias_in(
     alias: &Alias,
     version: &ModelVersion,
     actor: &Actor,
+    record: &impl Fn(&Registration, AliasChange) -> NewEvent,
 ) -> Result<AliasSet> {
     // The target is locked, so that it cannot be deleted under its new alias.
     let Some(target) = registration::Entity::find()
@@ -171,7 +174,7 @@ async fn set_alias_in(
         alias: alias.clone(),
         previous,
     };
-    append_alias_event(txn, EventType::AliasSet, &after, &change, actor).await?;
+    append(txn, &record(&after, change), actor).await?;
     Ok(AliasSet::Moved(after))
 }
 
@@ -194,24 +197,4 @@ async fn load(txn: &DatabaseTransaction, id: RegistrationId) -> Result<Option<Re
         return Ok(None);
     };
     Ok(Some(children::attach_one(txn, row).await?))
-}
-
-/// An alias event: the registration's etag is unchanged, since aliases are not part of it.
-async fn append_alias_event(
-    txn: &DatabaseTransaction,
-    kind: EventType,
-    registration: &Registration,
-    change: &AliasChange,
-    actor: &Actor,
-) -> Result<()> {
-    let event = NewEvent {
-        kind,
-        time: super::rows::now(),
-        registration,
-        etag_before: Some(&registration.etag),
-        actor,
-        alias: Some(change),
-    };
-    append(txn, event).await?;
-    Ok(())
 }

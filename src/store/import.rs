@@ -1,26 +1,22 @@
 //! Imported registrations: models moved in from another registry keep their ids, so that the
 //! ids clients stored stay valid. A batch is one transaction.
 
-use sea_orm::{ColumnTrait, DatabaseTransaction, EntityTrait, IntoActiveModel, QueryFilter};
+use sea_orm::{ColumnTrait, DatabaseTransaction, EntityTrait, QueryFilter};
 
-use super::entity::model_artifact as artifact;
 use super::entity::model_related_information as registration;
-use super::numbering::append;
-use super::registrations::{rollback, settle};
-use super::{Store, children, rows};
-use crate::domain::{
-    Actor, ArtifactVersion, EventType, ImportOutcome, NewEvent, Registration, Result,
-};
+use super::transaction::{rollback, settle};
+use super::{Store, changes};
+use crate::domain::{Actor, ImportOutcome, ModelChange, Result};
 
 impl Store {
-    /// Inserts each registration of `batch` with its id, its environments, its artifact
-    /// version (an external artifact record, when it has one) and a `MODEL_REGISTERED` event,
-    /// in one transaction; a dry run rolls it back after the same checks. A registration whose
+    /// Inserts each new registration of `batch` with its id, as the core made it (with an
+    /// external artifact record when it has an artifact version, and its event), in one
+    /// transaction; a dry run rolls it back after the same checks. A registration whose
     /// id is here already is left as it is; one whose name and version are registered under
     /// another id is refused.
     pub(crate) async fn import(
         &self,
-        batch: &[Registration],
+        batch: &[ModelChange],
         actor: &Actor,
         dry_run: bool,
     ) -> Result<Vec<ImportOutcome>> {
@@ -47,9 +43,10 @@ impl Store {
 
 async fn import_one(
     txn: &DatabaseTransaction,
-    new: &Registration,
+    change: &ModelChange,
     actor: &Actor,
 ) -> Result<ImportOutcome> {
+    let new = &change.registration;
     let (name, version) = (new.spec.name.as_str(), new.spec.version.as_str());
     if let Some(present) = registration::Entity::find_by_id(new.id.uuid())
         .one(txn)
@@ -77,39 +74,6 @@ async fn import_one(
             other.id
         )));
     }
-    registration::Entity::insert(rows::new_registration_row(new, None).into_active_model())
-        .exec_without_returning(txn)
-        .await?;
-    let environments = rows::environment_rows(new.id, &new.spec.target_environments);
-    children::insert_environments(txn, environments).await?;
-    children::insert_labels(txn, new.id, &new.spec.labels).await?;
-    if new.artifact_version != ArtifactVersion::initial() {
-        // The bytes are wherever the Go service's clients stored them.
-        let record = artifact::Model {
-            id: uuid::Uuid::now_v7(),
-            model_related_information_id: new.id.uuid(),
-            sequence: 1,
-            artifact_version: new.artifact_version.as_str().to_owned(),
-            object_key: String::new(),
-            size_bytes: 0,
-            sha256: String::new(),
-            filename: String::new(),
-            content_type: String::new(),
-            create_time: new.create_time,
-            external: true,
-        };
-        artifact::Entity::insert(record.into_active_model())
-            .exec_without_returning(txn)
-            .await?;
-    }
-    let event = NewEvent {
-        kind: EventType::ModelRegistered,
-        time: new.create_time,
-        registration: new,
-        etag_before: None,
-        actor,
-        alias: None,
-    };
-    append(txn, event).await?;
+    changes::insert_new(txn, change, actor).await?;
     Ok(ImportOutcome::Imported)
 }

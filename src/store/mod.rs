@@ -8,9 +8,11 @@
 
 mod aliases;
 mod artifacts;
+mod changes;
 mod children;
 mod discovery;
 mod entity;
+mod event_rows;
 mod events;
 mod failure;
 mod filter;
@@ -25,6 +27,7 @@ mod scope;
 mod search_terms;
 mod secrets;
 mod snapshot;
+mod transaction;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -37,10 +40,9 @@ use sea_orm::{
 };
 
 pub(crate) use aliases::AliasSet;
-pub(crate) use artifacts::Declared;
+pub(crate) use changes::{Locked, Reading};
 pub(crate) use go_database::{GoDatabase, cursor_of};
 pub(crate) use registrations::Inserted;
-pub(crate) use rows::now;
 
 use crate::config::{DatabaseConfig, StatementObserver};
 

@@ -34,8 +34,9 @@ use tokio::sync::Notify;
 use super::Store;
 use super::entity::model_event as event;
 use super::entity::pending_event as pending;
-use super::events::event_row;
-use crate::domain::{NewEvent, Result};
+use super::event_rows::event_row;
+use super::transaction::settle;
+use crate::domain::{Actor, NewEvent, Result};
 use crate::tasks::CancellationToken;
 
 /// The PostgreSQL channel notified by every commit that numbers events.
@@ -93,21 +94,25 @@ pub(super) fn numbered_after_commit(backend: DbBackend) -> bool {
 }
 
 /// Appends `new` to the log as the last statements of `txn`.
-pub(super) async fn append(txn: &DatabaseTransaction, new: NewEvent<'_>) -> Result<(), DbErr> {
+pub(super) async fn append(
+    txn: &DatabaseTransaction,
+    new: &NewEvent,
+    actor: &Actor,
+) -> Result<(), DbErr> {
     if numbered_after_commit(txn.get_database_backend()) {
         txn.execute_raw(Statement::from_string(
             DbBackend::Postgres,
             format!("SELECT pg_advisory_xact_lock_shared({APPEND_LOCK_KEY})"),
         ))
         .await?;
-        pending::Entity::insert(pending_row(&new))
+        pending::Entity::insert(pending_row(new, actor))
             .exec_without_returning(txn)
             .await?;
     } else {
         // From the numbering on, the counter's row stays locked until `txn` ends, so numbers
         // are handed out in commit order.
         let sequence = next_sequence(txn).await?;
-        event::Entity::insert(event_row(sequence, &new).into_active_model())
+        event::Entity::insert(event_row(sequence, new, actor).into_active_model())
             .exec_without_returning(txn)
             .await?;
     }
@@ -140,7 +145,7 @@ async fn next_sequence(txn: &DatabaseTransaction) -> Result<i64, DbErr> {
 }
 
 /// The event as a pending row: the numbered row's content without its number.
-fn pending_row(new: &NewEvent<'_>) -> pending::ActiveModel {
+fn pending_row(new: &NewEvent, actor: &Actor) -> pending::ActiveModel {
     let event::Model {
         sequence: _,
         event_time,
@@ -155,7 +160,7 @@ fn pending_row(new: &NewEvent<'_>) -> pending::ActiveModel {
         request_id,
         via,
         registration,
-    } = event_row(0, new);
+    } = event_row(0, new, actor);
     pending::ActiveModel {
         id: NotSet,
         event_time: Set(event_time),
@@ -255,7 +260,7 @@ impl Store {
             let started = std::time::Instant::now();
             let txn = sequencer.begin().await?;
             let moved = number_pending(&txn, NUMBER_BATCH).await;
-            let moved = super::registrations::settle(txn, moved.map_err(Into::into)).await?;
+            let moved = settle(txn, moved.map_err(Into::into)).await?;
             if moved > 0 {
                 self.numbering.grew.notify_one();
                 tracing::debug!(events = moved, took = ?started.elapsed(), "numbered events");

@@ -1,7 +1,7 @@
 //! Stored rows ⇄ domain types. Rows are made and read here and nowhere above the store.
 
 use chrono::{DateTime, Utc};
-use sea_orm::{DbBackend, Value};
+use sea_orm::{ActiveValue::Set, DbBackend, DbErr, IntoActiveModel, Value};
 use uuid::Uuid;
 
 use super::children::Tags;
@@ -10,8 +10,8 @@ use super::entity::model_related_information::{self as registration, DataTypes};
 use super::entity::target_environment as environment;
 use super::search_terms;
 use crate::domain::{
-    Artifact, ArtifactVersion, DataTypeSpelling, Etag, ModelFields, ModelIdentity, ModelName,
-    ModelSpec, ModelVersion, Registration, RegistrationId, RequestId, TargetEnvironment,
+    Artifact, ArtifactRecord, ArtifactVersion, DataTypeSpelling, Etag, ModelFields, ModelIdentity,
+    ModelName, ModelSpec, ModelVersion, Registration, RegistrationId, RequestId, TargetEnvironment,
 };
 
 /// A point in time as a statement's parameter. MySQL would take a `DateTime<Utc>` for a
@@ -50,6 +50,53 @@ pub(super) fn new_registration_row(
         update_time: registration.update_time,
         search_terms: search_terms::of(spec),
     }
+}
+
+/// The parent row of a registration that a change left as `after`: every column a change may
+/// write is set.
+pub(super) fn revised_row(
+    row: registration::Model,
+    after: &Registration,
+) -> registration::ActiveModel {
+    let spec = &after.spec;
+    let mut active = row.into_active_model();
+    active.description = Set(spec.description.to_owned());
+    active.model_location = Set(spec.location.as_deref().map(str::to_owned));
+    active.author = Set(spec.author.to_owned());
+    active.owner = Set(spec.owner.as_deref().map(str::to_owned));
+    active.input_data_type = Set(DataTypes(spec.input_data_type.to_vec()));
+    active.output_data_type = Set(DataTypes(spec.output_data_type.to_vec()));
+    active.input_data_type_text = Set(spec.data_type_spelling.input.clone());
+    active.output_data_type_text = Set(spec.data_type_spelling.output.clone());
+    active.artifact_version = Set(after.artifact_version.as_str().to_owned());
+    active.etag = Set(after.etag.as_str().to_owned());
+    active.update_time = Set(after.update_time);
+    active.search_terms = Set(search_terms::of(spec));
+    active
+}
+
+/// The row of an artifact record of the registration `parent`.
+pub(super) fn artifact_row(
+    parent: RegistrationId,
+    record: &ArtifactRecord,
+) -> Result<artifact::ActiveModel, DbErr> {
+    let artifact = &record.artifact;
+    let size_bytes = i64::try_from(artifact.size_bytes)
+        .map_err(|_| DbErr::Custom("an artifact size beyond i64".into()))?;
+    let row = artifact::Model {
+        id: record.id,
+        model_related_information_id: parent.uuid(),
+        sequence: artifact.sequence,
+        artifact_version: artifact.version.as_str().to_owned(),
+        object_key: artifact.object_key.clone(),
+        size_bytes,
+        sha256: artifact.sha256.clone(),
+        filename: artifact.filename.clone(),
+        content_type: artifact.content_type.clone(),
+        create_time: artifact.create_time,
+        external: artifact.external,
+    };
+    Ok(row.into_active_model())
 }
 
 /// The rows of a registration's environments, positioned in list order.
@@ -157,7 +204,7 @@ pub(super) fn artifact(row: artifact::Model) -> Artifact {
         sequence,
         version: ArtifactVersion::stored(artifact_version),
         object_key,
-        // Written from a u64 that fits in i64 (see `store::artifacts`).
+        // Written from a u64 that fits in i64 (see `artifact_row`).
         size_bytes: size_bytes as u64,
         sha256,
         filename,
@@ -165,10 +212,4 @@ pub(super) fn artifact(row: artifact::Model) -> Artifact {
         create_time,
         external,
     }
-}
-
-/// Both backends store microseconds; rounding first makes what we answer equal what we read.
-pub(crate) fn now() -> DateTime<Utc> {
-    use chrono::SubsecRound;
-    Utc::now().trunc_subsecs(6)
 }
