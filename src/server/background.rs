@@ -2,8 +2,6 @@
 //! the consumers, JWKS and certificate file reloads, the event log's feed, sequencer and
 //! pruner, the sweeper and the metrics endpoint.
 
-use tonic_health::server::HealthReporter;
-
 use super::Application;
 use super::health::monitor_health;
 use super::upkeep::{prune_events_periodically, sweep_periodically};
@@ -22,7 +20,7 @@ pub(super) struct Background {
 impl Application {
     /// Starts every background task; the TLS files, the watched authentication files and the
     /// metrics endpoint are handed over to their tasks.
-    pub(super) fn start_background(&mut self, health_reporter: HealthReporter) -> Background {
+    pub(super) fn start_background(&mut self) -> Background {
         let supervisor = Supervisor::new();
         let stop = supervisor.stopping();
         supervisor.spawn(
@@ -30,7 +28,7 @@ impl Application {
             monitor_health(
                 self.store.clone(),
                 self.authenticator.clone(),
-                health_reporter,
+                self.health_reporter.clone(),
                 self.health_check_interval,
                 stop.clone(),
             ),

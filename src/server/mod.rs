@@ -1,22 +1,21 @@
 //! Wiring: one `Application::build` shared by `main` and the tests. It connects to the
-//! database, applies migrations, binds the listener (port 0 allowed) and serves gRPC (with
-//! reflection and health) and REST on it, a tracing span per call, until the shutdown signal.
+//! database, applies migrations, binds the listener (port 0 allowed) and builds the whole
+//! service: gRPC (with reflection and health) and REST on one port under one layer stack
+//! (`service.rs`). `run_until` starts the background tasks under their supervisor
+//! (`background.rs`), serves until the shutdown signal, and stops it all in order.
 
 use std::future::Future;
 use std::net::SocketAddr;
-use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::net::TcpListener;
-use tokio::sync::Semaphore;
-use tonic::transport::Server;
-use tonic_health::ServingStatus;
-use tower_http::trace::TraceLayer;
+use tonic_health::server::HealthReporter;
 
 mod background;
 mod drain;
 mod health;
 mod import;
+mod service;
 mod spans;
 mod upkeep;
 
@@ -24,36 +23,17 @@ pub use import::{ImportReport, import_mme};
 
 use background::Background;
 use drain::CallsInProgress;
-use health::SERVICES;
-use spans::{record_end_of_stream, record_response, rpc_span};
+use service::{Parts, Service};
 
-use crate::agent::{Agent, AgentGrpc};
+use crate::agent::Agent;
 use crate::auth::{AuthSetupError, Authenticator, WatchedFile};
-use crate::config::{
-    DatabaseConfig, EventsConfig, GcConfig, LimitsConfig, RestProfile, ServeConfig, SweepConfig,
-};
-use crate::grpc::{
-    ArtifactService, AuthenticateLayer, DeadlineLayer, DiscoveryService, EventService,
-    RegistrationService, StreamLimits, overload_layers,
-};
-use crate::metrics::{MetricsEndpoint, RpcMetricsLayer};
+use crate::config::{DatabaseConfig, EventsConfig, GcConfig, ServeConfig, SweepConfig};
+use crate::metrics::MetricsEndpoint;
 use crate::objects::{Objects, OpenError};
-use crate::pb::{
-    self, agent_service_server::AgentServiceServer,
-    model_artifact_service_server::ModelArtifactServiceServer,
-    model_discovery_service_server::ModelDiscoveryServiceServer,
-    model_event_service_server::ModelEventServiceServer,
-    model_registration_service_server::ModelRegistrationServiceServer,
-};
 use crate::registry::Registry;
 use crate::registry::SweepReport;
-use crate::rest::{self, RestLayer};
 use crate::store::Store;
 use crate::transport::{TlsError, TlsIncoming, TlsServer, exposure_warning, plain_incoming};
-
-/// The agent's REST routes get this beyond `--agent-max-duration`, so that the agent's own
-/// bound (which names its flag) is what a client meets.
-const AGENT_DEADLINE_SLACK: Duration = Duration::from_secs(5);
 
 #[derive(Debug, thiserror::Error)]
 pub enum ServerError {
@@ -96,12 +76,14 @@ pub struct Application {
     local_addr: SocketAddr,
     store: Store,
     registry: Registry,
-    agent: Agent,
-    /// `--agent-max-duration`: the REST deadline of the agent's routes.
-    agent_max_duration: Duration,
+    /// Every service on the port under its layer stack, ready to serve.
+    service: Service,
+    health_reporter: HealthReporter,
+    /// The calls in progress, which the shutdown waits for.
+    calls: CallsInProgress,
+    /// `--shutdown-grace`.
+    shutdown_grace: Duration,
     health_check_interval: Duration,
-    limits: LimitsConfig,
-    rest_profile: RestProfile,
     sweep: SweepConfig,
     events: EventsConfig,
     metrics: Option<MetricsEndpoint>,
@@ -166,16 +148,27 @@ impl Application {
         )
         .with_page_token_key(page_token_key);
         let agent = Agent::new(registry.clone(), &config.agent).map_err(ServerError::Agent)?;
+        let calls = CallsInProgress::new();
+        let (service, health_reporter) = service::service(Parts {
+            registry: &registry,
+            agent: &agent,
+            authenticator: &authenticator,
+            limits: &config.limits,
+            rest_profile: config.rest_profile,
+            agent_max_duration: config.agent.agent_max_duration,
+            calls: &calls,
+        })
+        .await?;
         Ok(Self {
             listener,
             local_addr,
             registry,
-            agent,
-            agent_max_duration: config.agent.agent_max_duration,
+            service,
+            health_reporter,
+            calls,
+            shutdown_grace: config.limits.shutdown_grace,
             store,
             health_check_interval: config.health_check_interval,
-            limits: config.limits,
-            rest_profile: config.rest_profile,
             sweep: config.sweep,
             events: config.events,
             metrics,
@@ -202,26 +195,14 @@ impl Application {
         mut self,
         shutdown: impl Future<Output = ()>,
     ) -> Result<(), ServerError> {
-        let (health_reporter, health_service) = tonic_health::server::health_reporter();
-        let reflection_v1 = reflection().build_v1()?;
-        // grpcurl 1.8 speaks only v1alpha.
-        let reflection_v1alpha = reflection().build_v1alpha()?;
-
-        // The database answered the migrations a moment ago.
-        for service in SERVICES {
-            health_reporter
-                .set_service_status(service, ServingStatus::Serving)
-                .await;
-        }
         let Background {
             supervisor,
             tls_acceptor,
             serving_ends,
-        } = self.start_background(health_reporter);
+        } = self.start_background();
         let (grace_started, grace) = tokio::sync::oneshot::channel::<()>();
-        let calls = CallsInProgress::new();
         let shutdown = {
-            let (calls, registry) = (calls.clone(), self.registry.clone());
+            let (calls, registry) = (self.calls.clone(), self.registry.clone());
             let supervisor = supervisor.clone();
             async move {
                 // The signal, or a background task that failed (see `tasks`).
@@ -239,110 +220,25 @@ impl Application {
                 });
             }
         };
-        let limits = &self.limits;
-        let max_message = limits.max_message_bytes.as_u64() as usize;
-        let in_progress = Arc::new(Semaphore::new(limits.max_concurrent_requests));
-        let streams = StreamLimits {
-            max_connection_age: limits.max_connection_age,
-            max_deadline: limits.max_deadline,
-        };
-        let rest = rest::service(
-            self.registry.clone(),
-            self.agent.clone(),
-            self.authenticator.clone(),
-            rest::Settings {
-                profile: self.rest_profile,
-                max_body: max_message,
-                max_header_bytes: limits.max_header_bytes.as_u64() as usize,
-                deadlines: rest::Deadlines {
-                    default: limits.default_deadline,
-                    upload: limits.max_deadline,
-                    agent: self.agent_max_duration + AGENT_DEADLINE_SLACK,
-                },
-                streams,
-            },
-            in_progress.clone(),
-        );
-        let (answer_shed, load_shed, concurrency_limit) = overload_layers(in_progress);
-
-        let router = Server::builder()
-            // REST clients speak HTTP/1.1 as well.
-            .accept_http1(true)
-            .max_concurrent_streams(limits.max_concurrent_streams)
-            .http2_max_header_list_size(limits.max_header_bytes.as_u64() as u32)
-            .http2_keepalive_interval(Some(limits.keepalive_interval))
-            .http2_keepalive_timeout(Some(limits.keepalive_timeout))
-            // No `max_connection_age_grace`: with one, tonic 0.14 sends no GOAWAY at the age
-            // and only cuts the connection once the grace period has passed too. Without it,
-            // the connection is closed gracefully at the age, and the deadline layer ends
-            // every call in progress within `--max-deadline`.
-            .max_connection_age(limits.max_connection_age)
-            // First: requests that are not gRPC never meet the gRPC layers.
-            .layer(RestLayer::new(rest))
-            .layer(RpcMetricsLayer)
-            .layer(calls)
-            .layer(
-                TraceLayer::new_for_grpc()
-                    .make_span_with(rpc_span)
-                    .on_request(())
-                    .on_response(record_response)
-                    .on_eos(record_end_of_stream)
-                    .on_failure(()),
-            )
-            .layer(answer_shed)
-            .layer(load_shed)
-            .layer(concurrency_limit)
-            .layer(DeadlineLayer {
-                default: limits.default_deadline,
-                max: limits.max_deadline,
-            })
-            // Inside the call's span (to record the principal) and its deadline (a JWKS fetch
-            // cannot outlast the call).
-            .layer(AuthenticateLayer::new(self.authenticator))
-            .add_service(health_service)
-            .add_service(reflection_v1)
-            .add_service(reflection_v1alpha)
-            .add_service(
-                ModelRegistrationServiceServer::new(RegistrationService::new(
-                    self.registry.clone(),
-                ))
-                .max_decoding_message_size(max_message),
-            )
-            .add_service(
-                ModelDiscoveryServiceServer::new(DiscoveryService::new(self.registry.clone()))
-                    .max_decoding_message_size(max_message),
-            )
-            .add_service(
-                ModelArtifactServiceServer::new(ArtifactService::new(self.registry.clone()))
-                    .max_decoding_message_size(max_message),
-            )
-            .add_service(
-                ModelEventServiceServer::new(EventService::new(self.registry, streams))
-                    .max_decoding_message_size(max_message),
-            )
-            .add_service(
-                AgentServiceServer::new(AgentGrpc::new(self.agent))
-                    .max_decoding_message_size(max_message),
-            );
-        let listener = self.listener;
+        let (service, listener) = (self.service, self.listener);
         let serve = async move {
             match tls_acceptor {
                 None => {
                     let incoming = plain_incoming(listener);
-                    router
+                    service
                         .serve_with_incoming_shutdown(incoming, shutdown)
                         .await
                 }
                 Some(acceptor) => {
                     let incoming = TlsIncoming::new(listener, acceptor);
-                    router
+                    service
                         .serve_with_incoming_shutdown(incoming, shutdown)
                         .await
                 }
             }
         };
         // After the shutdown signal, calls in progress get the grace period to finish.
-        let grace_period = self.limits.shutdown_grace;
+        let grace_period = self.shutdown_grace;
         let result = tokio::select! {
             result = serve => result,
             () = async {
@@ -386,14 +282,4 @@ pub async fn migrate(database: &DatabaseConfig) -> Result<(), ServerError> {
     store.migrate().await?;
     store.close().await?;
     Ok(())
-}
-
-fn reflection() -> tonic_reflection::server::Builder<'static> {
-    tonic_reflection::server::Builder::configure()
-        .register_encoded_file_descriptor_set(pb::FILE_DESCRIPTOR_SET)
-        .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
-        // google.rpc.ErrorInfo and BadRequest, so that clients can decode error details.
-        .register_encoded_file_descriptor_set(tonic_types::pb::FILE_DESCRIPTOR_SET)
-        // Advertise only the public services.
-        .include_reflection_service(false)
 }
