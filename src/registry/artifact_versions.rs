@@ -109,3 +109,66 @@ pub(super) fn record(change: &mut ModelChange, id: Uuid, artifact: Artifact, now
 pub(super) fn missing_sequence() -> Error {
     Error::Internal("a change of artifacts read without the next sequence".into())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::{Etag, RegistrationId};
+
+    fn registered(version: &str) -> ModelChange {
+        let now = clock::now();
+        ModelChange::of(Registration {
+            id: RegistrationId::generate(),
+            spec: super::super::testing::spec("m"),
+            artifact_version: ArtifactVersion::stored(version.to_owned()),
+            etag: Etag::generate(),
+            create_time: now,
+            update_time: now,
+            aliases: Vec::new(),
+        })
+    }
+
+    fn version(text: &str) -> ArtifactVersion {
+        ArtifactVersion::stored(text.to_owned())
+    }
+
+    #[test]
+    fn a_higher_version_is_recorded_with_a_new_etag_and_its_event() {
+        let mut change = registered("1.0.0");
+        let etag_before = change.registration.etag.clone();
+        let now = clock::now();
+        declare(&mut change, version("2.0.0"), 2, now).unwrap();
+        assert_eq!(change.registration.artifact_version, version("2.0.0"));
+        assert_ne!(change.registration.etag, etag_before);
+        assert_eq!(change.registration.update_time, now);
+        let record = change.artifact.as_ref().expect("a record");
+        assert!(record.artifact.external);
+        assert_eq!(record.artifact.sequence, 2);
+        let [event] = change.events.as_slice() else {
+            panic!("one event: {:?}", change.events);
+        };
+        assert_eq!(event.kind, EventType::ArtifactStored);
+        assert_eq!(event.etag_before.as_ref(), Some(&etag_before));
+        assert_eq!(event.etag_after(), Some(&change.registration.etag));
+        assert_eq!(event.registration.artifact_version, version("2.0.0"));
+    }
+
+    #[test]
+    fn the_current_version_changes_nothing() {
+        let mut change = registered("1.2.0");
+        declare(&mut change, version("1.2.0"), 3, clock::now()).unwrap();
+        assert!(change.is_empty());
+        assert!(change.artifact.is_none());
+    }
+
+    #[test]
+    fn a_lower_version_is_refused() {
+        let mut change = registered("1.2.0");
+        let err = declare(&mut change, version("1.1.9"), 3, clock::now()).unwrap_err();
+        assert!(
+            matches!(err, Error::ArtifactVersionBackwards { .. }),
+            "{err:?}"
+        );
+        assert!(change.is_empty());
+    }
+}
