@@ -132,10 +132,14 @@ impl Registry {
                 Ok(StoredArtifact { model, artifact })
             }
             // Deregistered while the bytes were arriving.
-            Ok(_) => {
+            Ok(None) => {
                 self.objects.delete(vec![key]).await;
                 Err(not_found(model.id))
             }
+            // Committed: the bytes stay, whatever the answer.
+            Ok(Some(_)) => Err(Error::Internal(
+                "an upload committed without its record".into(),
+            )),
             Err(err) => {
                 self.objects.delete(vec![key]).await;
                 Err(err)
