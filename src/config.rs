@@ -14,12 +14,14 @@ mod defaults;
 mod events;
 mod import;
 mod tls;
+mod traces;
 
 pub use agent::{AgentConfig, AgentMode};
 pub use auth::AuthConfig;
 pub use events::EventsConfig;
 pub use import::ImportConfig;
 pub use tls::TlsConfig;
+pub use traces::TracesConfig;
 
 #[derive(Debug, Clone, Args)]
 pub struct ServeConfig {
@@ -51,6 +53,9 @@ pub struct ServeConfig {
     #[command(flatten)]
     pub agent: AgentConfig,
 
+    #[command(flatten)]
+    pub traces: TracesConfig,
+
     /// How the REST API speaks: `r1ap`, the standard's JSON (O-RAN R1AP §10.1/§10.2), or
     /// `aimlfw`, as the Go model management service that AIMLFW's training manager and
     /// pipelines were written against (docs/aimlfw.md). gRPC is the same under both.
@@ -60,6 +65,12 @@ pub struct ServeConfig {
     /// Address to serve Prometheus metrics on, at `/metrics` (plain HTTP); none by default.
     #[arg(long, env = "MODELREG_METRICS_LISTEN")]
     pub metrics_listen: Option<SocketAddr>,
+
+    /// Address to serve `grpc.health.v1` on, in plaintext and nothing else, for probes that
+    /// cannot speak TLS (Kubernetes' gRPC probes); none by default. It answers for the same
+    /// service names as the main port, and for `liveness`, which ignores the database.
+    #[arg(long, env = "MODELREG_HEALTH_LISTEN")]
+    pub health_listen: Option<SocketAddr>,
 
     /// How often the health service checks that the database answers, e.g. "2s", "500ms".
     #[arg(long, env = "MODELREG_HEALTH_CHECK_INTERVAL", default_value = "2s", value_parser = humantime::parse_duration)]
@@ -167,6 +178,12 @@ pub struct LimitsConfig {
     /// long-lived clients over new replicas.
     #[arg(long, env = "MODELREG_MAX_CONNECTION_AGE", default_value = "30m", value_parser = humantime::parse_duration)]
     pub max_connection_age: Duration,
+
+    /// On SIGTERM, how long the server keeps accepting calls while its health already says
+    /// NOT_SERVING, so that load balancers and readiness probes take it out of rotation
+    /// before its listener closes; "0s" (the default) closes it at once.
+    #[arg(long, env = "MODELREG_SHUTDOWN_DELAY", default_value = "0s", value_parser = humantime::parse_duration)]
+    pub shutdown_delay: Duration,
 
     /// On SIGTERM, how long calls in progress may take to finish before the server exits.
     #[arg(long, env = "MODELREG_SHUTDOWN_GRACE", default_value = "30s", value_parser = humantime::parse_duration)]

@@ -27,10 +27,12 @@ pub use auth::{AuthSetupError, NewToken, NewTokenArgs, new_token};
 pub use config::{
     AgentConfig, AgentMode, ArtifactConfig, AuthConfig, DatabaseConfig, EventsConfig, GcConfig,
     ImportConfig, LimitsConfig, RestProfile, ServeConfig, StatementObserver, SweepConfig,
-    TlsConfig,
+    TlsConfig, TracesConfig,
 };
 pub use objects::OpenError as ArtifactStoreError;
 pub use registry::SweepReport;
 pub use server::{Application, ImportReport, ServerError, collect_garbage, import_mme, migrate};
-pub use telemetry::init as init_logging;
+pub use telemetry::{
+    Telemetry, TracesError, init as init_logging, init_with_traces as init_telemetry,
+};
 pub use transport::TlsError;

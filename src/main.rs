@@ -110,7 +110,10 @@ async fn main() -> ExitCode {
     if command.prints_for_a_pipe() {
         end_quietly_on_a_closed_pipe();
     }
-    modelreg::init_logging();
+    // `serve` logs and exports traces as it is configured to.
+    if !matches!(command, Command::Serve(_)) {
+        modelreg::init_logging();
+    }
     let result = match command {
         Command::Serve(config) => serve(*config).await,
         Command::Migrate(database) => migrate(database).await,
@@ -219,10 +222,17 @@ fn client(result: Result<(), cli::CliError>) -> ExitCode {
 }
 
 async fn serve(config: ServeConfig) -> Result<(), Box<dyn std::error::Error>> {
+    let telemetry = modelreg::init_telemetry(&config.traces)?;
     tracing::info!(?config, "starting");
     let app = Application::build(config).await?;
     tracing::info!(address = %app.local_addr(), "serving gRPC");
-    app.run_until(shutdown_signal()).await?;
+    if let Some(health) = app.health_addr() {
+        tracing::info!(address = %health, "serving health in plaintext");
+    }
+    let served = app.run_until(shutdown_signal()).await;
+    // The spans of the last calls: exported within the exporter's timeout, or dropped.
+    let _ = tokio::task::spawn_blocking(move || telemetry.shutdown()).await;
+    served?;
     tracing::info!("stopped");
     Ok(())
 }

@@ -47,14 +47,19 @@ pub(crate) fn overload_layers(
 /// A request the load shedder turned away becomes an answer rather than a broken stream.
 fn answer_shed(result: Answered) -> Ready<Answered> {
     std::future::ready(match result {
-        Err(err) if err.is::<Overloaded>() => Ok(overloaded().into_http()),
+        Err(err) if err.is::<Overloaded>() => {
+            crate::metrics::shed("grpc");
+            Ok(overloaded().into_http())
+        }
         other => other,
     })
 }
 
 fn overloaded() -> Status {
     let mut details = ErrorDetails::with_retry_info(Some(RETRY_AFTER));
-    details.set_error_info("OVERLOADED", ERROR_DOMAIN, HashMap::new());
+    let mut metadata = HashMap::new();
+    super::status::with_trace_id(&mut metadata);
+    details.set_error_info("OVERLOADED", ERROR_DOMAIN, metadata);
     Status::with_error_details(
         tonic::Code::Unavailable,
         "the server is at its limit of requests in progress; retry shortly",
@@ -112,7 +117,9 @@ where
                 Ok(answer) => answer.map_err(Into::into),
                 Err(_) => {
                     let mut details = ErrorDetails::new();
-                    details.set_error_info("DEADLINE_EXCEEDED", ERROR_DOMAIN, HashMap::new());
+                    let mut metadata = HashMap::new();
+                    super::status::with_trace_id(&mut metadata);
+                    details.set_error_info("DEADLINE_EXCEEDED", ERROR_DOMAIN, metadata);
                     Ok(Status::with_error_details(
                         tonic::Code::DeadlineExceeded,
                         format!(

@@ -33,7 +33,7 @@ impl From<Error> for Status {
     fn from(err: Error) -> Self {
         err.log_cause();
         let reason = err.reason();
-        let metadata: HashMap<String, String> = err
+        let mut metadata: HashMap<String, String> = err
             .metadata()
             .into_iter()
             .map(|(key, value)| (key.to_owned(), value))
@@ -93,8 +93,16 @@ impl From<Error> for Status {
             ref err @ Error::AgentLimitReached { .. } => plain(Code::ResourceExhausted, err),
             ref err @ Error::Internal(_) => plain(Code::Internal, err),
         };
+        with_trace_id(&mut metadata);
         details.set_error_info(reason, ERROR_DOMAIN, metadata);
         Status::with_error_details(code, message, details)
+    }
+}
+
+/// The request's trace id (`traceId`), while traces are exported, for a user to quote.
+pub(crate) fn with_trace_id(metadata: &mut HashMap<String, String>) {
+    if let Some(trace_id) = crate::telemetry::current_trace_id() {
+        metadata.insert(crate::telemetry::TRACE_ID.to_owned(), trace_id);
     }
 }
 

@@ -1,5 +1,6 @@
 //! Prometheus metrics: their names, the process-wide recorder, the per-RPC layer (`rpc`), the
-//! per-request REST middleware (`http`) and the `/metrics` endpoint (`endpoint`).
+//! per-request REST middleware (`http`), the service's state (`state`) and the `/metrics`
+//! endpoint (`endpoint`).
 //!
 //! The recorder is installed only when `--metrics-listen` is given. Without it every
 //! `metrics::` call finds no recorder and does nothing.
@@ -8,6 +9,7 @@ mod agent;
 mod endpoint;
 mod http;
 mod rpc;
+mod state;
 
 use std::sync::OnceLock;
 
@@ -19,6 +21,10 @@ pub(crate) use endpoint::MetricsEndpoint;
 pub(crate) use http::meter_http;
 pub(crate) use rpc::RpcMetricsLayer;
 pub(crate) use rpc::grpc_status;
+pub(crate) use state::{
+    certificate_expires, database_up, event_log, health_serving, shed, spans_dropped,
+    spans_exported, watching,
+};
 
 pub(crate) const RPC_REQUESTS: &str = "modelreg_rpc_requests_total";
 pub(crate) const RPC_DURATION: &str = "modelreg_rpc_duration_seconds";
@@ -114,6 +120,7 @@ fn describe() {
         "Unknown JSON members the aimlfw REST profile ignored, by route"
     );
     agent::describe();
+    state::describe();
     metrics::describe_counter!(
         crate::tasks::TASK_FAILURES,
         "Background tasks that panicked, by task; the server stops after one"

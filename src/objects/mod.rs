@@ -143,6 +143,7 @@ impl Objects {
     }
 
     /// Starts writing an object. Nothing is visible under `key` until `finish`.
+    #[tracing::instrument(name = "object_store.begin_upload", skip_all, fields(key = %key))]
     pub(crate) async fn begin_upload(&self, key: &str) -> Result<ObjectUpload> {
         // Marked before the store sees it, so that no sweep finds it unmarked.
         let in_progress = self.uploading.start(key);
@@ -158,6 +159,7 @@ impl Objects {
 
     /// Streams `range` of an object in chunks of `DOWNLOAD_CHUNK_BYTES`. The object of a
     /// recorded artifact must exist: a missing one has lost data.
+    #[tracing::instrument(name = "object_store.get", skip_all, fields(key = %key, offset = range.start, end = range.end))]
     pub(crate) async fn read(
         &self,
         key: &str,
@@ -180,6 +182,7 @@ impl Objects {
     }
 
     /// Removes objects; one that cannot be removed is logged with its key and left behind.
+    #[tracing::instrument(name = "object_store.delete", skip_all, fields(objects = keys.len()))]
     pub(crate) async fn delete(&self, keys: Vec<String>) {
         let paths = futures::stream::iter(keys.into_iter().map(|key| Ok(Path::from(key)))).boxed();
         let mut deleted = self.objects.delete_stream(paths);
@@ -248,12 +251,14 @@ impl ObjectUpload {
     }
 
     /// Publishes the object under its key.
+    #[tracing::instrument(name = "object_store.complete_upload", skip_all, fields(key = %self.key, bytes = self.size))]
     pub(crate) async fn finish(self) -> Result<()> {
         self.writer.finish().await?;
         Ok(())
     }
 
     /// Discards everything written; a failure is logged with the key.
+    #[tracing::instrument(name = "object_store.abort_upload", skip_all, fields(key = %self.key))]
     pub(crate) async fn abort(self) {
         let key = self.key;
         if let Err(err) = self.writer.abort().await {

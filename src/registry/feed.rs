@@ -62,6 +62,15 @@ impl Feed {
         self.inner.position.subscribe()
     }
 
+    /// How far the feed is behind `last`, the log's last sequence: 0 while nobody watches
+    /// (then it does not read the log at all).
+    pub(crate) fn lag_behind(&self, last: i64) -> i64 {
+        if self.inner.events.receiver_count() == 0 {
+            return 0;
+        }
+        (last - *self.inner.position.borrow()).max(0)
+    }
+
     pub(crate) fn buffer(&self) -> usize {
         self.inner.buffer
     }

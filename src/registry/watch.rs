@@ -141,6 +141,7 @@ struct Watcher {
 
 impl Watcher {
     async fn run(mut self, after: Option<i64>) -> Step {
+        let _watching = crate::metrics::watching();
         if after.is_none() {
             self.send_initial_state().await?;
         }

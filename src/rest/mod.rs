@@ -153,6 +153,7 @@ pub(crate) fn service(
         .layer(
             ServiceBuilder::new()
                 .layer(HandleErrorLayer::new(|_: tower::BoxError| async {
+                    crate::metrics::shed("rest");
                     Problem::overloaded()
                 }))
                 .layer(LoadShedLayer::new())

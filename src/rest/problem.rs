@@ -212,8 +212,13 @@ fn invalid_param(violation: FieldViolation) -> InvalidParam {
 }
 
 impl IntoResponse for Problem {
-    /// An answer without its document: `render` writes it.
+    /// An answer without its document: `render` writes it. The request's trace id, taken here
+    /// inside the request's span, goes into its metadata.
     fn into_response(mut self) -> Response {
+        if let Some(trace_id) = crate::telemetry::current_trace_id() {
+            self.metadata
+                .insert(crate::telemetry::TRACE_ID.to_owned(), trace_id);
+        }
         let mut response = self.status.into_response();
         for (name, value) in std::mem::take(&mut self.headers) {
             response.headers_mut().insert(name, value);

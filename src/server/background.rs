@@ -1,10 +1,10 @@
-//! The server's background work, started under one supervisor (see `tasks`): health probing,
-//! the consumers, JWKS and certificate file reloads, the event log's feed, sequencer and
-//! pruner, the sweeper and the metrics endpoint.
+//! The server's background work, started under one supervisor (see `tasks`): health probing
+//! and the plaintext health port, the consumers, JWKS and certificate file reloads, the event
+//! log's feed, sequencer and pruner, the sweeper and the metrics endpoint.
 
 use super::Application;
 use super::health::monitor_health;
-use super::upkeep::{prune_events_periodically, sweep_periodically};
+use super::upkeep::{prune_events_periodically, report_event_log, sweep_periodically};
 use crate::auth::watch_files;
 use crate::tasks::{CancellationToken, Supervisor};
 use crate::transport::TlsServer;
@@ -13,6 +13,8 @@ pub(super) struct Background {
     pub(super) supervisor: Supervisor,
     /// The TLS acceptor, when TLS is served (its files are watched in the background).
     pub(super) tls_acceptor: Option<tokio_rustls::TlsAcceptor>,
+    /// Cancel it at the shutdown signal: health checks stop changing readiness then.
+    pub(super) draining: CancellationToken,
     /// Cancel it when serving ends: the metrics endpoint stops then.
     pub(super) serving_ends: CancellationToken,
 }
@@ -23,16 +25,22 @@ impl Application {
     pub(super) fn start_background(&mut self) -> Background {
         let supervisor = Supervisor::new();
         let stop = supervisor.stopping();
+        let draining = stop.child_token();
         supervisor.spawn(
             "health",
             monitor_health(
                 self.store.clone(),
                 self.authenticator.clone(),
-                self.health_reporter.clone(),
+                self.readiness.clone(),
                 self.health_check_interval,
-                stop.clone(),
+                draining.clone(),
             ),
         );
+        // Until everything else has stopped: probes see the whole shutdown.
+        if let Some(port) = self.health_port.take() {
+            let reporter = self.readiness.reporter().clone();
+            supervisor.spawn("health port", port.serve(reporter, stop.clone()));
+        }
         supervisor.spawn(
             "auth files",
             watch_files(
@@ -82,6 +90,15 @@ impl Application {
         // server fails.
         let serving_ends = stop.child_token();
         if let Some(endpoint) = self.metrics.take() {
+            supervisor.spawn(
+                "event log gauges",
+                report_event_log(
+                    self.registry.clone(),
+                    self.store.clone(),
+                    self.health_check_interval,
+                    stop.clone(),
+                ),
+            );
             let (store, ends) = (self.store.clone(), serving_ends.clone());
             supervisor.spawn("metrics endpoint", async move {
                 if let Err(err) = endpoint.serve(store, ends.cancelled_owned()).await {
@@ -92,6 +109,7 @@ impl Application {
         Background {
             supervisor,
             tls_acceptor,
+            draining,
             serving_ends,
         }
     }

@@ -1,9 +1,13 @@
-//! Health (grpc.health.v1): SERVING while the database answers and calls can be
+//! Health (grpc.health.v1): readiness is SERVING while the database answers and calls can be
 //! authenticated, NOT_SERVING while either fails (the second only with `--auth-fail-closed`
-//! and a consumers or JWKS file that is not valid), for the server as a whole and for each
-//! registry service.
+//! and a consumers or JWKS file that is not valid) and from the shutdown signal on, for the
+//! server as a whole and for each registry service. Liveness (`liveness`) is SERVING while
+//! the process answers at all: a restart cannot bring a database back.
 
+use std::sync::Arc;
 use std::time::Duration;
+
+use tokio::sync::Mutex;
 
 use tonic_health::ServingStatus;
 use tonic_health::server::HealthReporter;
@@ -12,7 +16,10 @@ use crate::auth::Authenticator;
 use crate::store::Store;
 use crate::tasks::{self, CancellationToken, First};
 
-/// Names of the services whose health is reported; "" is the server as a whole.
+/// The service name whose health ignores the database, for liveness probes.
+pub(super) const LIVENESS: &str = "liveness";
+
+/// Names of the services whose readiness is reported; "" is the server as a whole.
 pub(super) const SERVICES: [&str; 6] = [
     "",
     "modelregistry.v1.ModelRegistrationService",
@@ -22,12 +29,61 @@ pub(super) const SERVICES: [&str; 6] = [
     "modelregistry.v1.AgentService",
 ];
 
+/// The readiness of every service: what the health monitor finds, until the server drains,
+/// and NOT_SERVING from then on (a check that ends after the signal cannot undo it).
+#[derive(Clone)]
+pub(super) struct Readiness {
+    reporter: HealthReporter,
+    draining: Arc<Mutex<bool>>,
+}
+
+impl Readiness {
+    /// Every service, liveness included, starts out serving: the database answered the
+    /// migrations a moment ago.
+    pub(super) async fn serving(reporter: HealthReporter) -> Self {
+        reporter
+            .set_service_status(LIVENESS, ServingStatus::Serving)
+            .await;
+        let readiness = Self {
+            reporter,
+            draining: Arc::default(),
+        };
+        readiness.set(ServingStatus::Serving).await;
+        readiness
+    }
+
+    pub(super) fn reporter(&self) -> &HealthReporter {
+        &self.reporter
+    }
+
+    /// NOT_SERVING for good: the server is stopping.
+    pub(super) async fn drain(&self) {
+        let mut draining = self.draining.lock().await;
+        *draining = true;
+        self.set_now(ServingStatus::NotServing).await;
+    }
+
+    async fn set(&self, status: ServingStatus) {
+        let draining = self.draining.lock().await;
+        if !*draining {
+            self.set_now(status).await;
+        }
+    }
+
+    async fn set_now(&self, status: ServingStatus) {
+        crate::metrics::health_serving(status == ServingStatus::Serving);
+        for service in SERVICES {
+            self.reporter.set_service_status(service, status).await;
+        }
+    }
+}
+
 /// Reports SERVING while the database answers and the authenticator is ready, NOT_SERVING
-/// while not.
+/// while not, until `stop` (the shutdown signal, from which on it stays NOT_SERVING).
 pub(super) async fn monitor_health(
     store: Store,
     authenticator: Authenticator,
-    reporter: HealthReporter,
+    readiness: Readiness,
     interval: Duration,
     stop: CancellationToken,
 ) {
@@ -58,6 +114,7 @@ pub(super) async fn monitor_health(
                 );
             }
         }
+        crate::metrics::database_up(healthy);
         let healthy = healthy && authenticating;
         if serving != healthy {
             serving = healthy;
@@ -67,9 +124,7 @@ pub(super) async fn monitor_health(
                 ServingStatus::NotServing
             };
             tracing::info!(?status, "health status changed");
-            for service in SERVICES {
-                reporter.set_service_status(service, status).await;
-            }
+            readiness.set(status).await;
         }
     }
 }

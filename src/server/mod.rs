@@ -9,12 +9,12 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use tokio::net::TcpListener;
-use tonic_health::server::HealthReporter;
 
 mod background;
 mod drain;
 mod health;
 mod import;
+mod probes;
 mod service;
 mod spans;
 mod upkeep;
@@ -23,6 +23,8 @@ pub use import::{ImportReport, import_mme};
 
 use background::Background;
 use drain::CallsInProgress;
+use health::Readiness;
+use probes::HealthPort;
 use service::{Parts, Service};
 
 use crate::agent::Agent;
@@ -55,6 +57,11 @@ pub enum ServerError {
         addr: SocketAddr,
         source: std::io::Error,
     },
+    #[error("cannot serve health on {addr}: {source}")]
+    Health {
+        addr: SocketAddr,
+        source: std::io::Error,
+    },
     #[error("gRPC reflection: {0}")]
     Reflection(#[from] tonic_reflection::server::Error),
     #[error("reading the page-token key: {0}")]
@@ -78,9 +85,13 @@ pub struct Application {
     registry: Registry,
     /// Every service on the port under its layer stack, ready to serve.
     service: Service,
-    health_reporter: HealthReporter,
+    readiness: Readiness,
+    /// `--health-listen`.
+    health_port: Option<HealthPort>,
     /// The calls in progress, which the shutdown waits for.
     calls: CallsInProgress,
+    /// `--shutdown-delay`.
+    shutdown_delay: Duration,
     /// `--shutdown-grace`.
     shutdown_grace: Duration,
     health_check_interval: Duration,
@@ -97,6 +108,10 @@ pub struct Application {
 
 impl Application {
     pub async fn build(config: ServeConfig) -> Result<Self, ServerError> {
+        if config.metrics_listen.is_some() {
+            // Before anything records: the certificate's expiry is recorded as it is read.
+            crate::metrics::recorder();
+        }
         let tls = TlsServer::from_config(&config.tls)?;
         let client_certificates_required = config.tls.tls_client_ca.is_some();
         let (authenticator, auth_files) =
@@ -137,6 +152,14 @@ impl Application {
             ),
             None => None,
         };
+        let health_port = match config.health_listen {
+            Some(addr) => Some(
+                HealthPort::bind(addr)
+                    .await
+                    .map_err(|source| ServerError::Health { addr, source })?,
+            ),
+            None => None,
+        };
         let registry = Registry::new(
             store.clone(),
             objects,
@@ -149,7 +172,7 @@ impl Application {
         .with_page_token_key(page_token_key);
         let agent = Agent::new(registry.clone(), &config.agent).map_err(ServerError::Agent)?;
         let calls = CallsInProgress::new();
-        let (service, health_reporter) = service::service(Parts {
+        let (service, readiness) = service::service(Parts {
             registry: &registry,
             agent: &agent,
             authenticator: &authenticator,
@@ -164,8 +187,10 @@ impl Application {
             local_addr,
             registry,
             service,
-            health_reporter,
+            readiness,
+            health_port,
             calls,
+            shutdown_delay: config.limits.shutdown_delay,
             shutdown_grace: config.limits.shutdown_grace,
             store,
             health_check_interval: config.health_check_interval,
@@ -189,8 +214,14 @@ impl Application {
         self.metrics.as_ref().map(MetricsEndpoint::local_addr)
     }
 
-    /// Serves until `shutdown` completes, then stops accepting, lets in-flight calls finish
-    /// and closes the database pools.
+    /// The bound address of the plaintext health port, when one is served.
+    pub fn health_addr(&self) -> Option<SocketAddr> {
+        self.health_port.as_ref().map(HealthPort::local_addr)
+    }
+
+    /// Serves until `shutdown` completes; then reports NOT_SERVING, keeps accepting calls for
+    /// `--shutdown-delay`, stops accepting, lets in-flight calls finish and closes the
+    /// database pools.
     pub async fn run_until(
         mut self,
         shutdown: impl Future<Output = ()>,
@@ -198,17 +229,30 @@ impl Application {
         let Background {
             supervisor,
             tls_acceptor,
+            draining,
             serving_ends,
         } = self.start_background();
         let (grace_started, grace) = tokio::sync::oneshot::channel::<()>();
         let shutdown = {
             let (calls, registry) = (self.calls.clone(), self.registry.clone());
+            let (readiness, delay) = (self.readiness.clone(), self.shutdown_delay);
             let supervisor = supervisor.clone();
             async move {
                 // The signal, or a background task that failed (see `tasks`).
-                tokio::select! {
-                    () = shutdown => {}
-                    () = supervisor.failed() => {}
+                let failed = tokio::select! {
+                    () = shutdown => false,
+                    () = supervisor.failed() => true,
+                };
+                // Load balancers that watch health stop sending first; then the listener
+                // closes.
+                draining.cancel();
+                readiness.drain().await;
+                if !failed && !delay.is_zero() {
+                    tracing::info!(
+                        ?delay,
+                        "not serving; the listener closes after the shutdown delay"
+                    );
+                    tokio::time::sleep(delay).await;
                 }
                 serving_ends.cancel();
                 drop(grace_started);

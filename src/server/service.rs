@@ -11,7 +11,6 @@ use tonic::body::Body;
 use tonic::service::Routes;
 use tonic::transport::Server;
 use tonic::transport::server::Router;
-use tonic_health::server::HealthReporter;
 use tower::ServiceBuilder;
 use tower::layer::util::{Identity, Stack};
 use tower::util::BoxCloneServiceLayer;
@@ -19,6 +18,7 @@ use tower_http::trace::TraceLayer;
 
 use super::ServerError;
 use super::drain::CallsInProgress;
+use super::health::Readiness;
 use super::spans::{record_end_of_stream, record_response, rpc_span};
 use crate::agent::{Agent, AgentGrpc};
 use crate::auth::Authenticator;
@@ -60,9 +60,9 @@ pub(super) struct Parts<'a> {
     pub(super) calls: &'a CallsInProgress,
 }
 
-/// The service, and the reporter of its health (every service starts out serving: the
-/// database answered the migrations a moment ago).
-pub(super) async fn service(parts: Parts<'_>) -> Result<(Service, HealthReporter), ServerError> {
+/// The service, and its readiness (every service starts out serving: the database answered
+/// the migrations a moment ago).
+pub(super) async fn service(parts: Parts<'_>) -> Result<(Service, Readiness), ServerError> {
     let Parts {
         registry,
         agent,
@@ -73,11 +73,7 @@ pub(super) async fn service(parts: Parts<'_>) -> Result<(Service, HealthReporter
         calls,
     } = parts;
     let (health_reporter, health_service) = tonic_health::server::health_reporter();
-    for service in super::health::SERVICES {
-        health_reporter
-            .set_service_status(service, tonic_health::ServingStatus::Serving)
-            .await;
-    }
+    let readiness = Readiness::serving(health_reporter).await;
     let reflection_v1 = reflection().build_v1()?;
     // grpcurl 1.8 speaks only v1alpha.
     let reflection_v1alpha = reflection().build_v1alpha()?;
@@ -169,7 +165,7 @@ pub(super) async fn service(parts: Parts<'_>) -> Result<(Service, HealthReporter
             AgentServiceServer::new(AgentGrpc::new(agent.clone()))
                 .max_decoding_message_size(max_message),
         );
-    Ok((service, health_reporter))
+    Ok((service, readiness))
 }
 
 fn reflection() -> tonic_reflection::server::Builder<'static> {

@@ -1,4 +1,4 @@
-//! A tracing span per RPC, with its method, status code and timings.
+//! A tracing span per RPC, with its method, status code and timings, in the caller's trace.
 
 use std::time::Duration;
 
@@ -7,16 +7,25 @@ use tracing::{Span, field};
 
 use crate::metrics::grpc_status;
 
+/// The call's span: a child of the caller's span when it sends a W3C `traceparent`, named for
+/// OpenTelemetry by its method.
 pub(super) fn rpc_span(request: &http::Request<tonic::body::Body>) -> Span {
-    tracing::info_span!(
+    let method = request.uri().path();
+    let span = tracing::info_span!(
         "rpc",
-        method = %request.uri().path(),
+        method = %method,
+        otel.name = method.trim_start_matches('/'),
+        otel.kind = "server",
+        // Recorded when traces are exported.
+        trace_id = field::Empty,
         // Recorded once the call is authenticated.
         principal = field::Empty,
         code = field::Empty,
         latency_us = field::Empty,
         stream_us = field::Empty,
-    )
+    );
+    crate::telemetry::continue_trace(&span, request.headers());
+    span
 }
 
 /// Records the time to the response headers. A failure before any message comes as a

@@ -1,9 +1,11 @@
-//! Background upkeep while serving: the artifact sweeper, and the pruning of the event log.
+//! Background upkeep while serving: the artifact sweeper, the pruning of the event log, and
+//! its gauges.
 
 use std::time::Duration;
 
 use crate::config::SweepConfig;
 use crate::registry::{Registry, SweepReport};
+use crate::store::Store;
 use crate::tasks::{self, CancellationToken, First};
 
 /// Sweeps at start and then every `gc_interval`, until `stop`.
@@ -55,6 +57,25 @@ pub(super) async fn prune_events_periodically(
             Err(err) => {
                 tracing::warn!(error = %err, "pruning the event log failed; trying again at the next interval")
             }
+        }
+    }
+}
+
+/// Reads where the event log is every `interval`, for its gauges (only while metrics are
+/// served), until `stop`.
+pub(super) async fn report_event_log(
+    registry: Registry,
+    store: Store,
+    interval: Duration,
+    stop: CancellationToken,
+) {
+    let mut every = tasks::every(interval, First::Now, stop);
+    while every.tick().await {
+        match store.log_backlog().await {
+            Ok((last, pending)) => {
+                crate::metrics::event_log(last, pending, registry.feed().lag_behind(last));
+            }
+            Err(err) => tracing::debug!(error = %err, "reading the event log's position failed"),
         }
     }
 }

@@ -38,6 +38,11 @@ impl Store {
         })
     }
 
+    /// The log's last sequence, and how many committed events wait for their number.
+    pub(crate) async fn log_backlog(&self) -> Result<(i64, i64)> {
+        Ok(super::numbering::position_in(&self.reader).await?)
+    }
+
     /// Up to `limit` events after `after`, oldest first.
     pub(crate) async fn events_after(&self, after: i64, limit: u64) -> Result<Vec<Event>> {
         read_after(&self.reader, after, limit).await

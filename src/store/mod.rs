@@ -94,18 +94,22 @@ impl Store {
             (reader, writer)
         };
         let (mut reader, mut writer) = (reader, writer);
-        if let Some(observer) = observer {
+        let traced = crate::telemetry::tracing_enabled();
+        if observer.is_some() || traced {
             // Each handle keeps its own callback, also where both share one pool.
             for connection in [&mut reader, &mut writer] {
-                let observer = observer.clone();
-                connection.set_metric_callback(move |info| observer.observe(info.statement));
+                observe_statements(connection, observer.cloned(), traced);
             }
         }
         let log = if numbering::numbered_after_commit(writer.get_database_backend()) {
             // The sequencer's and the feed's, opened now and kept.
             let mut log = options(url, 2);
             log.min_connections(2);
-            Some(Database::connect(log).await?)
+            let mut log = Database::connect(log).await?;
+            if traced {
+                observe_statements(&mut log, None, traced);
+            }
+            Some(log)
         } else {
             None
         };
@@ -218,6 +222,28 @@ async fn connect_sqlite(options: ConnectOptions) -> Result<DatabaseConnection, D
             outcome => return outcome,
         }
     }
+}
+
+/// Shows each statement to `observer`, and, when traces are exported, writes its text into
+/// the span of the statement (SeaORM's, current while the callback runs).
+fn observe_statements(
+    connection: &mut DatabaseConnection,
+    observer: Option<StatementObserver>,
+    traced: bool,
+) {
+    let system = match connection.get_database_backend() {
+        DbBackend::Postgres => "postgresql",
+        DbBackend::MySql => "mysql",
+        _ => "sqlite",
+    };
+    connection.set_metric_callback(move |info| {
+        if let Some(observer) = &observer {
+            observer.observe(info.statement);
+        }
+        if traced {
+            crate::telemetry::describe_statement(&info.statement.sql, system);
+        }
+    });
 }
 
 fn options(url: &str, max_connections: u32) -> ConnectOptions {

@@ -12,6 +12,7 @@ use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 use rustls::sign::CertifiedKey;
 use tokio_rustls::TlsAcceptor;
+use x509_parser::prelude::{FromDer, X509Certificate};
 
 use super::client_ca::ClientCaFile;
 use super::reload::{CertificateReloader, RotatingCertificate};
@@ -68,22 +69,32 @@ impl CertificateFiles {
     }
 
     /// The certified key of the files' contents: a chain of one certificate or more, leaf
-    /// first, and the private key that belongs to the leaf.
+    /// first, and the private key that belongs to the leaf. The leaf's expiry goes to its
+    /// gauge, for the alert that comes before it.
     pub(crate) fn parse(
         &self,
         pem: &CertificatePem,
         provider: &CryptoProvider,
     ) -> Result<CertifiedKey, TlsError> {
         let chain = certificates(&self.cert, &pem.cert)?;
+        let not_after = chain.first().and_then(|leaf| {
+            let (_, leaf) = X509Certificate::from_der(leaf).ok()?;
+            Some(leaf.validity().not_after.timestamp())
+        });
         let key = PrivateKeyDer::from_pem_slice(&pem.key).map_err(|err| TlsError::Invalid {
             path: self.key.clone(),
             reason: format!("no PEM private key: {err}"),
         })?;
-        CertifiedKey::from_der(chain, key, provider).map_err(|err| TlsError::Mismatch {
-            cert: self.cert.clone(),
-            key: self.key.clone(),
-            reason: err.to_string(),
-        })
+        let certified =
+            CertifiedKey::from_der(chain, key, provider).map_err(|err| TlsError::Mismatch {
+                cert: self.cert.clone(),
+                key: self.key.clone(),
+                reason: err.to_string(),
+            })?;
+        if let Some(not_after) = not_after {
+            crate::metrics::certificate_expires(not_after);
+        }
+        Ok(certified)
     }
 }
 

@@ -1,31 +1,12 @@
-//! Logging: `RUST_LOG` sets verbosity; by default our own events at info and the transport and
-//! database crates quieted to warnings.
-//!
 //! Every field value is written with its control characters escaped (`\n`, `\u{1b}`): values
 //! that callers choose (a model name, a header, an error that quotes a request) can neither
 //! start a forged line nor send a terminal escape sequence.
 
 use std::fmt::{self, Write as _};
-use std::io::IsTerminal;
 
 use tracing::field::{Field, Visit};
-use tracing_subscriber::EnvFilter;
 use tracing_subscriber::field::{MakeVisitor, VisitFmt, VisitOutput};
 use tracing_subscriber::fmt::format::Writer;
-
-const DEFAULT_FILTER: &str = "info,h2=warn,tower=warn,hyper=warn,hyper_util=warn,sqlx=warn,sea_orm=warn,sea_orm_migration=warn";
-
-pub fn init() {
-    let filter =
-        EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(DEFAULT_FILTER));
-    // A second call (several tests in one process) keeps the first subscriber.
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .fmt_fields(EscapedFields)
-        .with_writer(std::io::stderr)
-        .with_ansi(std::io::stderr().is_terminal())
-        .try_init();
-}
 
 /// Formats fields as the default formatter does (`message`, then `name=value` separated by
 /// spaces, errors with their sources), with control characters escaped.
@@ -53,8 +34,9 @@ pub(crate) struct EscapingVisitor<'a> {
 impl EscapingVisitor<'_> {
     fn write(&mut self, field: &Field, value: fmt::Arguments<'_>) {
         let name = field.name();
-        // Metadata of `log` records, which the formatter prints already.
-        if self.result.is_err() || name.starts_with("log.") {
+        // Metadata of `log` records, which the formatter prints already, and the names and
+        // kinds of spans that only OpenTelemetry reads.
+        if self.result.is_err() || name.starts_with("log.") || name.starts_with("otel.") {
             return;
         }
         let separator = if self.first { "" } else { " " };
