@@ -63,6 +63,8 @@ impl Supervisor {
         task: impl Future<Output = ()> + Send + 'static,
     ) {
         let (failed, failure) = (self.failed.clone(), self.failure.clone());
+        // At zero from the start, so that an alert sees the step to one.
+        metrics::counter!(TASK_FAILURES, "task" => name).increment(0);
         self.tracker.spawn(async move {
             if AssertUnwindSafe(task).catch_unwind().await.is_err() {
                 tracing::error!(task = name, "a background task panicked; the server stops");

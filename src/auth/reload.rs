@@ -107,6 +107,9 @@ pub(crate) async fn watch_files(
         "Whether each watched authentication file (consumers, JWKS; by path) is valid now (1) or cannot be read or parsed (0)"
     );
     // The files were read at start.
+    for file in &files {
+        file.publish();
+    }
     let mut every = tasks::every(interval, First::AfterAnInterval, stop);
     while every.tick().await {
         for file in &mut files {

@@ -60,6 +60,8 @@ pub(super) fn describe() {
         metrics::counter!(OVERLOAD_SHED, "api" => api).increment(0);
     }
     metrics::counter!(TRACE_SPANS_EXPORTED).increment(0);
+    metrics::counter!(super::ARTIFACT_RECEIVED_BYTES).increment(0);
+    metrics::counter!(super::ARTIFACT_SENT_BYTES).increment(0);
     metrics::counter!(TRACE_SPANS_DROPPED).increment(0);
     metrics::gauge!(WATCHERS).increment(0.0);
 }

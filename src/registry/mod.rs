@@ -127,7 +127,8 @@ impl Registry {
 async fn detached<T: Send + 'static>(
     work: impl Future<Output = Result<T>> + Send + 'static,
 ) -> Result<T> {
-    tokio::spawn(work)
+    // In the caller's span: the work's statements and log lines belong to its request.
+    tokio::spawn(tracing::Instrument::in_current_span(work))
         .await
         .map_err(|err| Error::Internal(err.into()))?
 }

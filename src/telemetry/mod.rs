@@ -11,7 +11,7 @@ use std::io::IsTerminal;
 
 use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::util::SubscriberInitExt;
-use tracing_subscriber::{EnvFilter, Layer, Registry};
+use tracing_subscriber::{EnvFilter, Layer};
 
 pub(crate) use context::{
     TRACE_ID, continue_trace, current_trace_id, describe_statement, tracing_enabled,
@@ -24,13 +24,16 @@ const DEFAULT_FILTER: &str = "info,h2=warn,tower=warn,hyper=warn,hyper_util=warn
 
 /// Logs to standard error. A second call (several tests in one process) keeps the first.
 pub fn init() {
-    let _ = tracing_subscriber::registry().with(log_layer()).try_init();
+    let _ = tracing_subscriber::registry()
+        .with(filter(None))
+        .with(log_layer())
+        .try_init();
 }
 
 /// Logs to standard error and, when an OTLP endpoint is configured, exports traces. The
 /// returned guard flushes the spans still queued when the server stops.
 pub fn init_with_traces(config: &TracesConfig) -> Result<Telemetry, TracesError> {
-    let (layer, telemetry) = match traces::start(config) {
+    let (tracer, telemetry) = match traces::start(config) {
         Ok(Some(exporter)) => exporter,
         Ok(None) => {
             init();
@@ -42,8 +45,14 @@ pub fn init_with_traces(config: &TracesConfig) -> Result<Telemetry, TracesError>
             return Err(err);
         }
     };
+    let exporting = tracing_opentelemetry::layer()
+        .with_tracer(tracer)
+        .with_location(false)
+        .with_threads(false);
     if tracing_subscriber::registry()
-        .with(vec![log_layer(), layer])
+        .with(filter(Some(traces::STATEMENT_SPANS)))
+        .with(log_layer())
+        .with(exporting)
         .try_init()
         .is_ok()
     {
@@ -52,13 +61,30 @@ pub fn init_with_traces(config: &TracesConfig) -> Result<Telemetry, TracesError>
     Ok(telemetry)
 }
 
-fn log_layer() -> Box<dyn Layer<Registry> + Send + Sync> {
-    let filter =
-        EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(DEFAULT_FILTER));
+/// One filter for every layer: `RUST_LOG` (or the default), and the statement spans that
+/// traces need. Not a filter per layer: with those, a callsite that only asks whether it is
+/// enabled (sqlx asks for every statement and notice) makes the next event vanish.
+fn filter(also: Option<&str>) -> EnvFilter {
+    let directives = std::env::var(EnvFilter::DEFAULT_ENV)
+        .ok()
+        .filter(|directives| !directives.trim().is_empty())
+        .unwrap_or_else(|| DEFAULT_FILTER.to_owned());
+    let directives = match also {
+        Some(also) => format!("{directives},{also}"),
+        None => directives,
+    };
+    EnvFilter::try_new(&directives).unwrap_or_else(|err| {
+        eprintln!("RUST_LOG: {err}; logging at the default levels");
+        EnvFilter::new(DEFAULT_FILTER)
+    })
+}
+
+fn log_layer<S>() -> impl Layer<S> + Send + Sync
+where
+    S: tracing::Subscriber + for<'span> tracing_subscriber::registry::LookupSpan<'span>,
+{
     tracing_subscriber::fmt::layer()
         .fmt_fields(escaping::EscapedFields)
         .with_writer(std::io::stderr)
         .with_ansi(std::io::stderr().is_terminal())
-        .with_filter(filter)
-        .boxed()
 }

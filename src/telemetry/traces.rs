@@ -9,18 +9,15 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
-use opentelemetry::Context;
-use opentelemetry::trace::TracerProvider as _;
+use opentelemetry::trace::{Link, SpanKind, TraceContextExt, TraceId, TracerProvider as _};
+use opentelemetry::{Context, KeyValue};
 use opentelemetry_otlp::{SpanExporter, WithExportConfig};
 use opentelemetry_sdk::Resource;
 use opentelemetry_sdk::error::OTelSdkResult;
 use opentelemetry_sdk::trace::{
-    BatchConfigBuilder, BatchSpanProcessor, SdkTracerProvider, Span, SpanData, SpanProcessor,
+    BatchConfigBuilder, BatchSpanProcessor, Sampler, SamplingDecision, SamplingResult, SdkTracer,
+    SdkTracerProvider, ShouldSample, Span, SpanData, SpanProcessor,
 };
-use tracing::Metadata;
-use tracing_subscriber::filter::dynamic_filter_fn;
-use tracing_subscriber::layer::Context as LayerContext;
-use tracing_subscriber::{Layer, Registry};
 
 use crate::config::TracesConfig;
 
@@ -57,10 +54,14 @@ impl Telemetry {
     }
 }
 
-type BoxedLayer = Box<dyn Layer<Registry> + Send + Sync>;
+/// SeaORM's modules whose spans wrap one statement each (the driver's outside a transaction,
+/// the transaction's inside one), admitted at trace level while traces are exported. They
+/// emit no events (SeaORM's `debug-print` is off), so the log shows nothing more.
+pub(super) const STATEMENT_SPANS: &str =
+    "sea_orm::driver=trace,sea_orm::database::transaction=trace";
 
-/// The tracing layer that exports spans, when an endpoint is configured.
-pub(super) fn start(config: &TracesConfig) -> Result<Option<(BoxedLayer, Telemetry)>, TracesError> {
+/// The tracer that exports spans, when an endpoint is configured.
+pub(super) fn start(config: &TracesConfig) -> Result<Option<(SdkTracer, Telemetry)>, TracesError> {
     let from_environment = ENDPOINT_VARIABLES
         .iter()
         .any(|name| std::env::var_os(name).is_some_and(|value| !value.is_empty()));
@@ -91,61 +92,52 @@ pub(super) fn start(config: &TracesConfig) -> Result<Option<(BoxedLayer, Telemet
         resource = resource.with_service_name("modelreg");
     }
     let provider = SdkTracerProvider::builder()
+        .with_sampler(Sampler::ParentBased(Box::new(RequestsOnly)))
         .with_span_processor(Bounded {
             inner: batches,
             queue,
         })
         .with_resource(resource.build())
         .build();
-    let layer = tracing_opentelemetry::layer()
-        .with_tracer(provider.tracer("modelreg"))
-        .with_location(false)
-        .with_threads(false)
-        .with_filter(dynamic_filter_fn(exported))
-        .boxed();
     tracing::info!(endpoint = ?config.otlp_endpoint, "exporting traces over OTLP/gRPC");
+    let tracer = provider.tracer("modelreg");
     Ok(Some((
-        layer,
+        tracer,
         Telemetry {
             provider: Some(provider),
         },
     )))
 }
 
-/// What becomes part of a trace: the service's own spans (every request's, the artifact
-/// store's) and its warnings, and the database driver's spans of the statements a request
-/// makes, which the store annotates with the statement's text. Not the statements of
-/// background work (health checks, the event log's polls: a trace each, every few seconds),
-/// nor any other crate's spans or events (SeaORM's debug events would carry bound values).
-fn exported(metadata: &Metadata<'_>, context: &LayerContext<'_, Registry>) -> bool {
-    let target = metadata.target();
-    if target.starts_with("modelreg") {
-        return metadata.is_span() && *metadata.level() <= tracing::Level::INFO
-            || *metadata.level() <= tracing::Level::WARN;
-    }
-    metadata.is_span()
-        && is_statement_span(target, metadata.name())
-        && context.lookup_current().is_some()
-}
+/// A trace begins with a request (a server span); spans of background work outside any request
+/// (the health checks' and the event log's statements, every few seconds) are not recorded.
+/// Within a trace, the parent decides (`Sampler::ParentBased`).
+#[derive(Clone, Debug)]
+struct RequestsOnly;
 
-/// SeaORM's spans around one statement (the driver's outside a transaction, the
-/// transaction's inside one), and a transaction's end.
-fn is_statement_span(target: &str, name: &str) -> bool {
-    (target.starts_with("sea_orm::driver::") || target == "sea_orm::database::transaction")
-        && matches!(
-            name,
-            "execute"
-                | "execute_raw"
-                | "execute_unprepared"
-                | "query_one"
-                | "query_one_raw"
-                | "query_all"
-                | "query_all_raw"
-                | "stream"
-                | "stream_raw"
-                | "commit"
-                | "rollback"
-        )
+impl ShouldSample for RequestsOnly {
+    fn should_sample(
+        &self,
+        parent: Option<&Context>,
+        _trace_id: TraceId,
+        _name: &str,
+        kind: &SpanKind,
+        _attributes: &[KeyValue],
+        _links: &[Link],
+    ) -> SamplingResult {
+        let decision = if *kind == SpanKind::Server {
+            SamplingDecision::RecordAndSample
+        } else {
+            SamplingDecision::Drop
+        };
+        SamplingResult {
+            decision,
+            attributes: Vec::new(),
+            trace_state: parent
+                .map(|parent| parent.span().span_context().trace_state().clone())
+                .unwrap_or_default(),
+        }
+    }
 }
 
 /// Spans handed over and not yet exported or dropped.

@@ -23,6 +23,7 @@ mod jwt;
 mod loadgen;
 mod metrics;
 mod operations;
+mod probes;
 mod query_budgets;
 mod registration;
 mod rest;
@@ -31,6 +32,7 @@ mod scale_out;
 mod stalled_uploads;
 mod sweeper;
 mod tls;
+mod traces;
 mod transport_limits;
 mod trust;
 mod update;
@@ -58,8 +60,10 @@ fn main() {
         cli_events::trials(),
         grpcurl::trials(),
         tls::trials(),
+        traces::trials(),
         loadgen::trials(),
         operations::trials(),
+        probes::trials(),
         scale_out::trials(),
         faults::trials(),
         authentication::trials(),

@@ -6,16 +6,26 @@ use modelreg::pb;
 use tonic::Code;
 
 use crate::artifacts::{by_id, download, random_bytes, upload};
-use crate::common::{Backend, TestServer, model, on_every_backend};
+use crate::common::certificates::Authority;
+use crate::common::credentials::{consumers_toml, write_file};
+use crate::common::process::Serve;
+use crate::common::{Backend, TestServer, model, on_every_backend, plain_async};
+use crate::rest::transport::tls_client;
 use crate::rest::{Rest, download_path, registration_body, zip_form};
+use crate::tls::ServerFiles;
 
 pub(crate) fn trials() -> Vec<libtest_mimic::Trial> {
-    on_every_backend!(
+    let on_every_backend = on_every_backend!(
         scrapes_count_rpcs_by_method_and_code_and_time_them,
         scrapes_show_calls_in_flight_and_count_abandoned_ones_as_cancelled,
         scrapes_report_the_database_pools,
         scrapes_count_rest_requests_by_route_method_and_status,
-    )
+    );
+    let plain = plain_async!(
+        every_metric_the_dashboard_and_the_alerts_name_is_exported,
+        the_state_gauges_follow_readiness_the_event_log_and_watchers,
+    );
+    on_every_backend.into_iter().chain(plain).collect()
 }
 
 const REGISTER: &str = "/modelregistry.v1.ModelRegistrationService/RegisterModel";
@@ -231,4 +241,169 @@ async fn scrapes_count_rest_requests_by_route_method_and_status(backend: Backend
     assert!(during.value("modelreg_http_in_flight", &[("route", EVENTS)]) >= 1.0);
     assert!(moved("modelreg_artifact_received_bytes_total", &[]) >= content.len() as f64);
     assert!(moved("modelreg_artifact_sent_bytes_total", &[]) >= content.len() as f64);
+}
+
+/// The metric names in the shipped dashboard and alerting rules.
+fn names_in_deploy_monitoring() -> std::collections::BTreeSet<String> {
+    let folder = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("deploy/monitoring");
+    let mut names = std::collections::BTreeSet::new();
+    for file in ["dashboard.json", "alerts.yaml"] {
+        let text = std::fs::read_to_string(folder.join(file)).unwrap();
+        let mut rest = text.as_str();
+        while let Some(start) = rest.find("modelreg_") {
+            let name: String = rest[start..]
+                .chars()
+                .take_while(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || *c == '_')
+                .collect();
+            rest = &rest[start + name.len()..];
+            names.insert(name);
+        }
+    }
+    names
+}
+
+/// A server with everything that has metrics of its own: TLS (the certificate's expiry), a
+/// consumers file (its validity), and one gRPC call and one REST request.
+async fn every_metric_the_dashboard_and_the_alerts_name_is_exported() {
+    let names = names_in_deploy_monitoring();
+    assert!(names.len() >= 15, "{names:?}");
+    let authority = Authority::new("registry CA");
+    let files = ServerFiles::new(&authority, None);
+    let dir = tempfile::tempdir().unwrap();
+    let consumers = write_file(
+        dir.path(),
+        "consumers.toml",
+        &consumers_toml(&[("ops", "0ps-t0ken", "admin")]),
+    );
+    let server = TestServer::start_tls(
+        Backend::Sqlite,
+        |config| {
+            files.configure(config);
+            config.auth.auth_tokens = Some(consumers);
+            config.metrics_listen = Some("127.0.0.1:0".parse().unwrap());
+            config.health_check_interval = std::time::Duration::from_millis(50);
+        },
+        authority.trusted_by_client(),
+    )
+    .await;
+    server
+        .health
+        .clone()
+        .check(tonic_health::pb::HealthCheckRequest::default())
+        .await
+        .unwrap();
+    let response = tls_client(&authority, false)
+        .get(format!("{}/ai-ml-model-discovery/v1/models", server.url))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 401);
+    // The health monitor's first check, and the event log's gauges.
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+
+    let scrape = scrape(&server).await;
+    let exported = |name: &str| {
+        scrape.0.lines().any(|line| {
+            line.strip_prefix(name)
+                .is_some_and(|rest| rest.starts_with('{') || rest.starts_with(' '))
+        })
+    };
+    let missing: Vec<&String> = names.iter().filter(|name| !exported(name)).collect();
+    assert!(
+        missing.is_empty(),
+        "named in deploy/monitoring but not exported: {missing:?}"
+    );
+    server.stop().await;
+}
+
+/// Gauges are one per process: this runs the server as a process of its own.
+async fn the_state_gauges_follow_readiness_the_event_log_and_watchers() {
+    let dir = tempfile::tempdir().unwrap();
+    let database = format!("sqlite://{}?mode=rwc", dir.path().join("m.db").display());
+    let artifacts = url::Url::from_directory_path(dir.path().join("artifacts"))
+        .unwrap()
+        .to_string();
+    let metrics = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap();
+    let server = Serve::new()
+        .args(["--database-url", &database, "--artifact-store", &artifacts])
+        .args(["--metrics-listen", &metrics.to_string()])
+        .args(["--health-check-interval", "50ms", "--shutdown-delay", "3s"])
+        .start()
+        .await;
+    let channel = tonic::transport::Channel::from_shared(server.url())
+        .unwrap()
+        .connect()
+        .await
+        .unwrap();
+    let mut registration =
+        pb::model_registration_service_client::ModelRegistrationServiceClient::new(channel.clone());
+    for name in ["first", "second"] {
+        registration
+            .register_model(pb::RegisterModelRequest {
+                model_related_information: Some(model(name, "1", 1)),
+                request_id: String::new(),
+            })
+            .await
+            .unwrap();
+    }
+    let mut watch = pb::model_event_service_client::ModelEventServiceClient::new(channel)
+        .watch_models(pb::WatchModelsRequest::default())
+        .await
+        .unwrap()
+        .into_inner();
+    watch
+        .message()
+        .await
+        .unwrap()
+        .expect("the watch's first item");
+
+    let gauge = |scrape: &Scrape, name: &str| scrape.value(name, &[]);
+    let wanted = [
+        ("modelreg_health_serving", 1.0),
+        ("modelreg_database_up", 1.0),
+        ("modelreg_event_log_last_sequence", 2.0),
+        ("modelreg_events_pending", 0.0),
+        ("modelreg_event_feed_lag_events", 0.0),
+        ("modelreg_watchers", 1.0),
+    ];
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        let scrape = scrape_at(metrics).await;
+        let seen: Vec<(&str, f64)> = wanted
+            .iter()
+            .map(|(name, _)| (*name, gauge(&scrape, name)))
+            .collect();
+        if seen == wanted {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "{seen:?}");
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    drop(watch);
+
+    // SIGTERM: not serving at once, while /metrics still answers within the shutdown delay.
+    server.terminate();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(2);
+    loop {
+        let scrape = scrape_at(metrics).await;
+        if gauge(&scrape, "modelreg_health_serving") == 0.0 {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "still serving");
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+}
+
+async fn scrape_at(addr: std::net::SocketAddr) -> Scrape {
+    Scrape(
+        reqwest::get(format!("http://{addr}/metrics"))
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap(),
+    )
 }

@@ -27,6 +27,8 @@ pub struct TestServer {
     pub url: String,
     /// Where `/metrics` is served, when the test asked for it.
     pub metrics_addr: Option<SocketAddr>,
+    /// Where the plaintext health port is, when the test asked for one.
+    pub health_addr: Option<SocketAddr>,
     pub registration: ModelRegistrationServiceClient<Channel>,
     pub discovery: ModelDiscoveryServiceClient<Channel>,
     pub artifacts: ModelArtifactServiceClient<Channel>,
@@ -103,6 +105,7 @@ impl TestServer {
         let objects = StoredObjects::open(&location.expect("an artifact store"));
         let addr = app.local_addr();
         let metrics_addr = app.metrics_addr();
+        let health_addr = app.health_addr();
         let (shutdown, stop) = oneshot::channel();
         let server = tokio::spawn(async move {
             app.run_until(async {
@@ -128,6 +131,7 @@ impl TestServer {
             addr,
             url,
             metrics_addr,
+            health_addr,
             registration: ModelRegistrationServiceClient::new(channel.clone()),
             discovery: ModelDiscoveryServiceClient::new(channel.clone()),
             artifacts: ModelArtifactServiceClient::new(channel.clone()),
@@ -149,10 +153,16 @@ impl TestServer {
         std::mem::replace(&mut self.database, TestDatabase::none())
     }
 
-    async fn shutdown_server(&mut self) {
+    /// Sends the shutdown signal (SIGTERM's part in `modelreg serve`) and returns at once;
+    /// `stop` then waits for the server to finish.
+    pub fn signal_shutdown(&mut self) {
         if let Some(shutdown) = self.shutdown.take() {
             let _ = shutdown.send(());
         }
+    }
+
+    async fn shutdown_server(&mut self) {
+        self.signal_shutdown();
         if let Some(server) = self.server.take() {
             tokio::time::timeout(Duration::from_secs(10), server)
                 .await

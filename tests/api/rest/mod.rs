@@ -8,7 +8,7 @@ mod discovery;
 mod docs;
 pub(crate) mod events;
 mod registration;
-mod transport;
+pub(crate) mod transport;
 
 pub(crate) use client::{
     Answer, Rest, assert_problem, download_path, only_artifact_version, registration_body, zip_form,

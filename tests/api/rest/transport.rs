@@ -21,7 +21,7 @@ pub(crate) fn trials() -> Vec<libtest_mimic::Trial> {
     )
 }
 
-fn tls_client(authority: &Authority, http1_only: bool) -> reqwest::Client {
+pub(crate) fn tls_client(authority: &Authority, http1_only: bool) -> reqwest::Client {
     let mut roots = rustls::RootCertStore::empty();
     roots
         .add(CertificateDer::from_pem_slice(authority.pem().as_bytes()).unwrap())
