@@ -13,14 +13,16 @@ const ALLOWED: &[(&str, &[&str])] = &[
     ("tasks", &[]),
     ("config", &[]),
     ("pb", &[]),
-    ("telemetry", &[]),
+    // Logs and traces: what a trace exports is set by the configuration.
+    ("telemetry", &["config"]),
     // The connection a call arrived on (TLS, client certificates).
     ("transport", &["config", "tasks"]),
     // Who is calling: consumers, tokens and their keys (fetched over outbound TLS), made into
     // domain callers.
     ("auth", &["config", "domain", "tasks", "transport"]),
     // Persistence and artifact bytes: domain types in and out.
-    ("store", &["config", "domain", "tasks"]),
+    // Statements are annotated in the spans that traces export.
+    ("store", &["config", "domain", "tasks", "telemetry"]),
     ("objects", &["config", "domain"]),
     // The core (its tests open a store from a configuration).
     (
@@ -30,7 +32,15 @@ const ALLOWED: &[(&str, &[&str])] = &[
     // Front-ends and their observability.
     (
         "grpc",
-        &["auth", "domain", "metrics", "pb", "registry", "transport"],
+        &[
+            "auth",
+            "domain",
+            "metrics",
+            "pb",
+            "registry",
+            "telemetry",
+            "transport",
+        ],
     ),
     // The LLM agent: its tools are the gRPC handlers, called in-process under the caller.
     (
@@ -59,10 +69,15 @@ const ALLOWED: &[(&str, &[&str])] = &[
             "metrics",
             "pb",
             "registry",
+            "telemetry",
             "transport",
         ],
     ),
-    ("metrics", &["pb", "store", "tasks"]),
+    // Describes what other modules record (tasks, watch streams, certificates, traces).
+    (
+        "metrics",
+        &["pb", "registry", "store", "tasks", "telemetry", "transport"],
+    ),
     // Clients of a running server: the generated code only.
     ("client", &["pb"]),
     // Wiring.
@@ -80,6 +95,7 @@ const ALLOWED: &[(&str, &[&str])] = &[
             "rest",
             "store",
             "tasks",
+            "telemetry",
             "transport",
         ],
     ),

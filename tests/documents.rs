@@ -134,7 +134,7 @@ fn table_rows(document: &str) -> Vec<(String, String, String, String)> {
 #[test]
 fn the_configuration_tables_give_every_flag_its_variable_and_its_default() {
     let flags = serve_flags();
-    let rows: Vec<_> = ["README.md", "docs/agent.md"]
+    let rows: Vec<_> = ["README.md", "docs/agent.md", "docs/operations.md"]
         .into_iter()
         .flat_map(table_rows)
         .collect();

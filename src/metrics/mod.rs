@@ -21,10 +21,7 @@ pub(crate) use endpoint::MetricsEndpoint;
 pub(crate) use http::meter_http;
 pub(crate) use rpc::RpcMetricsLayer;
 pub(crate) use rpc::grpc_status;
-pub(crate) use state::{
-    certificate_expires, database_up, event_log, health_serving, shed, spans_dropped,
-    spans_exported, watching,
-};
+pub(crate) use state::{database_up, event_log, health_serving, shed};
 
 pub(crate) const RPC_REQUESTS: &str = "modelreg_rpc_requests_total";
 pub(crate) const RPC_DURATION: &str = "modelreg_rpc_duration_seconds";

@@ -7,11 +7,12 @@ pub(crate) const DATABASE_UP: &str = "modelreg_database_up";
 pub(crate) const EVENTS_PENDING: &str = "modelreg_events_pending";
 pub(crate) const EVENT_LOG_LAST_SEQUENCE: &str = "modelreg_event_log_last_sequence";
 pub(crate) const EVENT_FEED_LAG: &str = "modelreg_event_feed_lag_events";
-pub(crate) const WATCHERS: &str = "modelreg_watchers";
 pub(crate) const OVERLOAD_SHED: &str = "modelreg_overload_shed_total";
-pub(crate) const TLS_CERTIFICATE_EXPIRY: &str = "modelreg_tls_certificate_expiry_timestamp_seconds";
-pub(crate) const TRACE_SPANS_EXPORTED: &str = "modelreg_trace_spans_exported_total";
-pub(crate) const TRACE_SPANS_DROPPED: &str = "modelreg_trace_spans_dropped_total";
+// Recorded where they happen, named there (as `tasks::TASK_FAILURES`): modules below the
+// front-ends record through the `metrics` facade, as they log through `tracing`.
+use crate::registry::WATCHERS;
+use crate::telemetry::{TRACE_SPANS_DROPPED, TRACE_SPANS_EXPORTED};
+use crate::transport::TLS_CERTIFICATE_EXPIRY;
 
 pub(super) fn describe() {
     metrics::describe_gauge!(
@@ -85,31 +86,4 @@ pub(crate) fn event_log(last_sequence: i64, pending: i64, feed_lag: i64) {
 /// One request refused at the limit of requests in progress.
 pub(crate) fn shed(api: &'static str) {
     metrics::counter!(OVERLOAD_SHED, "api" => api).increment(1);
-}
-
-/// The served certificate's expiry, in Unix seconds.
-pub(crate) fn certificate_expires(not_after: i64) {
-    metrics::gauge!(TLS_CERTIFICATE_EXPIRY).set(not_after as f64);
-}
-
-pub(crate) fn spans_exported(spans: usize) {
-    metrics::counter!(TRACE_SPANS_EXPORTED).increment(spans as u64);
-}
-
-pub(crate) fn spans_dropped(spans: usize) {
-    metrics::counter!(TRACE_SPANS_DROPPED).increment(spans as u64);
-}
-
-/// One open watch stream, counted until dropped.
-pub(crate) struct Watching(());
-
-pub(crate) fn watching() -> Watching {
-    metrics::gauge!(WATCHERS).increment(1.0);
-    Watching(())
-}
-
-impl Drop for Watching {
-    fn drop(&mut self) {
-        metrics::gauge!(WATCHERS).decrement(1.0);
-    }
 }

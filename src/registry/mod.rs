@@ -52,7 +52,7 @@ use std::time::Duration;
 pub(crate) use artifacts::StoredArtifact;
 pub(crate) use feed::Feed;
 pub use sweep::SweepReport;
-pub(crate) use watch::{WatchItem, WatchStream};
+pub(crate) use watch::{WATCHERS, WatchItem, WatchStream};
 
 use crate::domain::page_token::PageTokenKey;
 use crate::domain::{Error, Result};

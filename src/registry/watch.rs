@@ -121,6 +121,25 @@ impl From<Error> for Ended {
 
 type Step = std::result::Result<(), Ended>;
 
+/// The gauge of open watch streams (gRPC and REST alike).
+pub(crate) const WATCHERS: &str = "modelreg_watchers";
+
+/// One open watch stream, counted until dropped.
+struct Watching(());
+
+impl Watching {
+    fn new() -> Self {
+        metrics::gauge!(WATCHERS).increment(1.0);
+        Self(())
+    }
+}
+
+impl Drop for Watching {
+    fn drop(&mut self) {
+        metrics::gauge!(WATCHERS).decrement(1.0);
+    }
+}
+
 struct Watcher {
     store: Store,
     feed: Feed,
@@ -141,7 +160,7 @@ struct Watcher {
 
 impl Watcher {
     async fn run(mut self, after: Option<i64>) -> Step {
-        let _watching = crate::metrics::watching();
+        let _watching = Watching::new();
         if after.is_none() {
             self.send_initial_state().await?;
         }

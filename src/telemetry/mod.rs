@@ -16,6 +16,7 @@ use tracing_subscriber::{EnvFilter, Layer};
 pub(crate) use context::{
     TRACE_ID, continue_trace, current_trace_id, describe_statement, tracing_enabled,
 };
+pub(crate) use traces::{TRACE_SPANS_DROPPED, TRACE_SPANS_EXPORTED};
 pub use traces::{Telemetry, TracesError};
 
 use crate::config::TracesConfig;

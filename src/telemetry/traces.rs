@@ -21,6 +21,9 @@ use opentelemetry_sdk::trace::{
 
 use crate::config::TracesConfig;
 
+pub(crate) const TRACE_SPANS_EXPORTED: &str = "modelreg_trace_spans_exported_total";
+pub(crate) const TRACE_SPANS_DROPPED: &str = "modelreg_trace_spans_dropped_total";
+
 /// The standard variables that name an endpoint, as `--otlp-endpoint` does.
 const ENDPOINT_VARIABLES: [&str; 2] = [
     "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT",
@@ -171,7 +174,7 @@ impl SpanProcessor for Bounded {
         if admitted {
             self.inner.on_end(span);
         } else {
-            crate::metrics::spans_dropped(1);
+            metrics::counter!(TRACE_SPANS_DROPPED).increment(1);
         }
     }
 
@@ -197,8 +200,8 @@ impl opentelemetry_sdk::trace::SpanExporter for Counted {
         let exported = self.inner.export(batch).await;
         self.queue.held.fetch_sub(spans, Ordering::AcqRel);
         match &exported {
-            Ok(()) => crate::metrics::spans_exported(spans),
-            Err(_) => crate::metrics::spans_dropped(spans),
+            Ok(()) => metrics::counter!(TRACE_SPANS_EXPORTED).increment(spans as u64),
+            Err(_) => metrics::counter!(TRACE_SPANS_DROPPED).increment(spans as u64),
         }
         exported
     }

@@ -21,7 +21,7 @@ pub(crate) use exposure::exposure_warning;
 pub(crate) use incoming::{TlsIncoming, plain_incoming};
 pub(crate) use outbound::https_client;
 pub use tls::TlsError;
-pub(crate) use tls::TlsServer;
+pub(crate) use tls::{TLS_CERTIFICATE_EXPIRY, TlsServer};
 
 /// What the server knows of a connection; tonic puts it in the extensions of every request
 /// that arrives on it.

@@ -92,11 +92,14 @@ impl CertificateFiles {
                 reason: err.to_string(),
             })?;
         if let Some(not_after) = not_after {
-            crate::metrics::certificate_expires(not_after);
+            metrics::gauge!(TLS_CERTIFICATE_EXPIRY).set(not_after as f64);
         }
         Ok(certified)
     }
 }
+
+/// When the served certificate expires (its `notAfter`), in Unix seconds.
+pub(crate) const TLS_CERTIFICATE_EXPIRY: &str = "modelreg_tls_certificate_expiry_timestamp_seconds";
 
 /// TLS on the listener, ready to serve: the acceptor, and what keeps its certificate and client
 /// CA fresh.
