@@ -7,10 +7,24 @@ use tracing::{Span, field};
 
 use crate::metrics::grpc_status;
 
+/// The path prefix of the health service's calls.
+const HEALTH: &str = "/grpc.health.v1.Health/";
+
 /// The call's span: a child of the caller's span when it sends a W3C `traceparent`, named for
 /// OpenTelemetry by its method.
 pub(super) fn rpc_span(request: &http::Request<tonic::body::Body>) -> Span {
     let method = request.uri().path();
+    if method.starts_with(HEALTH) {
+        // Probes ask every few seconds: logged as calls, never a trace.
+        return tracing::info_span!(
+            "health",
+            method = %method,
+            principal = field::Empty,
+            code = field::Empty,
+            latency_us = field::Empty,
+            stream_us = field::Empty,
+        );
+    }
     let span = tracing::info_span!(
         "rpc",
         method = %method,

@@ -5,6 +5,7 @@
 
 mod context;
 mod escaping;
+mod gate;
 mod traces;
 
 use std::io::IsTerminal;
@@ -34,7 +35,7 @@ pub fn init() {
 /// Logs to standard error and, when an OTLP endpoint is configured, exports traces. The
 /// returned guard flushes the spans still queued when the server stops.
 pub fn init_with_traces(config: &TracesConfig) -> Result<Telemetry, TracesError> {
-    let (tracer, telemetry) = match traces::start(config) {
+    let (tracer, collector, telemetry) = match traces::start(config) {
         Ok(Some(exporter)) => exporter,
         Ok(None) => {
             init();
@@ -49,7 +50,14 @@ pub fn init_with_traces(config: &TracesConfig) -> Result<Telemetry, TracesError>
     let exporting = tracing_opentelemetry::layer()
         .with_tracer(tracer)
         .with_location(false)
-        .with_threads(false);
+        .with_threads(false)
+        .with_level(false)
+        .with_target(false)
+        // Nothing here reads OpenTelemetry's current context, and timing every poll of a
+        // request's future is a cost per poll.
+        .with_context_activation(false)
+        .with_tracked_inactivity(false);
+    let exporting = gate::Gate::new(exporting, collector);
     if tracing_subscriber::registry()
         .with(filter(Some(traces::STATEMENT_SPANS)))
         .with(log_layer())

@@ -6,17 +6,18 @@
 //! queue.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::time::Duration;
+use std::sync::OnceLock;
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
 
-use opentelemetry::trace::{Link, SpanKind, TraceContextExt, TraceId, TracerProvider as _};
-use opentelemetry::{Context, KeyValue};
+use opentelemetry::Context;
+use opentelemetry::trace::TracerProvider as _;
 use opentelemetry_otlp::{SpanExporter, WithExportConfig};
 use opentelemetry_sdk::Resource;
 use opentelemetry_sdk::error::OTelSdkResult;
 use opentelemetry_sdk::trace::{
-    BatchConfigBuilder, BatchSpanProcessor, Sampler, SamplingDecision, SamplingResult, SdkTracer,
-    SdkTracerProvider, ShouldSample, Span, SpanData, SpanProcessor,
+    BatchConfigBuilder, BatchSpanProcessor, Sampler, SdkTracer, SdkTracerProvider, Span, SpanData,
+    SpanProcessor,
 };
 
 use crate::config::TracesConfig;
@@ -63,8 +64,11 @@ impl Telemetry {
 pub(super) const STATEMENT_SPANS: &str =
     "sea_orm::driver=trace,sea_orm::database::transaction=trace";
 
-/// The tracer that exports spans, when an endpoint is configured.
-pub(super) fn start(config: &TracesConfig) -> Result<Option<(SdkTracer, Telemetry)>, TracesError> {
+/// The tracer that exports spans, when an endpoint is configured, and what it knows of the
+/// collector.
+pub(super) fn start(
+    config: &TracesConfig,
+) -> Result<Option<(SdkTracer, Arc<Collector>, Telemetry)>, TracesError> {
     let from_environment = ENDPOINT_VARIABLES
         .iter()
         .any(|name| std::env::var_os(name).is_some_and(|value| !value.is_empty()));
@@ -75,9 +79,11 @@ pub(super) fn start(config: &TracesConfig) -> Result<Option<(SdkTracer, Telemetr
     if let Some(endpoint) = &config.otlp_endpoint {
         exporter = exporter.with_endpoint(endpoint.clone());
     }
+    let collector = Arc::<Collector>::default();
     let queue = Arc::new(Queue {
         held: AtomicUsize::new(0),
         max: config.otlp_max_queue_spans,
+        collector: collector.clone(),
     });
     let exporter = Counted {
         inner: exporter.build()?,
@@ -95,7 +101,9 @@ pub(super) fn start(config: &TracesConfig) -> Result<Option<(SdkTracer, Telemetr
         resource = resource.with_service_name("modelreg");
     }
     let provider = SdkTracerProvider::builder()
-        .with_sampler(Sampler::ParentBased(Box::new(RequestsOnly)))
+        // Which requests are traced is decided before a span reaches OpenTelemetry (see
+        // `gate`); within a trace, the caller's sampling decision holds.
+        .with_sampler(Sampler::ParentBased(Box::new(Sampler::AlwaysOn)))
         .with_span_processor(Bounded {
             inner: batches,
             queue,
@@ -106,48 +114,62 @@ pub(super) fn start(config: &TracesConfig) -> Result<Option<(SdkTracer, Telemetr
     let tracer = provider.tracer("modelreg");
     Ok(Some((
         tracer,
+        collector,
         Telemetry {
             provider: Some(provider),
         },
     )))
 }
 
-/// A trace begins with a request (a server span); spans of background work outside any request
-/// (the health checks' and the event log's statements, every few seconds) are not recorded.
-/// Within a trace, the parent decides (`Sampler::ParentBased`).
-#[derive(Clone, Debug)]
-struct RequestsOnly;
+/// While the collector is down, at most one trace this often: the one that finds out when it
+/// is back. The others record no spans, and each counts as one dropped span.
+const PROBE_INTERVAL: Duration = Duration::from_secs(1);
 
-impl ShouldSample for RequestsOnly {
-    fn should_sample(
-        &self,
-        parent: Option<&Context>,
-        _trace_id: TraceId,
-        _name: &str,
-        kind: &SpanKind,
-        _attributes: &[KeyValue],
-        _links: &[Link],
-    ) -> SamplingResult {
-        let decision = if *kind == SpanKind::Server {
-            SamplingDecision::RecordAndSample
-        } else {
-            SamplingDecision::Drop
-        };
-        SamplingResult {
-            decision,
-            attributes: Vec::new(),
-            trace_state: parent
-                .map(|parent| parent.span().span_context().trace_state().clone())
-                .unwrap_or_default(),
+/// Whether the last export reached the collector.
+#[derive(Debug, Default)]
+pub(super) struct Collector {
+    down: AtomicBool,
+    /// While it is down: when the next trace may be recorded, in milliseconds since `epoch`.
+    next_probe: AtomicU64,
+    epoch: OnceLock<Instant>,
+}
+
+impl Collector {
+    /// Whether to record a trace now: always while the collector takes them, once per
+    /// `PROBE_INTERVAL` while it does not (each other one counts as a dropped span).
+    pub(super) fn worth_a_trace(&self) -> bool {
+        if !self.down.load(Ordering::Relaxed) {
+            return true;
         }
+        let now = self.epoch.get_or_init(Instant::now).elapsed().as_millis() as u64;
+        let next = self.next_probe.load(Ordering::Relaxed);
+        let probe = now >= next
+            && self
+                .next_probe
+                .compare_exchange(
+                    next,
+                    now + PROBE_INTERVAL.as_millis() as u64,
+                    Ordering::Relaxed,
+                    Ordering::Relaxed,
+                )
+                .is_ok();
+        if !probe {
+            metrics::counter!(TRACE_SPANS_DROPPED).increment(1);
+        }
+        probe
+    }
+
+    fn exported(&self, reached: bool) {
+        self.down.store(!reached, Ordering::Relaxed);
     }
 }
 
-/// Spans handed over and not yet exported or dropped.
+/// Spans handed over and not yet exported or dropped, and the collector that takes them.
 #[derive(Debug)]
 struct Queue {
     held: AtomicUsize,
     max: usize,
+    collector: Arc<Collector>,
 }
 
 /// Takes a finished span only while the queue has room; the batch processor behind it, whose
@@ -199,6 +221,7 @@ impl opentelemetry_sdk::trace::SpanExporter for Counted {
         let spans = batch.len();
         let exported = self.inner.export(batch).await;
         self.queue.held.fetch_sub(spans, Ordering::AcqRel);
+        self.queue.collector.exported(exported.is_ok());
         match &exported {
             Ok(()) => metrics::counter!(TRACE_SPANS_EXPORTED).increment(spans as u64),
             Err(_) => metrics::counter!(TRACE_SPANS_DROPPED).increment(spans as u64),

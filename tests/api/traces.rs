@@ -302,6 +302,16 @@ async fn the_spans_of_a_call_continue_the_callers_trace_with_statements_and_stor
 
     let scrape = scrape(traced.metrics).await;
     assert!(sample(&scrape, "modelreg_trace_spans_exported_total") > 0.0);
+    // The start's health checks (and a probe's, every few seconds) start no trace.
+    assert!(
+        !receiver
+            .spans
+            .lock()
+            .unwrap()
+            .iter()
+            .any(|span| span.name.starts_with("grpc.health.v1.Health/")),
+        "a health check was traced"
+    );
 }
 
 async fn the_trace_id_is_in_error_details_problem_documents_and_log_lines() {
