@@ -66,6 +66,7 @@ pub fn init_with_traces(config: &TracesConfig) -> Result<Telemetry, TracesError>
         .is_ok()
     {
         context::enable();
+        tracing::info!(endpoint = ?config.otlp_endpoint, "exporting traces over OTLP/gRPC");
     }
     Ok(telemetry)
 }

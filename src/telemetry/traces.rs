@@ -1,9 +1,9 @@
 //! Spans to an OpenTelemetry collector over OTLP/gRPC: batched on the SDK's own thread, and
 //! bounded. At most `--otlp-max-queue-spans` finished spans wait for export; a span beyond
 //! them, and every span of a batch the collector did not take, is dropped and counted
-//! (`modelreg_trace_spans_dropped_total`). A collector that is down therefore costs a
-//! request no more than handing its spans over, and the server's memory no more than the
-//! queue.
+//! (`modelreg_trace_spans_dropped_total`). A collector that is down therefore costs the
+//! server's memory no more than the queue, and, since a failed export stops the tracing of
+//! most requests (`Collector`, `gate`), a request next to nothing.
 
 use std::sync::Arc;
 use std::sync::OnceLock;
@@ -110,7 +110,6 @@ pub(super) fn start(
         })
         .with_resource(resource.build())
         .build();
-    tracing::info!(endpoint = ?config.otlp_endpoint, "exporting traces over OTLP/gRPC");
     let tracer = provider.tracer("modelreg");
     Ok(Some((
         tracer,
@@ -239,5 +238,41 @@ impl opentelemetry_sdk::trace::SpanExporter for Counted {
 
     fn set_resource(&mut self, resource: &Resource) {
         self.inner.set_resource(resource);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_collector_that_is_down_gets_one_trace_a_probe_interval_and_every_one_once_back() {
+        let collector = Collector::default();
+        assert!(
+            (0..100).all(|_| collector.worth_a_trace()),
+            "up: every request"
+        );
+
+        collector.exported(false);
+        let traced = (0..100).filter(|_| collector.worth_a_trace()).count();
+        assert_eq!(
+            traced, 1,
+            "down: one probe, then none until the interval has passed"
+        );
+        let later = collector.epoch.get().unwrap().elapsed().as_millis() as u64;
+        collector
+            .next_probe
+            .store(later.saturating_sub(1), Ordering::Relaxed);
+        assert!(
+            collector.worth_a_trace(),
+            "the next probe, an interval later"
+        );
+        assert!(!collector.worth_a_trace());
+
+        collector.exported(true);
+        assert!(
+            (0..100).all(|_| collector.worth_a_trace()),
+            "back: every request"
+        );
     }
 }
