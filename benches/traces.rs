@@ -8,17 +8,13 @@
 //! `cargo bench --bench traces`. Settings: `MODELREG_BENCH_DURATION` (each scenario, default
 //! "10s"), `MODELREG_BENCH_ROUNDS` (default 3).
 
-use std::net::SocketAddr;
 use std::time::Duration;
 
 use modelreg::client::ConnectionArgs;
 use modelreg::client::bench::{self as loadgen, BenchConfig, Report, Scenario};
-use opentelemetry_proto::tonic::collector::trace::v1::trace_service_server::{
-    TraceService, TraceServiceServer,
-};
-use opentelemetry_proto::tonic::collector::trace::v1::{
-    ExportTraceServiceRequest, ExportTraceServiceResponse,
-};
+
+#[path = "../tests/api/common/otlp.rs"]
+mod otlp;
 
 #[path = "../tests/api/common/process.rs"]
 mod process;
@@ -27,41 +23,6 @@ mod process;
 mod settings;
 
 use process::{Serve, ServeProcess};
-
-/// Takes every batch and counts its spans.
-#[derive(Clone, Default)]
-struct Receiver(std::sync::Arc<std::sync::atomic::AtomicU64>);
-
-#[tonic::async_trait]
-impl TraceService for Receiver {
-    async fn export(
-        &self,
-        request: tonic::Request<ExportTraceServiceRequest>,
-    ) -> Result<tonic::Response<ExportTraceServiceResponse>, tonic::Status> {
-        let spans: usize = request
-            .into_inner()
-            .resource_spans
-            .iter()
-            .flat_map(|resource| &resource.scope_spans)
-            .map(|scope| scope.spans.len())
-            .sum();
-        self.0
-            .fetch_add(spans as u64, std::sync::atomic::Ordering::Relaxed);
-        Ok(tonic::Response::new(ExportTraceServiceResponse::default()))
-    }
-}
-
-async fn receiver() -> (Receiver, SocketAddr) {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let receiver = Receiver::default();
-    tokio::spawn(
-        tonic::transport::Server::builder()
-            .add_service(TraceServiceServer::new(receiver.clone()))
-            .serve_with_incoming(tonic::transport::server::TcpIncoming::from(listener)),
-    );
-    (receiver, addr)
-}
 
 struct Variant {
     name: &'static str,
@@ -113,7 +74,7 @@ async fn main() {
         .unwrap()
         .local_addr()
         .unwrap();
-    let (received, live) = receiver().await;
+    let (received, live) = otlp::Receiver::start(false).await;
     let mut variants = Vec::new();
     for (name, endpoint) in [
         ("no exporter", None),
@@ -185,10 +146,7 @@ async fn main() {
         dead_cost * 100.0,
         if met { "met" } else { "MISSED" }
     );
-    println!(
-        "spans the live receiver took: {}",
-        received.0.load(std::sync::atomic::Ordering::Relaxed)
-    );
+    println!("spans the live receiver took: {}", received.received());
     for variant in variants {
         let mut server = variant.server;
         server.terminate();

@@ -5,28 +5,21 @@
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
-use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use modelreg::pb::{
     self, model_artifact_service_client::ModelArtifactServiceClient,
     model_registration_service_client::ModelRegistrationServiceClient,
 };
-use opentelemetry_proto::tonic::collector::trace::v1::trace_service_server::{
-    TraceService, TraceServiceServer,
-};
-use opentelemetry_proto::tonic::collector::trace::v1::{
-    ExportTraceServiceRequest, ExportTraceServiceResponse,
-};
 use opentelemetry_proto::tonic::common::v1::any_value::Value;
 use opentelemetry_proto::tonic::trace::v1::Span;
-use tokio::net::TcpListener;
 use tonic::Code;
 use tonic::metadata::MetadataValue;
-use tonic::transport::{Channel, Server};
+use tonic::transport::Channel;
 use tonic_types::StatusExt;
 
 use crate::artifacts::{chunk_message, header_for, header_message};
+use crate::common::otlp::Receiver;
 use crate::common::process::{Serve, ServeProcess};
 use crate::common::{model, plain_async};
 
@@ -38,65 +31,20 @@ pub(crate) fn trials() -> Vec<libtest_mimic::Trial> {
     )
 }
 
-/// Everything the receiver was sent.
-#[derive(Clone, Default)]
-struct Receiver {
-    spans: Arc<Mutex<Vec<Span>>>,
-}
-
-#[tonic::async_trait]
-impl TraceService for Receiver {
-    async fn export(
-        &self,
-        request: tonic::Request<ExportTraceServiceRequest>,
-    ) -> Result<tonic::Response<ExportTraceServiceResponse>, tonic::Status> {
-        let mut spans = self.spans.lock().unwrap();
-        for resource in request.into_inner().resource_spans {
-            for scope in resource.scope_spans {
-                spans.extend(scope.spans);
-            }
+/// The spans of `trace_id` once one named `name` has arrived (and the rest of its batch).
+async fn trace_with(receiver: &Receiver, trace_id: &[u8], name: &str) -> Vec<Span> {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let spans = receiver.spans(|span| span.trace_id == trace_id);
+        if spans.iter().any(|span| span.name == name) {
+            return spans;
         }
-        Ok(tonic::Response::new(ExportTraceServiceResponse::default()))
-    }
-}
-
-impl Receiver {
-    /// A receiver on 127.0.0.1, serving until the test ends.
-    async fn start() -> (Self, SocketAddr) {
-        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let addr = listener.local_addr().unwrap();
-        let receiver = Self::default();
-        let service = TraceServiceServer::new(receiver.clone());
-        tokio::spawn(
-            Server::builder()
-                .add_service(service)
-                .serve_with_incoming(tonic::transport::server::TcpIncoming::from(listener)),
+        assert!(
+            Instant::now() < deadline,
+            "no span {name:?} in the trace; spans of it so far: {:?}",
+            spans.iter().map(|span| &span.name).collect::<Vec<_>>()
         );
-        (receiver, addr)
-    }
-
-    /// The spans of `trace_id` once one named `name` has arrived (and the rest of its batch).
-    async fn trace_with(&self, trace_id: &[u8], name: &str) -> Vec<Span> {
-        let deadline = Instant::now() + Duration::from_secs(20);
-        loop {
-            let spans: Vec<Span> = self
-                .spans
-                .lock()
-                .unwrap()
-                .iter()
-                .filter(|span| span.trace_id == trace_id)
-                .cloned()
-                .collect();
-            if spans.iter().any(|span| span.name == name) {
-                return spans;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "no span {name:?} in the trace; spans of it so far: {:?}",
-                spans.iter().map(|span| &span.name).collect::<Vec<_>>()
-            );
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }
 
@@ -219,7 +167,7 @@ async fn channel(server: &ServeProcess) -> Channel {
 
 async fn the_spans_of_a_call_continue_the_callers_trace_with_statements_and_store_calls_as_children()
  {
-    let (receiver, addr) = Receiver::start().await;
+    let (receiver, addr) = Receiver::start(true).await;
     let traced = serve_exporting_to(&format!("http://{addr}"), &[]).await;
     let channel = channel(&traced.server).await;
     let mut registration = ModelRegistrationServiceClient::new(channel.clone());
@@ -235,7 +183,7 @@ async fn the_spans_of_a_call_continue_the_callers_trace_with_statements_and_stor
         .into_inner();
 
     let name = "modelregistry.v1.ModelRegistrationService/RegisterModel";
-    let spans = receiver.trace_with(&caller.trace_id, name).await;
+    let spans = trace_with(&receiver, &caller.trace_id, name).await;
     let call = spans.iter().find(|span| span.name == name).unwrap();
     assert_eq!(
         call.parent_span_id, caller.span_id,
@@ -285,9 +233,7 @@ async fn the_spans_of_a_call_continue_the_callers_trace_with_statements_and_stor
         .await
         .expect("upload");
     let name = "modelregistry.v1.ModelArtifactService/UploadArtifact";
-    let spans = receiver
-        .trace_with(&caller.trace_id, "object_store.complete_upload")
-        .await;
+    let spans = trace_with(&receiver, &caller.trace_id, "object_store.complete_upload").await;
     let upload = spans
         .iter()
         .find(|span| span.name == name)
@@ -304,18 +250,15 @@ async fn the_spans_of_a_call_continue_the_callers_trace_with_statements_and_stor
     assert!(sample(&scrape, "modelreg_trace_spans_exported_total") > 0.0);
     // The start's health checks (and a probe's, every few seconds) start no trace.
     assert!(
-        !receiver
-            .spans
-            .lock()
-            .unwrap()
-            .iter()
-            .any(|span| span.name.starts_with("grpc.health.v1.Health/")),
+        receiver
+            .spans(|span| span.name.starts_with("grpc.health.v1.Health/"))
+            .is_empty(),
         "a health check was traced"
     );
 }
 
 async fn the_trace_id_is_in_error_details_problem_documents_and_log_lines() {
-    let (receiver, addr) = Receiver::start().await;
+    let (receiver, addr) = Receiver::start(true).await;
     let traced = serve_exporting_to(&format!("http://{addr}"), &[]).await;
     let mut registration = ModelRegistrationServiceClient::new(channel(&traced.server).await);
 
@@ -334,12 +277,12 @@ async fn the_trace_id_is_in_error_details_problem_documents_and_log_lines() {
         Some(&caller.trace_hex()),
         "{info:?}"
     );
-    receiver
-        .trace_with(
-            &caller.trace_id,
-            "modelregistry.v1.ModelRegistrationService/GetModelRegistration",
-        )
-        .await;
+    trace_with(
+        &receiver,
+        &caller.trace_id,
+        "modelregistry.v1.ModelRegistrationService/GetModelRegistration",
+    )
+    .await;
 
     // Over REST, in the problem document's metadata.
     let caller = CallerTrace::new();
@@ -361,7 +304,7 @@ async fn the_trace_id_is_in_error_details_problem_documents_and_log_lines() {
         Some(caller.trace_hex().as_str()),
         "{problem}"
     );
-    let spans = receiver.trace_with(&caller.trace_id, "GET").await;
+    let spans = trace_with(&receiver, &caller.trace_id, "GET").await;
     let request = spans.iter().find(|span| span.name == "GET").unwrap();
     assert_eq!(request.parent_span_id, caller.span_id);
 

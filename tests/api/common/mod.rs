@@ -8,6 +8,7 @@ pub mod connections;
 pub mod credentials;
 pub mod fixtures;
 pub mod objects;
+pub mod otlp;
 pub mod process;
 pub mod prometheus;
 pub mod raw_http2;
