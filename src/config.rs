@@ -10,6 +10,7 @@ use clap::Args;
 
 mod agent;
 mod auth;
+mod cache;
 mod defaults;
 mod events;
 mod import;
@@ -18,6 +19,7 @@ mod traces;
 
 pub use agent::{AgentConfig, AgentMode};
 pub use auth::AuthConfig;
+pub use cache::{CacheConfig, CacheMode};
 pub use events::EventsConfig;
 pub use import::ImportConfig;
 pub use tls::TlsConfig;
@@ -49,6 +51,9 @@ pub struct ServeConfig {
 
     #[command(flatten)]
     pub events: EventsConfig,
+
+    #[command(flatten)]
+    pub cache: CacheConfig,
 
     #[command(flatten)]
     pub agent: AgentConfig,

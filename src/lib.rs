@@ -25,9 +25,9 @@ mod transport;
 
 pub use auth::{AuthSetupError, NewToken, NewTokenArgs, new_token};
 pub use config::{
-    AgentConfig, AgentMode, ArtifactConfig, AuthConfig, DatabaseConfig, EventsConfig, GcConfig,
-    ImportConfig, LimitsConfig, RestProfile, ServeConfig, StatementObserver, SweepConfig,
-    TlsConfig, TracesConfig,
+    AgentConfig, AgentMode, ArtifactConfig, AuthConfig, CacheConfig, CacheMode, DatabaseConfig,
+    EventsConfig, GcConfig, ImportConfig, LimitsConfig, RestProfile, ServeConfig,
+    StatementObserver, SweepConfig, TlsConfig, TracesConfig,
 };
 pub use objects::OpenError as ArtifactStoreError;
 pub use registry::SweepReport;

@@ -76,6 +76,11 @@ impl Registry {
             ModelRef::Id(id) => self.get(caller, id).await,
             model => {
                 caller.require(Action::Read)?;
+                if let Some(answer) = self.cache.get(&self.store, &model).await? {
+                    return answer
+                        .filter(|found| caller.sees(found.spec.name.as_str()))
+                        .ok_or_else(|| self.not_found_error(&model));
+                }
                 let identity = self.resolve(caller, &model).await?;
                 // Deleted between the two reads: not found, as it would be a moment later.
                 self.store

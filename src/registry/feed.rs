@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use tokio::sync::{Notify, broadcast, watch};
 
+use super::cache::ReadCache;
 use crate::domain::Event;
 use crate::store::Store;
 use crate::tasks::CancellationToken;
@@ -24,6 +25,8 @@ const RETRY_PAUSE: Duration = Duration::from_secs(1);
 #[derive(Clone, Debug)]
 pub(crate) struct Feed {
     inner: Arc<Inner>,
+    /// Applies every event before watchers get it; while it is on, the log is always read.
+    cache: ReadCache,
 }
 
 #[derive(Debug)]
@@ -49,7 +52,19 @@ impl Feed {
                 closing: watch::Sender::new(false),
                 buffer,
             }),
+            cache: ReadCache::default(),
         }
+    }
+
+    /// The same feed, applying every event to `cache` first.
+    pub(crate) fn with_cache(mut self, cache: ReadCache) -> Self {
+        self.cache = cache;
+        self
+    }
+
+    /// Whether the log is read now: while anyone watches, and always for the cache.
+    fn reads(&self) -> bool {
+        self.cache.is_on() || self.inner.events.receiver_count() > 0
     }
 
     pub(crate) fn subscribe(&self) -> broadcast::Receiver<Arc<Event>> {
@@ -65,7 +80,7 @@ impl Feed {
     /// How far the feed is behind `last`, the log's last sequence: 0 while nobody watches
     /// (then it does not read the log at all).
     pub(crate) fn lag_behind(&self, last: i64) -> i64 {
-        if self.inner.events.receiver_count() == 0 {
+        if !self.reads() {
             return 0;
         }
         (last - *self.inner.position.borrow()).max(0)
@@ -105,10 +120,10 @@ impl Feed {
             }
         };
         // The last event published; `None` while nobody watches (then the log is not read,
-        // and a new watcher reads what it needs itself, see `watch`).
+        // and a new watcher reads what it needs itself, see `watch`) and the cache is off.
         let mut last: Option<i64> = None;
         loop {
-            if self.inner.events.receiver_count() == 0 {
+            if !self.reads() {
                 last = None;
             } else if let Err(err) = self.publish(&store, &mut last).await {
                 tracing::warn!(error = %err, "reading the event log failed");
@@ -122,6 +137,7 @@ impl Feed {
             tokio::select! {
                 () = self.inner.wake.notified() => {}
                 () = store.log_grew() => {}
+                () = self.cache.wanted() => {}
                 woken = woken_by_listener => {
                     if let Err(err) = woken {
                         tracing::warn!(error = %err, "listening for the commits of other replicas failed; trying again");
@@ -135,8 +151,12 @@ impl Feed {
     }
 
     async fn publish(&self, store: &Store, last: &mut Option<i64>) -> crate::domain::Result<()> {
+        // Counted before the log is read: every commit up to it is in what is read now.
+        let commits = store.local_commits();
         let mut after = match *last {
             Some(after) => after,
+            // The cache begins at its snapshot.
+            None if self.cache.is_on() => self.cache.fill(store).await?,
             // Watchers appeared: begin at the log's end. A watcher that needs earlier events
             // reads them from the log itself.
             None => store.log_position().await?.last,
@@ -146,14 +166,29 @@ impl Feed {
         loop {
             let events = store.new_events_after(after, READ_BATCH).await?;
             let read = events.len() as u64;
+            let lost_place = self.cache.apply(after, &events).is_err();
             for event in events {
                 after = event.sequence;
                 // No receiver left is no error: the next round stops reading.
                 let _ = self.inner.events.send(Arc::new(event));
             }
+            if lost_place {
+                // The log no longer holds what the cache needed next (pruned while this
+                // server could not read it): the next round fills it again. Watchers read
+                // the gap from the log, or learn that it is gone.
+                tracing::warn!(
+                    after,
+                    "the read cache lost its place in the event log; filling it again"
+                );
+                *last = None;
+                return Ok(());
+            }
             *last = Some(after);
             self.inner.position.send_replace(after);
             if read < READ_BATCH {
+                if last.is_some() {
+                    self.cache.covered(commits);
+                }
                 return Ok(());
             }
         }

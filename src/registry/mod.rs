@@ -37,6 +37,7 @@ mod artifact_versions;
 mod artifacts;
 #[cfg(test)]
 mod authorization_tests;
+mod cache;
 mod download;
 mod events;
 mod feed;
@@ -50,6 +51,7 @@ mod watch;
 use std::time::Duration;
 
 pub(crate) use artifacts::StoredArtifact;
+pub(crate) use cache::{CacheSettings, ReadCache};
 pub(crate) use feed::Feed;
 pub use sweep::SweepReport;
 pub(crate) use watch::{WATCHERS, WatchItem, WatchStream};
@@ -75,6 +77,8 @@ pub(crate) struct Registry {
     watch_heartbeat: Duration,
     /// Seals the page tokens of every listing.
     page_token_key: PageTokenKey,
+    /// Answers reads from memory where it can (off until `with_read_cache`).
+    cache: ReadCache,
 }
 
 impl Registry {
@@ -88,7 +92,15 @@ impl Registry {
             // A server reads the database's key (`with_page_token_key`); a tool that lists
             // nothing needs none that lasts.
             page_token_key: PageTokenKey::generate(),
+            cache: ReadCache::default(),
         }
+    }
+
+    /// Reads answered from `cache` where it can, which the feed keeps current.
+    pub(crate) fn with_read_cache(mut self, cache: ReadCache) -> Self {
+        self.feed = self.feed.with_cache(cache.clone());
+        self.cache = cache;
+        self
     }
 
     /// Page tokens sealed with `key`, which every replica of the database shares.
@@ -105,7 +117,7 @@ impl Registry {
     /// Watch streams that may fall `buffer` events behind, and send a heartbeat after
     /// `heartbeat` without events.
     pub(crate) fn with_watches(mut self, buffer: usize, heartbeat: Duration) -> Self {
-        self.feed = Feed::new(buffer);
+        self.feed = Feed::new(buffer).with_cache(self.cache.clone());
         self.watch_heartbeat = heartbeat;
         self
     }

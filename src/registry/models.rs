@@ -3,8 +3,8 @@
 use super::Registry;
 use crate::domain::{
     Action, Actor, AliasChange, ArtifactVersion, Caller, Error, Etag, EventType, ListQuery,
-    ModelChange, ModelCursor, ModelSpec, NewEvent, Page, Patch, Registration, RegistrationId,
-    RequestId, Result, clock,
+    ModelChange, ModelCursor, ModelRef, ModelSpec, NewEvent, Page, Patch, Registration,
+    RegistrationId, RequestId, Result, clock,
 };
 use crate::store::{Inserted, Locked, Reading};
 
@@ -90,9 +90,11 @@ impl Registry {
     /// A registration the caller may see; outside its scope a model does not exist for it.
     pub(crate) async fn get(&self, caller: &Caller, id: RegistrationId) -> Result<Registration> {
         caller.require(Action::Read)?;
-        self.store
-            .get(id)
-            .await?
+        let found = match self.cache.get(&self.store, &ModelRef::Id(id)).await? {
+            Some(answer) => answer,
+            None => self.store.get(id).await?,
+        };
+        found
             .filter(|found| caller.sees(found.spec.name.as_str()))
             .ok_or_else(|| not_found(id))
     }
@@ -211,6 +213,9 @@ impl Registry {
         query: ListQuery,
     ) -> Result<(Page<Registration, ModelCursor>, i64)> {
         caller.require(Action::Read)?;
+        if let Some(answer) = self.cache.page(&self.store, &query, &caller.scope).await? {
+            return Ok(answer);
+        }
         // Detached like the writes: it reads in a transaction.
         let (store, scope) = (self.store.clone(), caller.scope.clone());
         super::detached(async move { store.list(query, &scope).await }).await

@@ -29,11 +29,13 @@ use service::{Parts, Service};
 
 use crate::agent::Agent;
 use crate::auth::{AuthSetupError, Authenticator, WatchedFile};
-use crate::config::{DatabaseConfig, EventsConfig, GcConfig, ServeConfig, SweepConfig};
+use crate::config::{
+    CacheConfig, CacheMode, DatabaseConfig, EventsConfig, GcConfig, ServeConfig, SweepConfig,
+};
 use crate::metrics::MetricsEndpoint;
 use crate::objects::{Objects, OpenError};
-use crate::registry::Registry;
 use crate::registry::SweepReport;
+use crate::registry::{CacheSettings, ReadCache, Registry};
 use crate::store::Store;
 use crate::transport::{TlsError, TlsIncoming, TlsServer, exposure_warning, plain_incoming};
 
@@ -169,7 +171,8 @@ impl Application {
             config.events.watch_buffer as usize,
             config.events.watch_heartbeat,
         )
-        .with_page_token_key(page_token_key);
+        .with_page_token_key(page_token_key)
+        .with_read_cache(read_cache(&store, &config.cache));
         let agent = Agent::new(registry.clone(), &config.agent).map_err(ServerError::Agent)?;
         let calls = CallsInProgress::new();
         let (service, readiness) = service::service(Parts {
@@ -326,4 +329,18 @@ pub async fn migrate(database: &DatabaseConfig) -> Result<(), ServerError> {
     store.migrate().await?;
     store.close().await?;
     Ok(())
+}
+
+/// The read cache `config` asks for.
+fn read_cache(store: &Store, config: &CacheConfig) -> ReadCache {
+    match config.read_cache {
+        CacheMode::Off => ReadCache::default(),
+        CacheMode::On => ReadCache::new(
+            store,
+            CacheSettings {
+                max_bytes: usize::try_from(config.read_cache_bytes.as_u64()).unwrap_or(usize::MAX),
+                max_wait: config.read_cache_max_wait,
+            },
+        ),
+    }
 }

@@ -78,10 +78,12 @@ impl Store {
         observer: Option<&StatementObserver>,
     ) -> Result<Self, DbErr> {
         let url = config.database_url.as_str();
+        let in_memory =
+            url.starts_with("sqlite:") && (url.contains(":memory:") || url.contains("mode=memory"));
         let (reader, writer) = if !url.starts_with("sqlite:") {
             let pool = Database::connect(options(url, config.database_max_connections)).await?;
             (pool.clone(), pool)
-        } else if url.contains(":memory:") || url.contains("mode=memory") {
+        } else if in_memory {
             // An in-memory database exists once per connection: it can only have one.
             let pool = connect_sqlite(sqlite_options(url, 1)).await?;
             (pool.clone(), pool)
@@ -117,7 +119,7 @@ impl Store {
             reader,
             writer,
             write_waiters: Arc::default(),
-            numbering: numbering::Numbering::new(log),
+            numbering: numbering::Numbering::new(log, in_memory),
         })
     }
 

@@ -22,6 +22,7 @@
 //! exactly the changes up to its sequence.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use sea_orm::{
@@ -65,12 +66,18 @@ pub(super) struct Numbering {
     pending: Notify,
     /// Set when numbered events were committed: the log grew.
     grew: Notify,
+    /// Whether no other process can write the database (an in-memory SQLite database).
+    sole_writer: bool,
+    /// Commits of this server that appended events, counted after each commit: the read
+    /// cache knows from it which commits its reads must see.
+    commits: AtomicU64,
 }
 
 impl Numbering {
-    pub(super) fn new(log: Option<DatabaseConnection>) -> Arc<Self> {
+    pub(super) fn new(log: Option<DatabaseConnection>, sole_writer: bool) -> Arc<Self> {
         Arc::new(Self {
             log,
+            sole_writer,
             ..Self::default()
         })
     }
@@ -233,11 +240,36 @@ fn missing_counter() -> DbErr {
 impl Store {
     /// A writer committed an event: have it numbered, or tell the feed.
     pub(super) fn appended(&self) {
+        self.numbering.commits.fetch_add(1, Ordering::AcqRel);
         if self.numbering.log.is_some() {
             self.numbering.pending.notify_one();
         } else {
             self.numbering.grew.notify_one();
         }
+    }
+
+    /// Whether this server is the only one that can write the database: then every change
+    /// is one of its `local_commits`.
+    pub(crate) fn sole_writer(&self) -> bool {
+        self.numbering.sole_writer
+    }
+
+    /// How many commits of this server appended events so far (each counted after it
+    /// committed).
+    pub(crate) fn local_commits(&self) -> u64 {
+        self.numbering.commits.load(Ordering::Acquire)
+    }
+
+    /// The sequence of the last event committed now, by any replica: events committed
+    /// without a number yet are numbered first, so that it covers every change committed
+    /// before the call.
+    pub(crate) async fn committed_sequence(&self) -> Result<i64> {
+        let (last, pending) = position_in(&self.reader).await?;
+        if pending == 0 {
+            return Ok(last);
+        }
+        self.number_events().await?;
+        Ok(position_in(&self.reader).await?.0)
     }
 
     /// Completes when numbered events were committed since the last call (by this server).
