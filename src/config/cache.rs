@@ -23,6 +23,11 @@ pub struct CacheConfig {
     /// another replica, a moment earlier) before it reads from the database instead.
     #[arg(long, env = "MODELREG_READ_CACHE_MAX_WAIT", default_value = "100ms", value_parser = humantime::parse_duration)]
     pub read_cache_max_wait: Duration,
+
+    /// A fault for tests only: each round of the feed that keeps the cache current waits
+    /// this long before it reads the log, so that the cache falls behind.
+    #[arg(long, env = "MODELREG_READ_CACHE_FEED_DELAY", default_value = "0s", value_parser = humantime::parse_duration, hide = true)]
+    pub read_cache_feed_delay: Duration,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]

@@ -151,6 +151,10 @@ impl Feed {
     }
 
     async fn publish(&self, store: &Store, last: &mut Option<i64>) -> crate::domain::Result<()> {
+        let delay = self.cache.feed_delay();
+        if !delay.is_zero() {
+            tokio::time::sleep(delay).await;
+        }
         // Counted before the log is read: every commit up to it is in what is read now.
         let commits = store.local_commits();
         let mut after = match *last {

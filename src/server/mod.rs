@@ -340,6 +340,7 @@ fn read_cache(store: &Store, config: &CacheConfig) -> ReadCache {
             CacheSettings {
                 max_bytes: usize::try_from(config.read_cache_bytes.as_u64()).unwrap_or(usize::MAX),
                 max_wait: config.read_cache_max_wait,
+                feed_delay: config.read_cache_feed_delay,
             },
         ),
     }

@@ -260,16 +260,10 @@ impl Store {
         self.numbering.commits.load(Ordering::Acquire)
     }
 
-    /// The sequence of the last event committed now, by any replica: events committed
-    /// without a number yet are numbered first, so that it covers every change committed
-    /// before the call.
-    pub(crate) async fn committed_sequence(&self) -> Result<i64> {
-        let (last, pending) = position_in(&self.reader).await?;
-        if pending == 0 {
-            return Ok(last);
-        }
-        self.number_events().await?;
-        Ok(position_in(&self.reader).await?.0)
+    /// Where the log is now, for any replica: its last sequence, and how many committed
+    /// events still wait for their number (they will follow it).
+    pub(crate) async fn committed_position(&self) -> Result<(i64, i64)> {
+        Ok(position_in(&self.reader).await?)
     }
 
     /// Completes when numbered events were committed since the last call (by this server).

@@ -25,6 +25,7 @@ mod metrics;
 mod operations;
 mod probes;
 mod query_budgets;
+mod read_cache;
 mod registration;
 mod rest;
 mod robustness;
@@ -53,6 +54,7 @@ fn main() {
         events::trials(),
         update::trials(),
         query_budgets::trials(),
+        read_cache::trials(),
         artifacts::trials(),
         metrics::trials(),
         cli::trials(),

@@ -10,7 +10,7 @@
 //!   without a number. Concurrent reads share one check: a read uses a check that began after
 //!   it did, so a burst of reads costs one or two statements, however many there are.
 
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use crate::domain::Result;
 use crate::store::Store;
@@ -68,11 +68,12 @@ impl Freshness {
         }
     }
 
-    /// What a read that begins now needs applied.
-    pub(super) async fn needed(&self, store: &Store) -> Result<Needed> {
+    /// What a read that begins now needs applied; `None` when events committed before it
+    /// did not get their numbers within `max_wait`.
+    pub(super) async fn needed(&self, store: &Store, max_wait: Duration) -> Result<Option<Needed>> {
         let began = Instant::now();
         let Freshness::Checked(last) = self else {
-            return Ok(Needed::Commits(store.local_commits()));
+            return Ok(Some(Needed::Commits(store.local_commits())));
         };
         // Readers queue here while one checks; each then takes the newest check if it began
         // after the reader did, or makes the next one for everyone queued behind it.
@@ -80,14 +81,38 @@ impl Freshness {
         if let Some(check) = *last
             && check.began >= began
         {
-            return Ok(Needed::Sequence(check.sequence));
+            return Ok(Some(Needed::Sequence(check.sequence)));
         }
         let check_began = Instant::now();
-        let sequence = store.committed_sequence().await?;
+        let Some(sequence) = committed_sequence(store, max_wait).await? else {
+            return Ok(None);
+        };
         *last = Some(Check {
             began: check_began,
             sequence,
         });
-        Ok(Needed::Sequence(sequence))
+        Ok(Some(Needed::Sequence(sequence)))
     }
+}
+
+/// The sequence of the last event committed now, by any replica. Events committed without a
+/// number yet (PostgreSQL's writers leave numbering to the sequencer) are numbered first, for
+/// at most `max_wait`: the sequence then covers every change committed before the call.
+async fn committed_sequence(store: &Store, max_wait: Duration) -> Result<Option<i64>> {
+    let (last, pending) = store.committed_position().await?;
+    if pending == 0 {
+        return Ok(Some(last));
+    }
+    // In a task of its own: a transaction is never dropped half-way by a read that stops
+    // waiting.
+    let numbering = tokio::spawn({
+        let store = store.clone();
+        async move { store.number_events().await }
+    });
+    match tokio::time::timeout(max_wait, numbering).await {
+        Ok(Ok(numbered)) => numbered?,
+        Ok(Err(err)) => return Err(crate::domain::Error::Internal(err.into())),
+        Err(_) => return Ok(None),
+    }
+    Ok(Some(store.committed_position().await?.0))
 }

@@ -9,6 +9,8 @@
 
 mod freshness;
 mod state;
+#[cfg(test)]
+mod tests;
 
 use std::ops::Bound;
 use std::sync::{Arc, RwLock};
@@ -40,6 +42,8 @@ pub(crate) struct CacheSettings {
     /// How long a read waits for the feed to apply what was committed before it, before it
     /// reads from the database instead.
     pub(crate) max_wait: Duration,
+    /// A fault for tests: each round of the feed waits this long before it reads the log.
+    pub(crate) feed_delay: Duration,
 }
 
 /// The cache, or none (`--read-cache off`): then every read goes to the database.
@@ -263,6 +267,13 @@ impl ReadCache {
         }
     }
 
+    /// The fault a test set: how long each round of the feed waits first.
+    pub(crate) fn feed_delay(&self) -> Duration {
+        self.inner
+            .as_ref()
+            .map_or(Duration::ZERO, |inner| inner.settings.feed_delay)
+    }
+
     /// Completes when a read waits for the feed.
     pub(crate) async fn wanted(&self) {
         match &self.inner {
@@ -283,7 +294,9 @@ impl Inner {
         if self.read(|_| ()).is_none() {
             return Ok(Err(Fallback::Filling));
         }
-        let needed = self.freshness.needed(store).await?;
+        let Some(needed) = self.freshness.needed(store, self.settings.max_wait).await? else {
+            return Ok(Err(Fallback::Behind));
+        };
         let mut reach = self.reach.subscribe();
         let lag = reach.borrow().behind(&needed);
         metrics::gauge!(LAG).set(lag as f64);

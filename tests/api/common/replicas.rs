@@ -21,8 +21,8 @@ pub struct Replica {
 /// Replicas on one fresh database; the processes are killed before the database is dropped.
 pub struct Cluster {
     pub replicas: Vec<Replica>,
-    _database: TestDatabase,
-    _folder: tempfile::TempDir,
+    database: TestDatabase,
+    folder: tempfile::TempDir,
 }
 
 impl Cluster {
@@ -31,33 +31,25 @@ impl Cluster {
     pub async fn start(backend: Backend, count: usize, args: &[&str]) -> Self {
         let database = TestDatabase::create(&backend).await;
         let folder = tempfile::tempdir().unwrap();
-        let artifacts = url::Url::from_directory_path(folder.path()).unwrap();
-        let starts = (0..count).map(|i| {
-            let log = std::fs::File::create(folder.path().join(format!("replica-{i}.log")));
-            Serve::new()
-                .args(["--database-url", &database.url])
-                .args(["--artifact-store", artifacts.as_str()])
-                // Three pools share the database with other tests.
-                .args(["--database-max-connections", "8", "--gc-interval", "0s"])
-                .args(args)
-                .log_to(log.unwrap())
-                .start()
-        });
+        let starts = (0..count).map(|i| replica(&database, &folder, i, Serve::new(), args));
         let mut replicas = Vec::new();
-        for process in futures::future::join_all(starts).await {
-            let channel = Channel::from_shared(process.url()).unwrap();
-            let channel = channel.connect().await.unwrap();
-            replicas.push(Replica {
-                process,
-                registration: ModelRegistrationServiceClient::new(channel.clone()),
-                events: ModelEventServiceClient::new(channel),
-            });
+        for started in futures::future::join_all(starts).await {
+            replicas.push(started);
         }
         Self {
             replicas,
-            _database: database,
-            _folder: folder,
+            database,
+            folder,
         }
+    }
+
+    /// Kills replica `index` (kill -9) and starts it again on its address, with `args` as
+    /// well; returns once it serves. Its log goes on in the same file.
+    pub async fn restart_with(&mut self, index: usize, args: &[&str]) {
+        let addr = self.replicas[index].process.addr();
+        self.replicas[index].process.kill();
+        let serve = Serve::listening_on(addr);
+        self.replicas[index] = replica(&self.database, &self.folder, index, serve, args).await;
     }
 
     /// The sequence of the newest event in the log, as the last replica reads it (tests stop
@@ -81,6 +73,38 @@ impl Cluster {
             assert!(Instant::now() < deadline, "the log never reached {wanted}");
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
+    }
+}
+
+/// Starts replica `index` of the cluster on `database`, with its artifacts and log in
+/// `folder`.
+async fn replica(
+    database: &TestDatabase,
+    folder: &tempfile::TempDir,
+    index: usize,
+    serve: Serve,
+    args: &[&str],
+) -> Replica {
+    let artifacts = url::Url::from_directory_path(folder.path()).unwrap();
+    let log = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(folder.path().join(format!("replica-{index}.log")));
+    let process = serve
+        .args(["--database-url", &database.url])
+        .args(["--artifact-store", artifacts.as_str()])
+        // Three pools share the database with other tests.
+        .args(["--database-max-connections", "8", "--gc-interval", "0s"])
+        .args(args)
+        .log_to(log.unwrap())
+        .start()
+        .await;
+    let channel = Channel::from_shared(process.url()).unwrap();
+    let channel = channel.connect().await.unwrap();
+    Replica {
+        process,
+        registration: ModelRegistrationServiceClient::new(channel.clone()),
+        events: ModelEventServiceClient::new(channel),
     }
 }
 
