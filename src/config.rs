@@ -155,6 +155,11 @@ pub struct LimitsConfig {
     #[arg(long, env = "MODELREG_MAX_DEADLINE", default_value = "1h", value_parser = humantime::parse_duration)]
     pub max_deadline: Duration,
 
+    /// For benchmarks only: serve gRPC without the limit of requests in progress and without
+    /// deadlines, to measure what they cost a call.
+    #[arg(long, env = "MODELREG_BENCH_WITHOUT_CALL_LIMITS", hide = true)]
+    pub bench_without_call_limits: bool,
+
     /// Concurrent streams (calls) per HTTP/2 connection.
     #[arg(long, env = "MODELREG_MAX_CONCURRENT_STREAMS", default_value_t = 256)]
     pub max_concurrent_streams: u32,

@@ -22,5 +22,5 @@ pub(crate) use caller::take_caller;
 pub(crate) use discovery::DiscoveryService;
 pub(crate) use events::{EventService, watch_response};
 pub(crate) use lease::StreamLimits;
-pub(crate) use limits::{DeadlineLayer, overload_layers};
+pub(crate) use limits::{CallLimits, CallLimitsLayer, InProgress};
 pub(crate) use registration::{RegistrationService, check_registration};

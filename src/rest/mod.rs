@@ -22,20 +22,14 @@ mod resource;
 mod spans;
 mod upload;
 
-use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Router;
-use axum::error_handling::HandleErrorLayer;
 use axum::extract::{Request, State};
 use axum::http::{Method, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use tokio::sync::Semaphore;
-use tower::ServiceBuilder;
-use tower::limit::GlobalConcurrencyLimitLayer;
-use tower::load_shed::LoadShedLayer;
 use tower_http::normalize_path::NormalizePath;
 use tower_http::trace::TraceLayer;
 
@@ -45,7 +39,7 @@ use problem::Problem;
 use crate::agent::Agent;
 use crate::auth::Authenticator;
 use crate::config::RestProfile;
-use crate::grpc::StreamLimits;
+use crate::grpc::{InProgress, StreamLimits};
 use crate::metrics;
 use crate::registry::Registry;
 
@@ -94,7 +88,7 @@ pub(crate) fn service(
     agent: Agent,
     authenticator: Authenticator,
     settings: Settings,
-    in_progress: Arc<Semaphore>,
+    in_progress: InProgress,
 ) -> NormalizePath<Router> {
     let Settings {
         profile,
@@ -150,15 +144,7 @@ pub(crate) fn service(
         ))
         // Outside authentication: fetching the keys of a JWT cannot outlast the request.
         .layer(axum::middleware::from_fn_with_state(deadlines, deadline))
-        .layer(
-            ServiceBuilder::new()
-                .layer(HandleErrorLayer::new(|_: tower::BoxError| async {
-                    crate::metrics::shed("rest");
-                    Problem::overloaded()
-                }))
-                .layer(LoadShedLayer::new())
-                .layer(GlobalConcurrencyLimitLayer::with_semaphore(in_progress)),
-        )
+        .layer(axum::middleware::from_fn_with_state(in_progress, admit))
         .layer(
             TraceLayer::new_for_http()
                 .make_span_with(spans::request_span)
@@ -242,4 +228,16 @@ async fn method_not_allowed(method: Method) -> Response {
         format!("{method} is not allowed on this resource"),
     )
     .into_response()
+}
+
+/// Admits a request within the server-wide limit of requests in progress (shared with gRPC),
+/// or answers 503 at once.
+async fn admit(State(in_progress): State<InProgress>, request: Request, next: Next) -> Response {
+    let Some(admitted) = in_progress.admit() else {
+        metrics::shed("rest");
+        return Problem::overloaded().into_response();
+    };
+    let response = next.run(request).await;
+    drop(admitted);
+    response
 }

@@ -3,10 +3,8 @@
 //! through. The stack is boxed once, so that the built server has a type `Application` can
 //! keep until it runs.
 
-use std::sync::Arc;
 use std::time::Duration;
 
-use tokio::sync::Semaphore;
 use tonic::body::Body;
 use tonic::service::Routes;
 use tonic::transport::Server;
@@ -24,8 +22,8 @@ use crate::agent::{Agent, AgentGrpc};
 use crate::auth::Authenticator;
 use crate::config::{LimitsConfig, RestProfile};
 use crate::grpc::{
-    ArtifactService, AuthenticateLayer, DeadlineLayer, DiscoveryService, EventService,
-    RegistrationService, StreamLimits, overload_layers,
+    ArtifactService, AuthenticateLayer, CallLimits, CallLimitsLayer, DiscoveryService,
+    EventService, InProgress, RegistrationService, StreamLimits,
 };
 use crate::metrics::RpcMetricsLayer;
 use crate::pb::{
@@ -79,7 +77,7 @@ pub(super) async fn service(parts: Parts<'_>) -> Result<(Service, Readiness), Se
     let reflection_v1alpha = reflection().build_v1alpha()?;
 
     let max_message = limits.max_message_bytes.as_u64() as usize;
-    let in_progress = Arc::new(Semaphore::new(limits.max_concurrent_requests));
+    let in_progress = InProgress::new(limits.max_concurrent_requests);
     let streams = StreamLimits {
         max_connection_age: limits.max_connection_age,
         max_deadline: limits.max_deadline,
@@ -101,7 +99,11 @@ pub(super) async fn service(parts: Parts<'_>) -> Result<(Service, Readiness), Se
         },
         in_progress.clone(),
     );
-    let (answer_shed, load_shed, concurrency_limit) = overload_layers(in_progress);
+    let call_limits = (!limits.bench_without_call_limits).then_some(CallLimits {
+        in_progress,
+        default: limits.default_deadline,
+        max: limits.max_deadline,
+    });
     let layers = ServiceBuilder::new()
         // One body and one error type: the price of a nameable stack is a box per call.
         .map_response(|response: http::Response<_>| response.map(Body::new))
@@ -118,13 +120,7 @@ pub(super) async fn service(parts: Parts<'_>) -> Result<(Service, Readiness), Se
                 .on_eos(record_end_of_stream)
                 .on_failure(()),
         )
-        .layer(answer_shed)
-        .layer(load_shed)
-        .layer(concurrency_limit)
-        .layer(DeadlineLayer {
-            default: limits.default_deadline,
-            max: limits.max_deadline,
-        })
+        .layer(CallLimitsLayer(call_limits))
         // Inside the call's span (to record the principal) and its deadline (a JWKS fetch
         // cannot outlast the call).
         .layer(AuthenticateLayer::new(authenticator.clone()));
