@@ -10,6 +10,10 @@
 //!
 //! The server runs in this process, so that its statements can be captured and explained; the
 //! figures are the client's, over a real socket. A missed floor is reported, not hidden.
+//!
+//! Then, on the SQLite file, what the read cache holds of those models: the release binary
+//! started with the cache and without it, each process's resident memory once it serves
+//! (and, with the cache, once the cache is filled), and the cache's own estimate.
 
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -26,6 +30,9 @@ use tonic_health::pb::{HealthCheckRequest, health_client::HealthClient};
 
 #[path = "support/postgres.rs"]
 mod postgres;
+
+#[path = "../tests/api/common/process.rs"]
+mod process;
 
 use postgres::BenchDatabase;
 
@@ -346,6 +353,7 @@ async fn main() {
         folder.path().join("modelreg.db").display()
     );
     let mut met = run_backend("SQLite", &sqlite_url, models).await;
+    memory_of_the_read_cache(&sqlite_url, folder.path(), models).await;
     match std::env::var("MODELREG_BENCH_POSTGRES_URL") {
         Ok(admin_url) => {
             let database = BenchDatabase::create(&admin_url).await;
@@ -357,4 +365,96 @@ async fn main() {
     if !met {
         println!("\na floor was missed");
     }
+}
+
+/// Starts the release binary on the database of `url` with the read cache and without it, and
+/// prints what the cache takes per registration: resident memory with it minus without it, and
+/// the cache's own estimate.
+async fn memory_of_the_read_cache(url: &str, folder: &std::path::Path, models: u64) {
+    println!("\n== the read cache's memory (SQLite file of {models} models) ==");
+    let artifacts = url::Url::from_directory_path(folder.join("artifacts")).unwrap();
+    let mut resident = Vec::new();
+    for cache in ["on", "off"] {
+        let metrics = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|listener| listener.local_addr())
+            .unwrap();
+        let started = Instant::now();
+        let mut server = process::Serve::new()
+            .args([
+                "--database-url",
+                url,
+                "--artifact-store",
+                artifacts.as_str(),
+            ])
+            .args([
+                "--read-cache",
+                cache,
+                "--metrics-listen",
+                &metrics.to_string(),
+            ])
+            .args(["--gc-interval", "0s"])
+            .start()
+            .await;
+        let scrape = || async move {
+            reqwest::get(format!("http://{metrics}/metrics"))
+                .await
+                .expect("the metrics endpoint")
+                .text()
+                .await
+                .unwrap()
+        };
+        let sample = |text: &str, name: &str| {
+            text.lines()
+                .find(|line| line.starts_with(name))
+                .and_then(|line| line.rsplit(' ').next()?.parse::<f64>().ok())
+                .unwrap_or(0.0)
+        };
+        let mut estimate = 0.0;
+        if cache == "on" {
+            loop {
+                let text = scrape().await;
+                if sample(&text, "modelreg_read_cache_registrations") >= models as f64 {
+                    estimate = sample(&text, "modelreg_read_cache_bytes");
+                    break;
+                }
+                assert!(
+                    started.elapsed() < Duration::from_secs(300),
+                    "the cache never filled"
+                );
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+            println!(
+                "cache filled {:.1} s after the start; estimated {:.0} MiB, {:.0} bytes per registration",
+                started.elapsed().as_secs_f64(),
+                estimate / 1048576.0,
+                estimate / models as f64
+            );
+        }
+        // Both serve reads before they are measured: pools and buffers as in use.
+        let channel = Channel::from_shared(server.url())
+            .unwrap()
+            .connect()
+            .await
+            .unwrap();
+        time_health(&channel).await;
+        let status = std::fs::read_to_string(format!("/proc/{}/status", server.pid())).unwrap();
+        let rss_kib: f64 = status
+            .lines()
+            // Anonymous memory only: the SQLite file's pages mapped by the readers are not the
+            // cache's.
+            .find_map(|line| line.strip_prefix("RssAnon:"))
+            .and_then(|rest| rest.split_whitespace().next()?.parse().ok())
+            .unwrap_or(0.0);
+        println!(
+            "read cache {cache}: resident (anonymous) {:.0} MiB",
+            rss_kib / 1024.0
+        );
+        resident.push(rss_kib * 1024.0);
+        server.terminate();
+        server.wait(Duration::from_secs(30)).await;
+    }
+    println!(
+        "the cache's resident cost: {:.0} bytes per registration (3 environments, 5 labels)",
+        (resident[0] - resident[1]) / models as f64
+    );
 }

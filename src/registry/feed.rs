@@ -19,6 +19,10 @@ const READ_BATCH: u64 = 500;
 /// How long a closing feed waits to publish the log's last events.
 const CLOSE_CATCH_UP: Duration = Duration::from_secs(2);
 
+/// While nobody watches, commits wake the feed at most this often (reads that need the cache
+/// current wake it at once).
+const COALESCE: Duration = Duration::from_millis(5);
+
 /// After a failed read or a lost listener connection, wait this long before the next try.
 const RETRY_PAUSE: Duration = Duration::from_secs(1);
 
@@ -128,15 +132,28 @@ impl Feed {
             } else if let Err(err) = self.publish(&store, &mut last).await {
                 tracing::warn!(error = %err, "reading the event log failed");
             }
+            // With no watcher, commits only keep the cache current, and a read that needs it
+            // wakes the feed at once: commits then wake it at most every `COALESCE`, so that
+            // a burst of writes costs a few reads of the log, not one each.
+            let pause = if self.inner.events.receiver_count() == 0 {
+                COALESCE
+            } else {
+                Duration::ZERO
+            };
             let woken_by_listener = async {
+                tokio::time::sleep(pause).await;
                 match listener.as_mut() {
                     Some(listener) => listener.committed().await,
                     None => std::future::pending().await,
                 }
             };
+            let grew = async {
+                tokio::time::sleep(pause).await;
+                store.log_grew().await;
+            };
             tokio::select! {
                 () = self.inner.wake.notified() => {}
-                () = store.log_grew() => {}
+                () = grew => {}
                 () = self.cache.wanted() => {}
                 woken = woken_by_listener => {
                     if let Err(err) = woken {
