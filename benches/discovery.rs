@@ -409,20 +409,18 @@ async fn memory_of_the_read_cache(url: &str, folder: &std::path::Path, models: u
                 .and_then(|line| line.rsplit(' ').next()?.parse::<f64>().ok())
                 .unwrap_or(0.0)
         };
-        let mut estimate = 0.0;
         if cache == "on" {
-            loop {
+            let estimate = loop {
                 let text = scrape().await;
                 if sample(&text, "modelreg_read_cache_registrations") >= models as f64 {
-                    estimate = sample(&text, "modelreg_read_cache_bytes");
-                    break;
+                    break sample(&text, "modelreg_read_cache_bytes");
                 }
                 assert!(
                     started.elapsed() < Duration::from_secs(300),
                     "the cache never filled"
                 );
                 tokio::time::sleep(Duration::from_millis(50)).await;
-            }
+            };
             println!(
                 "cache filled {:.1} s after the start; estimated {:.0} MiB, {:.0} bytes per registration",
                 started.elapsed().as_secs_f64(),
