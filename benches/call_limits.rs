@@ -20,6 +20,7 @@ mod process;
 mod settings;
 
 use process::{Serve, ServeProcess};
+use settings::median;
 
 struct Variant {
     name: &'static str,
@@ -41,12 +42,6 @@ async fn serve(folder: &std::path::Path, name: &str, args: &[&str]) -> ServeProc
         .log_to(log)
         .start()
         .await
-}
-
-fn median(values: &[f64]) -> f64 {
-    let mut sorted = values.to_vec();
-    sorted.sort_by(f64::total_cmp);
-    sorted[sorted.len() / 2]
 }
 
 #[tokio::main]

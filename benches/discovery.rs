@@ -34,6 +34,9 @@ mod postgres;
 #[path = "../tests/api/common/process.rs"]
 mod process;
 
+#[path = "../tests/api/common/prometheus.rs"]
+mod prometheus;
+
 use postgres::BenchDatabase;
 
 // The server's allocator (see src/main.rs): the server runs in this process, and what a page
@@ -375,9 +378,7 @@ async fn memory_of_the_read_cache(url: &str, folder: &std::path::Path, models: u
     let artifacts = url::Url::from_directory_path(folder.join("artifacts")).unwrap();
     let mut resident = Vec::new();
     for cache in ["on", "off"] {
-        let metrics = std::net::TcpListener::bind("127.0.0.1:0")
-            .and_then(|listener| listener.local_addr())
-            .unwrap();
+        let metrics = prometheus::free_address();
         let started = Instant::now();
         let mut server = process::Serve::new()
             .args([
@@ -395,25 +396,12 @@ async fn memory_of_the_read_cache(url: &str, folder: &std::path::Path, models: u
             .args(["--gc-interval", "0s"])
             .start()
             .await;
-        let scrape = || async move {
-            reqwest::get(format!("http://{metrics}/metrics"))
-                .await
-                .expect("the metrics endpoint")
-                .text()
-                .await
-                .unwrap()
-        };
-        let sample = |text: &str, name: &str| {
-            text.lines()
-                .find(|line| line.starts_with(name))
-                .and_then(|line| line.rsplit(' ').next()?.parse::<f64>().ok())
-                .unwrap_or(0.0)
-        };
         if cache == "on" {
             let estimate = loop {
-                let text = scrape().await;
-                if sample(&text, "modelreg_read_cache_registrations") >= models as f64 {
-                    break sample(&text, "modelreg_read_cache_bytes");
+                let text = prometheus::scrape(metrics).await;
+                let held = prometheus::sample(&text, "modelreg_read_cache_registrations", None);
+                if held >= models as f64 {
+                    break prometheus::sample(&text, "modelreg_read_cache_bytes", None);
                 }
                 assert!(
                     started.elapsed() < Duration::from_secs(300),

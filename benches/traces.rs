@@ -23,6 +23,7 @@ mod process;
 mod settings;
 
 use process::{Serve, ServeProcess};
+use settings::median;
 
 struct Variant {
     name: &'static str,
@@ -50,12 +51,6 @@ async fn serve(folder: &std::path::Path, name: &str, endpoint: Option<&str>) -> 
         serve = serve.args(["--otlp-endpoint", endpoint]);
     }
     serve.start().await
-}
-
-fn median(values: &[f64]) -> f64 {
-    let mut sorted = values.to_vec();
-    sorted.sort_by(f64::total_cmp);
-    sorted[sorted.len() / 2]
 }
 
 #[tokio::main]

@@ -36,3 +36,11 @@ pub async fn gather_statistics(config: &BenchConfig, database_url: &str) {
         .expect("ANALYZE");
     database.close().await.ok();
 }
+
+/// The median of a run's rounds.
+#[allow(dead_code)]
+pub fn median(values: &[f64]) -> f64 {
+    let mut sorted = values.to_vec();
+    sorted.sort_by(f64::total_cmp);
+    sorted[sorted.len() / 2]
+}
