@@ -11,10 +11,10 @@ use tonic::{Request, Response, Status};
 use super::tools::{Failure, Tool};
 use crate::domain::Caller;
 use crate::grpc::{
-    ArtifactService, DiscoveryService, EventService, RegistrationService, StreamLimits,
+    ArtifactService, DiscoveryService, EventService, ModelDiscoveryService, RegistrationService,
+    StreamLimits,
 };
 use crate::pb::model_artifact_service_server::ModelArtifactService;
-use crate::pb::model_discovery_service_server::ModelDiscoveryService;
 use crate::pb::model_event_service_server::ModelEventService;
 use crate::pb::model_registration_service_server::ModelRegistrationService;
 use crate::pb::{self, json as pb_json};

@@ -10,6 +10,7 @@ mod draft;
 mod error;
 mod event;
 pub(crate) mod filter;
+mod held;
 mod import;
 mod labels;
 mod lease;
@@ -19,6 +20,7 @@ mod names;
 pub(crate) mod page_token;
 mod paging;
 mod patch;
+mod position;
 #[cfg(test)]
 mod proptests;
 #[cfg(test)]
@@ -39,6 +41,7 @@ pub(crate) use event::{
     Actor, AliasChange, Event, EventFilter, EventQuery, EventQueryDraft, EventType, WatchRequest,
     WatchStart,
 };
+pub(crate) use held::{Encoding, Held};
 pub(crate) use import::{ForeignModel, ImportOutcome};
 pub(crate) use labels::{Alias, Labels, key_problem};
 pub(crate) use lease::{Lease, LeaseEnd};
@@ -47,6 +50,7 @@ pub(crate) use model_change::{ArtifactRecord, ModelChange, NewEvent};
 pub(crate) use names::{ArtifactVersion, Etag, ModelName, ModelVersion, RegistrationId, RequestId};
 pub(crate) use paging::{ArtifactCursor, ListQuery, ListQueryDraft, ModelCursor, Page, PageSize};
 pub(crate) use patch::{Change, Patch};
+pub(crate) use position::Position;
 
 /// Size bounds of the registry (documented in the proto).
 pub(crate) mod limits {

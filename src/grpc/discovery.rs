@@ -1,14 +1,27 @@
 //! ModelDiscoveryService: find registered models by name and version or by a filter, in an
-//! order, page by page.
+//! order, page by page. Its server is generated from the method by hand (see `build.rs`), so
+//! that a page is written from encodings kept with the registrations (`EncodedPage`).
 
 use tonic::{Request, Response, Status};
 
 use super::caller::take_caller;
-use super::convert;
+use super::encoded::EncodedPage;
 use crate::domain::page_token;
 use crate::domain::{ListQuery, ListQueryDraft};
-use crate::pb::{self, model_discovery_service_server::ModelDiscoveryService};
+use crate::pb;
 use crate::registry::Registry;
+
+#[allow(unreachable_pub)]
+mod generated {
+    include!(concat!(
+        env!("OUT_DIR"),
+        "/modelregistry.v1.ModelDiscoveryService.rs"
+    ));
+}
+
+pub(crate) use generated::model_discovery_service_server::{
+    ModelDiscoveryService, ModelDiscoveryServiceServer,
+};
 
 pub(crate) struct DiscoveryService {
     registry: Registry,
@@ -25,7 +38,7 @@ impl ModelDiscoveryService for DiscoveryService {
     async fn list_models(
         &self,
         mut request: Request<pb::ListModelsRequest>,
-    ) -> Result<Response<pb::ListModelsResponse>, Status> {
+    ) -> Result<Response<EncodedPage>, Status> {
         let caller = take_caller(&mut request)?;
         let pb::ListModelsRequest {
             model_name,
@@ -53,13 +66,14 @@ impl ModelDiscoveryService for DiscoveryService {
         };
         let query = ListQuery::parse(draft, after)?;
         let (page, sequence) = self.registry.list(&caller, query).await?;
-        Ok(Response::new(pb::ListModelsResponse {
+        let next_page_token = page
+            .next
+            .map(|after| page_token::encode(self.registry.page_token_key(), &binding, after))
+            .unwrap_or_default();
+        Ok(Response::new(EncodedPage::new(
+            &page.items,
+            next_page_token,
             sequence,
-            models: page.items.iter().map(convert::registration).collect(),
-            next_page_token: page
-                .next
-                .map(|after| page_token::encode(self.registry.page_token_key(), &binding, after))
-                .unwrap_or_default(),
-        }))
+        )))
     }
 }

@@ -72,22 +72,13 @@ impl Registry {
 
     /// A registration named by id, by name and version, or by name and alias.
     pub(crate) async fn get_by(&self, caller: &Caller, model: ModelRef) -> Result<Registration> {
-        match model {
-            ModelRef::Id(id) => self.get(caller, id).await,
-            model => {
-                caller.require(Action::Read)?;
-                if let Some(answer) = self.cache.get(&self.store, &model).await? {
-                    return answer
-                        .filter(|found| caller.sees(found.spec.name.as_str()))
-                        .ok_or_else(|| self.not_found_error(&model));
-                }
-                let identity = self.resolve(caller, &model).await?;
-                // Deleted between the two reads: not found, as it would be a moment later.
-                self.store
-                    .get(identity.id)
-                    .await?
-                    .ok_or_else(|| self.not_found_error(&model))
-            }
-        }
+        caller.require(Action::Read)?;
+        let found = match self.cache.get(&self.store, &model).await? {
+            Some(answer) => answer,
+            None => self.store.find(&model).await?,
+        };
+        found
+            .filter(|found| caller.sees(found.spec.name.as_str()))
+            .ok_or_else(|| self.not_found_error(&model))
     }
 }

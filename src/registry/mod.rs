@@ -45,7 +45,7 @@ pub(crate) mod import;
 mod models;
 mod sweep;
 #[cfg(test)]
-mod testing;
+pub(crate) mod testing;
 mod watch;
 
 use std::time::Duration;

@@ -1,8 +1,10 @@
 //! Registration and discovery: register, get, update, delete and list models.
 
+use std::sync::Arc;
+
 use super::Registry;
 use crate::domain::{
-    Action, Actor, AliasChange, ArtifactVersion, Caller, Error, Etag, EventType, ListQuery,
+    Action, Actor, AliasChange, ArtifactVersion, Caller, Error, Etag, EventType, Held, ListQuery,
     ModelChange, ModelCursor, ModelRef, ModelSpec, NewEvent, Page, Patch, Registration,
     RegistrationId, RequestId, Result, clock,
 };
@@ -89,14 +91,7 @@ impl Registry {
 
     /// A registration the caller may see; outside its scope a model does not exist for it.
     pub(crate) async fn get(&self, caller: &Caller, id: RegistrationId) -> Result<Registration> {
-        caller.require(Action::Read)?;
-        let found = match self.cache.get(&self.store, &ModelRef::Id(id)).await? {
-            Some(answer) => answer,
-            None => self.store.get(id).await?,
-        };
-        found
-            .filter(|found| caller.sees(found.spec.name.as_str()))
-            .ok_or_else(|| not_found(id))
+        self.get_by(caller, ModelRef::Id(id)).await
     }
 
     /// Applies `patch` to the stored model if `etag` (when given) is still current; the result
@@ -211,14 +206,18 @@ impl Registry {
         &self,
         caller: &Caller,
         query: ListQuery,
-    ) -> Result<(Page<Registration, ModelCursor>, i64)> {
+    ) -> Result<(Page<Arc<Held>, ModelCursor>, i64)> {
         caller.require(Action::Read)?;
         if let Some(answer) = self.cache.page(&self.store, &query, &caller.scope).await? {
             return Ok(answer);
         }
         // Detached like the writes: it reads in a transaction.
         let (store, scope) = (self.store.clone(), caller.scope.clone());
-        super::detached(async move { store.list(query, &scope).await }).await
+        let (page, sequence) =
+            super::detached(async move { store.list(query, &scope).await }).await?;
+        let Page { items, next } = page;
+        let items = items.into_iter().map(Held::new).collect();
+        Ok((Page { items, next }, sequence))
     }
 }
 

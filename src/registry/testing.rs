@@ -22,7 +22,7 @@ pub(super) async fn registry(folder: &std::path::Path) -> Registry {
 }
 
 /// A valid model named `name`, version 1.
-pub(super) fn spec(name: &str) -> ModelSpec {
+pub(crate) fn spec(name: &str) -> ModelSpec {
     let mut draft = ModelDraft {
         model_id: Some(ModelIdDraft {
             model_name: name.into(),

@@ -6,6 +6,7 @@
 //! lists the versions of one name the same way.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use axum::Extension;
 use axum::body::{Body, Bytes};
@@ -18,9 +19,7 @@ use super::request::query_params;
 use super::resource::ModelRelatedInformation;
 use super::{Gateway, profile};
 use crate::config::RestProfile;
-use crate::domain::{
-    Caller, Error, ListQuery, ListQueryDraft, ModelCursor, Registration, page_token,
-};
+use crate::domain::{Caller, Error, Held, ListQuery, ListQueryDraft, ModelCursor, page_token};
 use crate::registry::Registry;
 
 pub(crate) const PATH: &str = "/ai-ml-model-discovery/v1/models";
@@ -184,10 +183,10 @@ pub(super) async fn every_match(
         let mut page = first;
         let mut separator = "";
         loop {
-            let mut chunk = String::new();
-            for registration in &page.items {
-                chunk.push_str(separator);
-                chunk.push_str(&profile::resource_json(profile, registration));
+            let mut chunk = Vec::new();
+            for held in &page.items {
+                chunk.extend_from_slice(separator.as_bytes());
+                chunk.extend_from_slice(profile::held_json(profile, held));
                 separator = ",";
             }
             yield Ok(Bytes::from(chunk));
@@ -210,16 +209,22 @@ pub(super) async fn every_match(
     Ok((json_answer(Body::from_stream(body), sequence), first_page))
 }
 
-fn array(profile: RestProfile, registrations: &[Registration]) -> Vec<u8> {
-    let mut array = String::from("[");
-    for (index, registration) in registrations.iter().enumerate() {
+fn array(profile: RestProfile, page: &[Arc<Held>]) -> Vec<u8> {
+    let encoded: Vec<&[u8]> = page
+        .iter()
+        .map(|held| profile::held_json(profile, held))
+        .collect();
+    let mut array =
+        Vec::with_capacity(2 + encoded.iter().map(|json| json.len() + 1).sum::<usize>());
+    array.push(b'[');
+    for (index, json) in encoded.into_iter().enumerate() {
         if index > 0 {
-            array.push(',');
+            array.push(b',');
         }
-        array.push_str(&profile::resource_json(profile, registration));
+        array.extend_from_slice(json);
     }
-    array.push(']');
-    array.into_bytes()
+    array.push(b']');
+    array
 }
 
 fn json_answer(body: Body, sequence: i64) -> Response {

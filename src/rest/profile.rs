@@ -6,12 +6,13 @@
 //! space; arrays are joined with `,`), and no members the Go service did not have (times,
 //! etag, labels and aliases; the etag stays in the `ETag` header).
 
+use bytes::Bytes;
 use serde::Serialize;
 use utoipa::ToSchema;
 
 use super::resource::{DataTypes, ModelRelatedInformation, TargetEnvironment};
 use crate::config::RestProfile;
-use crate::domain::{DataTypeSpelling, Registration};
+use crate::domain::{DataTypeSpelling, Encoding, Held, Registration};
 
 /// A registered model as the Go model management service answered it.
 #[derive(Clone, Debug, Serialize, ToSchema)]
@@ -113,6 +114,17 @@ fn spelled(ids: DataTypes, spelling: &Option<String>) -> String {
         DataTypes::Ids(ids) => ids.join(","),
         DataTypes::Joined(joined) => joined,
     }
+}
+
+/// A registration's JSON under `profile`, made once while the read cache holds it.
+pub(crate) fn held_json(profile: RestProfile, held: &Held) -> &[u8] {
+    let encoding = match profile {
+        RestProfile::R1ap => Encoding::R1apJson,
+        RestProfile::Aimlfw => Encoding::AimlfwJson,
+    };
+    held.encoded(encoding, |registration| {
+        Bytes::from(resource_json(profile, registration))
+    })
 }
 
 /// A registration's JSON under `profile`.

@@ -23,13 +23,12 @@ use crate::auth::Authenticator;
 use crate::config::{LimitsConfig, RestProfile};
 use crate::grpc::{
     ArtifactService, AuthenticateLayer, CallLimits, CallLimitsLayer, DiscoveryService,
-    EventService, InProgress, RegistrationService, StreamLimits,
+    EventService, InProgress, ModelDiscoveryServiceServer, RegistrationService, StreamLimits,
 };
 use crate::metrics::RpcMetricsLayer;
 use crate::pb::{
     self, agent_service_server::AgentServiceServer,
     model_artifact_service_server::ModelArtifactServiceServer,
-    model_discovery_service_server::ModelDiscoveryServiceServer,
     model_event_service_server::ModelEventServiceServer,
     model_registration_service_server::ModelRegistrationServiceServer,
 };

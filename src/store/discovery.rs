@@ -52,7 +52,7 @@ pub(super) async fn list_page(
         page_size,
     } = query;
     let limit = page_size.get();
-    let keys = sort_keys(&order.0);
+    let keys = order.keys();
     let mut select = registration::Entity::find();
     if let Some(in_scope) = super::scope::condition(scope, backend) {
         select = select.filter(in_scope);
@@ -87,27 +87,6 @@ pub(super) async fn list_page(
     });
     let items = children::attach(db, models).await?;
     Ok(Page { items, next })
-}
-
-/// The requested order, completed by name and version (ascending) where it leaves ties: each
-/// model then has a position of its own, which the keyset needs.
-fn sort_keys(requested: &[OrderKey]) -> Vec<OrderKey> {
-    let mut keys = requested.to_vec();
-    if keys.is_empty() {
-        keys.push(OrderKey {
-            field: OrderField::ModelName,
-            descending: false,
-        });
-    }
-    for field in [OrderField::ModelName, OrderField::ModelVersion] {
-        if !keys.iter().any(|key| key.field == field) {
-            keys.push(OrderKey {
-                field,
-                descending: false,
-            });
-        }
-    }
-    keys
 }
 
 fn column(field: OrderField) -> registration::Column {

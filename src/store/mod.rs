@@ -19,6 +19,7 @@ mod filter;
 mod go_database;
 mod import;
 mod listen;
+mod lookup;
 mod numbering;
 mod pools;
 mod registrations;

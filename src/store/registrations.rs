@@ -1,15 +1,14 @@
 //! Registering and deregistering (each one transaction), and reads of one registration.
 
-use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, SqlErr};
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QuerySelect, SqlErr};
 
 use super::entity::model_artifact as artifact;
 use super::entity::model_related_information as registration;
-use super::entity::target_environment as environment;
 use super::numbering::append;
 use super::transaction::{lock_registration, rollback, settle};
-use super::{Store, changes, children, rows};
+use super::{Store, changes, children, lookup};
 use crate::domain::{
-    Actor, ModelChange, NewEvent, Registration, RegistrationId, RequestId, Result,
+    Actor, ModelChange, ModelRef, NewEvent, Registration, RegistrationId, RequestId, Result,
 };
 
 /// What inserting a new registration came to.
@@ -41,21 +40,10 @@ impl Store {
         }
     }
 
-    /// One registration with its environments in one statement (a LEFT JOIN), and its labels
-    /// and aliases in a second: a read is two round trips to the database, the cost that
-    /// bounds GetModelRegistration.
-    pub(crate) async fn get(&self, id: RegistrationId) -> Result<Option<Registration>> {
-        let Some((row, environments)) = registration::Entity::find_by_id(id.uuid())
-            .find_with_related(environment::Entity)
-            .order_by_asc(environment::Column::Position)
-            .all(&self.reader)
-            .await?
-            .pop()
-        else {
-            return Ok(None);
-        };
-        let tags = children::tags_of(&self.reader, id).await?;
-        Ok(Some(rows::registration(row, environments, tags)))
+    /// The registration `model` names, by id, by name and version or by alias, with all its
+    /// children, in one statement (`lookup`): the cost of a read the cache does not answer.
+    pub(crate) async fn find(&self, model: &ModelRef) -> Result<Option<Registration>> {
+        Ok(lookup::registration_of(&self.reader, model).await?)
     }
 
     /// The registration a retry with `request_id` created before.

@@ -22,7 +22,7 @@ const PENDING_EVENTS: &str = "pending_events";
 pub(crate) fn trials() -> Vec<libtest_mimic::Trial> {
     let mut trials = on_every_backend!(
         list_models_costs_four_statements_whatever_the_page_size,
-        get_costs_two_statements,
+        get_costs_one_statement,
         register_inserts_all_environments_and_all_labels_in_one_statement_each,
         artifact_reads_cost_two_statements,
         with_the_read_cache_get_and_a_page_cost_one_check_of_the_log,
@@ -147,49 +147,85 @@ async fn list_models_costs_four_statements_whatever_the_page_size(backend: Backe
     }
 }
 
-async fn get_costs_two_statements(backend: Backend) {
+async fn get_costs_one_statement(backend: Backend) {
     let server = uncached(backend).await;
+    let mut labelled = model("qoe", "1", 3);
+    labelled.labels = (0..5).map(|n| (format!("k{n}"), format!("v{n}"))).collect();
     let id = server
-        .register(model("qoe", "1", 3))
+        .register(labelled)
         .await
         .unwrap()
         .model_registration_id;
-    let (read, statements) = statements_of(&server, server.get(&id)).await;
-    assert_eq!(
-        read.unwrap()
-            .model_information
-            .unwrap()
-            .target_environment
-            .len(),
-        3
-    );
-    // The parent and its environments come in one LEFT JOIN, its labels and aliases in one
-    // UNION ALL.
-    assert_eq!(statements.total(), 2, "{statements:#?}");
-    statements.assert_counts(
-        &[(Kind::Select, MODELS, 1), (Kind::Select, LABELS, 1)],
-        "get",
-    );
+    server
+        .registration
+        .clone()
+        .set_model_alias(pb::SetModelAliasRequest {
+            model_name: "qoe".into(),
+            alias: "production".into(),
+            model_version: "1".into(),
+        })
+        .await
+        .unwrap();
+    let by = |version_or_alias| pb::GetModelRegistrationRequest {
+        model_registration_id: String::new(),
+        model: Some(pb::ModelSelector {
+            model_name: "qoe".into(),
+            version_or_alias: Some(version_or_alias),
+        }),
+    };
+    let requests = [
+        (
+            "by id",
+            pb::GetModelRegistrationRequest {
+                model_registration_id: id.clone(),
+                model: None,
+            },
+        ),
+        (
+            "by name and version",
+            by(pb::model_selector::VersionOrAlias::ModelVersion("1".into())),
+        ),
+        (
+            "by alias",
+            by(pb::model_selector::VersionOrAlias::Alias(
+                "production".into(),
+            )),
+        ),
+    ];
+    for (named, request) in requests {
+        let mut client = server.registration.clone();
+        let (read, statements) =
+            statements_of(&server, client.get_model_registration(request)).await;
+        let read = read.expect(named).into_inner();
+        // The parent with each kind of child in one UNION ALL.
+        assert_eq!(statements.total(), 1, "{named}: {statements:#?}");
+        statements.assert_counts(&[(Kind::Select, MODELS, 1)], named);
+        assert_eq!(read.model_registration_id, id, "{named}");
+        let environments = read.model_information.unwrap().target_environment;
+        assert_eq!(environments.len(), 3, "{named}");
+        assert_eq!(read.labels.len(), 5, "{named}");
+        assert_eq!(read.aliases, ["production"], "{named}");
+    }
 
-    // Without environments the join still finds the registration.
+    // Without any children the registration is still found.
     let bare = server
         .register(model("bare", "1", 0))
         .await
         .unwrap()
         .model_registration_id;
     let (read, statements) = statements_of(&server, server.get(&bare)).await;
-    let read = read.expect("a registration without environments is found");
+    let read = read.expect("a registration without children is found");
     assert!(
         read.model_information
             .unwrap()
             .target_environment
             .is_empty()
     );
-    assert_eq!(statements.total(), 2, "{statements:#?}");
-    statements.assert_counts(
-        &[(Kind::Select, MODELS, 1), (Kind::Select, LABELS, 1)],
-        "get without environments",
-    );
+    assert_eq!(statements.total(), 1, "{statements:#?}");
+    let (missing, statements) =
+        statements_of(&server, server.get("00000000-0000-7000-8000-000000000000")).await;
+    assert_eq!(missing.unwrap_err().code(), tonic::Code::NotFound);
+    assert_eq!(statements.total(), 1, "{statements:#?}");
 }
 
 async fn register_inserts_all_environments_and_all_labels_in_one_statement_each(backend: Backend) {

@@ -51,6 +51,7 @@ mod ast;
 mod comparison;
 mod fields;
 mod lexer;
+mod matches;
 mod order;
 mod parser;
 mod print;

@@ -4,15 +4,15 @@
 //!
 //! A read is answered from memory only when the cache has applied every change committed
 //! before the read began (see `freshness`); otherwise, after waiting briefly for the feed, it
-//! is read from the database, and counted. A read the cache cannot evaluate (a filter, an
-//! order other than by name) goes to the database too, counted by reason.
+//! is read from the database, and counted. Filters and orders are evaluated in memory, with
+//! the database's answers (`pages`).
 
 mod freshness;
+mod pages;
 mod state;
 #[cfg(test)]
 mod tests;
 
-use std::ops::Bound;
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
@@ -20,8 +20,9 @@ use tokio::sync::{Notify, watch};
 
 use self::freshness::{Freshness, Reach};
 use self::state::State;
-use crate::domain::filter::{OrderBy, OrderField};
-use crate::domain::{Event, ListQuery, ModelCursor, ModelRef, Page, Registration, Result, Scope};
+use crate::domain::{
+    Event, Held, ListQuery, ModelCursor, ModelRef, Page, Registration, Result, Scope,
+};
 use crate::store::Store;
 
 /// Reads by outcome: `hit` (answered from memory), `miss` (a registration the cache does not
@@ -73,10 +74,6 @@ pub(crate) enum Fallback {
     Behind,
     /// The cache holds only part of the registrations (over its size): a page needs all.
     Partial,
-    /// A filter expression: evaluated by the database.
-    Filter,
-    /// An order other than by name and version.
-    Order,
 }
 
 impl Fallback {
@@ -85,8 +82,6 @@ impl Fallback {
             Fallback::Filling => "filling",
             Fallback::Behind => "behind",
             Fallback::Partial => "partial",
-            Fallback::Filter => "filter",
-            Fallback::Order => "order",
         }
     }
 }
@@ -160,18 +155,11 @@ impl ReadCache {
         store: &Store,
         query: &ListQuery,
         scope: &Scope,
-    ) -> Result<Option<(Page<Registration, ModelCursor>, i64)>> {
+    ) -> Result<Option<(Page<Arc<Held>, ModelCursor>, i64)>> {
         let Some(inner) = &self.inner else {
             return Ok(None);
         };
-        let evaluable = if query.filter.is_some() {
-            Err(Fallback::Filter)
-        } else if !walks_name_order(&query.order) {
-            Err(Fallback::Order)
-        } else {
-            inner.fresh(store).await?
-        };
-        if let Err(reason) = evaluable {
+        if let Err(reason) = inner.fresh(store).await? {
             count("list", "fallback", Some(reason));
             return Ok(None);
         }
@@ -179,7 +167,7 @@ impl ReadCache {
             if !state.complete {
                 return Err(Fallback::Partial);
             }
-            Ok((page_of(state, query, scope), state.applied))
+            Ok((pages::page_of(state, query, scope), state.applied))
         });
         match page {
             Some(Ok(page)) => {
@@ -310,69 +298,6 @@ impl Inner {
             _ => Ok(Err(Fallback::Behind)),
         }
     }
-}
-
-/// Whether `order` walks models by name and version, as the cache holds them.
-fn walks_name_order(order: &OrderBy) -> bool {
-    let ascending = |index: usize, field: OrderField| {
-        order
-            .0
-            .get(index)
-            .is_some_and(|key| key.field == field && !key.descending)
-    };
-    match order.0.len() {
-        0 => true,
-        1 => ascending(0, OrderField::ModelName),
-        _ => ascending(0, OrderField::ModelName) && ascending(1, OrderField::ModelVersion),
-    }
-}
-
-/// A page in name order, as the database would give it.
-fn page_of(state: &State, query: &ListQuery, scope: &Scope) -> Page<Registration, ModelCursor> {
-    let limit = query.page_size.get() as usize;
-    let start = match (&query.after, &query.model_name) {
-        (Some(cursor), _) => {
-            Bound::Excluded((cursor.model_name.clone(), cursor.model_version.clone()))
-        }
-        // Straight to the name's first version.
-        (None, Some(name)) => Bound::Included((name.clone(), String::new())),
-        (None, None) => Bound::Unbounded,
-    };
-    let mut items: Vec<Registration> = Vec::with_capacity(limit + 1);
-    for found in state.in_name_order(start) {
-        let spec = &found.spec;
-        if let Some(name) = &query.model_name {
-            match spec.name.as_str().cmp(name) {
-                std::cmp::Ordering::Less => continue,
-                std::cmp::Ordering::Greater => break,
-                std::cmp::Ordering::Equal => {}
-            }
-        }
-        if query
-            .model_version
-            .as_deref()
-            .is_some_and(|version| version != spec.version.as_str())
-            || !scope.includes(spec.name.as_str())
-        {
-            continue;
-        }
-        items.push(Registration::clone(found));
-        if items.len() > limit {
-            break;
-        }
-    }
-    let more = items.len() > limit;
-    items.truncate(limit);
-    let next = more
-        .then(|| items.last())
-        .flatten()
-        .map(|last| ModelCursor {
-            model_name: last.spec.name.as_str().to_owned(),
-            model_version: last.spec.version.as_str().to_owned(),
-            create_time: last.create_time,
-            update_time: last.update_time,
-        });
-    Page { items, next }
 }
 
 fn count(operation: &'static str, outcome: &'static str, reason: Option<Fallback>) {

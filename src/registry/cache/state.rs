@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::ops::Bound;
 use std::sync::Arc;
 
-use crate::domain::{Event, EventType, Registration, RegistrationId};
+use crate::domain::{Event, EventType, Held, Registration, RegistrationId};
 
 /// A model's place in the name order: name, then version (byte order, as every backend's
 /// collation of these columns).
@@ -21,7 +21,7 @@ pub(super) struct State {
     pub(super) complete: bool,
     /// Estimated bytes of the registrations held.
     pub(super) bytes: usize,
-    by_id: HashMap<RegistrationId, Arc<Registration>>,
+    by_id: HashMap<RegistrationId, Arc<Held>>,
     by_name: BTreeMap<NameKey, RegistrationId>,
     /// (model name, alias) → the registration it names.
     by_alias: HashMap<(String, String), RegistrationId>,
@@ -46,25 +46,27 @@ impl State {
         self.by_id.len()
     }
 
-    pub(super) fn by_id(&self, id: RegistrationId) -> Option<&Arc<Registration>> {
+    pub(super) fn by_id(&self, id: RegistrationId) -> Option<&Arc<Held>> {
         self.by_id.get(&id)
     }
 
-    pub(super) fn by_name(&self, name: &str, version: &str) -> Option<&Arc<Registration>> {
+    pub(super) fn by_name(&self, name: &str, version: &str) -> Option<&Arc<Held>> {
         let id = self.by_name.get(&(name.to_owned(), version.to_owned()))?;
         self.by_id.get(id)
     }
 
-    pub(super) fn by_alias(&self, name: &str, alias: &str) -> Option<&Arc<Registration>> {
+    pub(super) fn by_alias(&self, name: &str, alias: &str) -> Option<&Arc<Held>> {
         let id = self.by_alias.get(&(name.to_owned(), alias.to_owned()))?;
         self.by_id.get(id)
     }
 
+    /// Every registration held, in no order.
+    pub(super) fn all(&self) -> impl Iterator<Item = &Arc<Held>> {
+        self.by_id.values()
+    }
+
     /// The registrations from `start` on, in name order.
-    pub(super) fn in_name_order(
-        &self,
-        start: Bound<NameKey>,
-    ) -> impl Iterator<Item = &Arc<Registration>> {
+    pub(super) fn in_name_order(&self, start: Bound<NameKey>) -> impl Iterator<Item = &Arc<Held>> {
         self.by_name
             .range((start, Bound::Unbounded))
             .filter_map(|(_, id)| self.by_id.get(id))
@@ -118,7 +120,7 @@ impl State {
         self.by_name
             .insert((name, spec.version.as_str().to_owned()), id);
         self.bytes += weight;
-        self.by_id.insert(id, Arc::new(registration));
+        self.by_id.insert(id, Held::new(registration));
     }
 
     fn remove(&mut self, id: RegistrationId) {
@@ -153,7 +155,7 @@ impl State {
         }
         self.bytes -= weight(held);
         self.bytes += weight(&edited);
-        self.by_id.insert(id, Arc::new(edited));
+        self.by_id.insert(id, Held::new(edited));
     }
 }
 
@@ -199,9 +201,15 @@ pub(super) fn weight(registration: &Registration) -> usize {
         // Held in the registration and, with the name, in the alias index.
         strings.push(alias.as_str().len() * 2 + spec.name.as_str().len() + PER_STRING_BYTES);
     }
-    FIXED_BYTES
-        + strings
-            .iter()
-            .map(|len| len + PER_STRING_BYTES)
-            .sum::<usize>()
+    let text: usize = strings.iter().sum();
+    FIXED_BYTES + strings.len() * PER_STRING_BYTES + text + encodings(text)
+}
+
+/// The encodings pages keep of a registration (see `Held`), once a page carried it: its
+/// protobuf (its text and a few bytes a field) and its JSON in one REST profile (its text
+/// and the members' names), each with the allocation's header.
+fn encodings(text: usize) -> usize {
+    const PROTOBUF_FIELDS: usize = 120;
+    const JSON_NAMES: usize = 700;
+    2 * text + PROTOBUF_FIELDS + JSON_NAMES + 2 * PER_STRING_BYTES
 }

@@ -1,6 +1,7 @@
 //! The cache equals the database after any sequence of changes: every registration compared
 //! field by field, found by id, by name and version and by each alias; deleted ones answered
-//! as absent; and every page of discovery the same as the database's.
+//! as absent; and every page of discovery the same as the database's, with filters of every
+//! kind and in every order.
 
 use std::collections::HashSet;
 use std::time::Duration;
@@ -215,28 +216,87 @@ async fn assert_cache_equals_database(registry: &Registry, ever: &HashSet<Regist
         for alias in 0..2 {
             let name = ModelName::stored(format!("model-{name}"));
             let aliased = ModelRef::NameAlias(name, Alias::stored(format!("alias-{alias}")));
-            let expected = match store.resolve(&aliased).await.unwrap() {
-                Some(identity) => store.get(identity.id).await.unwrap(),
-                None => None,
-            };
+            let expected = store.find(&aliased).await.unwrap();
             assert_eq!(cache.get(store, &aliased).await.unwrap(), Some(expected));
         }
     }
-    // Every page, two at a time.
+    assert_pages_equal(registry, "", "").await;
+}
+
+/// Filters of every kind and orders of every field, over what `apply` writes.
+const FILTERED: &[(&str, &str)] = &[
+    ("", "update_time desc"),
+    ("", "create_time, model_id.model_name desc"),
+    ("", "model_id.model_version desc, update_time"),
+    ("model_id.model_name = \"model-1\"", ""),
+    (
+        "model_id.model_version >= \"1\" AND model_id.artifact_version != \"1.0.0\"",
+        "",
+    ),
+    ("labels.k0 = \"v0\"", "update_time desc"),
+    ("labels.k0 != \"v0\"", ""),
+    ("labels.k1:*", ""),
+    ("labels:k2 OR labels.team = \"t*\"", "create_time desc"),
+    ("labels.k0 != \"*0\"", ""),
+    (
+        "labels.k3 = \"v*\" AND model_id.model_name < \"model-1\"",
+        "",
+    ),
+    ("aliases:\"alias-0\"", ""),
+    ("NOT aliases:\"alias-1\"", "model_id.model_version"),
+    (
+        "model_information.target_environment.platform_name = \"platform-0-*\"",
+        "",
+    ),
+    (
+        "model_information.target_environment.platform_name = \"platform-1-3\"",
+        "",
+    ),
+    (
+        "model_information.target_environment(platform_name = \"platform-1*\" AND NOT dependency_list = \"torch==3\")",
+        "update_time",
+    ),
+    (
+        "description = \"*text*\" OR model_information.metadata.author != \"text 1\"",
+        "",
+    ),
+    ("model_information.metadata.owner = \"\"", ""),
+    ("model_information.input_data_type:\"pm\"", ""),
+    ("model_information.output_data_type:\"out3\"", ""),
+    (
+        "update_time > \"2000-01-01T00:00:00.0000005Z\" AND create_time <= \"2999-01-01T00:00:00Z\"",
+        "",
+    ),
+    (
+        "-model_id.model_name = \"model-0\"",
+        "model_id.model_name desc",
+    ),
+];
+
+/// Every page of `filter` in `order`, two at a time, from the cache and from the database.
+async fn assert_pages_equal(registry: &Registry, filter: &str, order_by: &str) {
+    let (store, cache) = (&registry.store, &registry.cache);
     let mut after = None;
     loop {
         let draft = ListQueryDraft {
             page_size: 2,
+            filter,
+            order_by,
             ..ListQueryDraft::default()
         };
         let query = ListQuery::parse(draft, after.clone()).unwrap();
         let from_cache = cache.page(store, &query, &Scope::All).await.unwrap();
         let from_database = store.list(query, &Scope::All).await.unwrap();
-        let (page, sequence) = from_cache.expect("a page in name order is the cache's");
-        assert_eq!(page.items, from_database.0.items, "a page");
+        let (page, sequence) = from_cache.expect("every page is the cache's");
+        let items: Vec<Registration> = page
+            .items
+            .iter()
+            .map(|held| Registration::clone(held))
+            .collect();
+        assert_eq!(items, from_database.0.items, "{filter} / {order_by}");
         assert_eq!(
             page.next, from_database.0.next,
-            "where the next page starts"
+            "where the next page of {filter} / {order_by} starts"
         );
         assert_eq!(sequence, from_database.1, "the sequence a page was read at");
         match page.next {
@@ -277,6 +337,9 @@ proptest! {
                 apply(&registry, op, salt).await;
                 ever.extend(database(&registry).await.iter().map(|held| held.id));
                 assert_cache_equals_database(&registry, &ever).await;
+            }
+            for (filter, order_by) in FILTERED {
+                assert_pages_equal(&registry, filter, order_by).await;
             }
             stop.cancel();
             feed.await.unwrap();
