@@ -7,9 +7,10 @@ use clap::Args;
 
 #[derive(Debug, Clone, Args)]
 pub struct CacheConfig {
-    /// `on`: `get` and discovery pages in name order without a filter are answered from
-    /// memory, exactly as the database would answer them at that moment (a read waits until
-    /// every change committed before it is applied). `off`: every read is a database query.
+    /// `on`: `get` and every page of discovery (filters and orders included) are answered
+    /// from memory, exactly as the database would answer them at that moment (a read waits
+    /// until every change committed before it is applied). `off`: every read is a database
+    /// query.
     #[arg(long, env = "MODELREG_READ_CACHE", value_enum, default_value_t = CacheMode::On)]
     pub read_cache: CacheMode,
 

@@ -2,9 +2,9 @@
 
 use std::collections::BTreeMap;
 
-use modelreg::pb;
+use modelreg::{CacheMode, pb};
 
-use crate::common::TestServer;
+use crate::common::{Backend, TestServer};
 
 struct Example {
     name: &'static str,
@@ -161,4 +161,15 @@ pub(crate) async fn find_all(
             return Ok(found);
         }
     }
+}
+
+/// A server that answers discovery from its read cache, and one that asks its database: a
+/// filter must find the same models through both.
+pub(crate) async fn cached_and_uncached(backend: &Backend) -> [TestServer; 2] {
+    let cached = TestServer::start(backend.clone()).await;
+    let uncached = TestServer::start_with(backend.clone(), |config| {
+        config.cache.read_cache = CacheMode::Off;
+    })
+    .await;
+    [cached, uncached]
 }

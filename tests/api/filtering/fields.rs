@@ -7,7 +7,7 @@ use tonic_types::StatusExt;
 
 use crate::common::{Backend, TestServer, model, violated_fields};
 
-use super::dataset::{find_all, register_examples};
+use super::dataset::{cached_and_uncached, find_all, register_examples};
 
 /// Filters over the example models and what each finds, in the default order.
 const CASES: &[(&str, &[&str])] = &[
@@ -188,15 +188,16 @@ const CASES: &[(&str, &[&str])] = &[
 ];
 
 pub(super) async fn every_field_and_operator_finds_the_same_models(backend: Backend) {
-    let server = TestServer::start(backend).await;
-    register_examples(&server).await;
-    for (filter, expected) in CASES {
-        let found = find_all(&server, filter, "", 0)
-            .await
-            .unwrap_or_else(|status| panic!("{filter}: {status:?}"));
-        assert_eq!(found, *expected, "{filter}");
+    for server in cached_and_uncached(&backend).await {
+        register_examples(&server).await;
+        for (filter, expected) in CASES {
+            let found = find_all(&server, filter, "", 0)
+                .await
+                .unwrap_or_else(|status| panic!("{filter}: {status:?}"));
+            assert_eq!(found, *expected, "{filter}");
+        }
+        server.stop().await;
     }
-    server.stop().await;
 }
 
 /// Names that hold what SQL, LIKE or GLOB would read as syntax: each is found by its own
@@ -228,37 +229,42 @@ fn literal(text: &str) -> String {
 }
 
 pub(super) async fn literals_that_look_like_sql_are_data(backend: Backend) {
-    let server = TestServer::start(backend).await;
+    for server in cached_and_uncached(&backend).await {
+        literals_are_data_to(&server).await;
+        server.stop().await;
+    }
+}
+
+async fn literals_are_data_to(server: &TestServer) {
     for name in AWKWARD {
         server.register(model(name, "1", 1)).await.expect(name);
     }
     server.register(model("ab", "1", 1)).await.unwrap();
     for name in AWKWARD {
         let exact = format!("model_id.model_name = {}", literal(name));
-        let found = find_all(&server, &exact, "", 0).await.expect(&exact);
+        let found = find_all(server, &exact, "", 0).await.expect(&exact);
         assert_eq!(found, [format!("{name} 1")], "{exact}");
         let quoted = literal(name);
         let around = format!(
             "model_id.model_name = \"*{}*\"",
             &quoted[1..quoted.len() - 1]
         );
-        let found = find_all(&server, &around, "", 0).await.expect(&around);
+        let found = find_all(server, &around, "", 0).await.expect(&around);
         assert_eq!(found, [format!("{name} 1")], "{around}");
     }
     // Wildcards of LIKE and GLOB in a literal stand for themselves.
     for pattern in ["%", "_", "?", "[a]"] {
         let filter = format!("description = \"{pattern}\"");
         assert_eq!(
-            find_all(&server, &filter, "", 0).await.unwrap(),
+            find_all(server, &filter, "", 0).await.unwrap(),
             Vec::<String>::new()
         );
     }
     // Everything is still there.
     assert_eq!(
-        find_all(&server, "", "", 0).await.unwrap().len(),
+        find_all(server, "", "", 0).await.unwrap().len(),
         AWKWARD.len() + 1
     );
-    server.stop().await;
 }
 
 /// The rejection of `filter` (or `order_by`): its one violated field and its description.
