@@ -390,6 +390,9 @@ async fn memory_of_the_read_cache(url: &str, folder: &std::path::Path, models: u
             .args([
                 "--read-cache",
                 cache,
+                // Room for every model, whatever the estimate per model.
+                "--read-cache-bytes",
+                "4GiB",
                 "--metrics-listen",
                 &metrics.to_string(),
             ])
