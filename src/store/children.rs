@@ -6,8 +6,8 @@ use std::collections::HashMap;
 
 use sea_orm::sea_query::{Expr, Query, UnionType};
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, DbErr, EntityTrait, IntoActiveModel, LoaderTrait, ModelTrait,
-    QueryFilter, QueryOrder,
+    ColumnTrait, ConnectionTrait, DbErr, EntityTrait, IntoActiveModel, LoaderTrait, QueryFilter,
+    QueryOrder,
 };
 use uuid::Uuid;
 
@@ -16,7 +16,7 @@ use super::entity::model_label as label;
 use super::entity::model_related_information as registration;
 use super::entity::target_environment as environment;
 use super::rows;
-use crate::domain::{Alias, Labels, Registration, RegistrationId};
+use crate::domain::{Alias, Labels, ModelRef, Registration, RegistrationId};
 
 /// The labels and aliases of one registration.
 #[derive(Debug, Default)]
@@ -55,18 +55,16 @@ pub(super) async fn attach(
         .collect())
 }
 
-/// One registration with all its children, for a transaction that reads it to change it.
+/// One registration with all its children, for a transaction that reads it to change it
+/// (its row locked already): one statement (`lookup`).
 pub(super) async fn attach_one(
     db: &impl ConnectionTrait,
     model: registration::Model,
 ) -> Result<Registration, DbErr> {
-    let environments = model
-        .find_related(environment::Entity)
-        .order_by_asc(environment::Column::Position)
-        .all(db)
-        .await?;
-    let tags = tags_of(db, RegistrationId::from_uuid(model.id)).await?;
-    Ok(rows::registration(model, environments, tags))
+    let id = RegistrationId::from_uuid(model.id);
+    super::lookup::registration_of(db, &ModelRef::Id(id))
+        .await?
+        .ok_or_else(|| DbErr::RecordNotFound(format!("registration {id}, locked a moment ago")))
 }
 
 /// The labels and aliases of the registrations `ids`, in one statement.
@@ -112,14 +110,6 @@ pub(super) async fn load_tags(
     Ok(tags)
 }
 
-/// The labels and aliases of one registration.
-pub(super) async fn tags_of(db: &impl ConnectionTrait, id: RegistrationId) -> Result<Tags, DbErr> {
-    Ok(load_tags(db, &[id.uuid()])
-        .await?
-        .remove(&id.uuid())
-        .unwrap_or_default())
-}
-
 /// Inserts all environments of a registration in one statement.
 pub(super) async fn insert_environments(
     db: &impl ConnectionTrait,
@@ -143,18 +133,25 @@ pub(super) async fn insert_labels(
     if labels.is_empty() {
         return Ok(());
     }
-    let rows = labels.iter().map(|(key, value)| {
-        label::Model {
-            model_related_information_id: parent.uuid(),
-            label_key: key.clone(),
-            label_value: value.clone(),
-        }
-        .into_active_model()
-    });
-    label::Entity::insert_many(rows)
+    label::Entity::insert_many(label_rows(parent, labels))
         .exec_without_returning(db)
         .await?;
     Ok(())
+}
+
+/// The label rows of a registration.
+pub(super) fn label_rows(parent: RegistrationId, labels: &Labels) -> Vec<label::ActiveModel> {
+    labels
+        .iter()
+        .map(|(key, value)| {
+            label::Model {
+                model_related_information_id: parent.uuid(),
+                label_key: key.clone(),
+                label_value: value.clone(),
+            }
+            .into_active_model()
+        })
+        .collect()
 }
 
 /// Replaces a registration's labels.

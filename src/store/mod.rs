@@ -21,6 +21,7 @@ mod import;
 mod listen;
 mod lookup;
 mod numbering;
+mod one_statement;
 mod pools;
 mod registrations;
 mod rows;

@@ -107,14 +107,7 @@ pub(super) async fn append(
     actor: &Actor,
 ) -> Result<(), DbErr> {
     if numbered_after_commit(txn.get_database_backend()) {
-        txn.execute_raw(Statement::from_string(
-            DbBackend::Postgres,
-            format!("SELECT pg_advisory_xact_lock_shared({APPEND_LOCK_KEY})"),
-        ))
-        .await?;
-        pending::Entity::insert(pending_row(new, actor))
-            .exec_without_returning(txn)
-            .await?;
+        super::one_statement::append(txn, std::slice::from_ref(new), actor).await?;
     } else {
         // From the numbering on, the counter's row stays locked until `txn` ends, so numbers
         // are handed out in commit order.
@@ -152,7 +145,7 @@ async fn next_sequence(txn: &DatabaseTransaction) -> Result<i64, DbErr> {
 }
 
 /// The event as a pending row: the numbered row's content without its number.
-fn pending_row(new: &NewEvent, actor: &Actor) -> pending::ActiveModel {
+pub(super) fn pending_row(new: &NewEvent, actor: &Actor) -> pending::ActiveModel {
     let event::Model {
         sequence: _,
         event_time,

@@ -4,9 +4,9 @@ use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QuerySelect, SqlErr};
 
 use super::entity::model_artifact as artifact;
 use super::entity::model_related_information as registration;
-use super::numbering::append;
+use super::numbering::{append, numbered_after_commit};
 use super::transaction::{lock_registration, rollback, settle};
-use super::{Store, changes, children, lookup};
+use super::{Store, changes, children, lookup, one_statement};
 use crate::domain::{
     Actor, ModelChange, ModelRef, NewEvent, Registration, RegistrationId, RequestId, Result,
 };
@@ -20,8 +20,21 @@ pub(crate) enum Inserted {
 
 impl Store {
     /// Inserts a new registration with its environments, labels and events, in one
-    /// transaction.
+    /// transaction: on PostgreSQL one statement (`one_statement`).
     pub(crate) async fn insert(&self, change: &ModelChange, actor: &Actor) -> Result<Inserted> {
+        if numbered_after_commit(self.backend()) {
+            let _waiting = self.write_waiters.wait();
+            return match one_statement::insert_new(&self.writer, change, actor).await {
+                Ok(()) => {
+                    self.appended();
+                    Ok(Inserted::Created)
+                }
+                Err(err) if matches!(err.sql_err(), Some(SqlErr::UniqueConstraintViolation(_))) => {
+                    Ok(Inserted::Duplicate)
+                }
+                Err(err) => Err(err.into()),
+            };
+        }
         let txn = self.begin_write().await?;
         match changes::insert_new(&txn, change, actor).await {
             Ok(()) => {
