@@ -2,15 +2,16 @@
 //! one read under its row lock, each written whole with its events in one transaction.
 
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, DatabaseTransaction, EntityTrait, IntoActiveModel, QueryFilter,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait,
+    IntoActiveModel, QueryFilter,
 };
 
 use super::entity::model_artifact as artifact;
 use super::entity::model_related_information as registration;
 use super::entity::target_environment as environment;
-use super::numbering::append;
+use super::numbering::{append, numbered_after_commit};
 use super::transaction::{lock_registration, settle};
-use super::{Store, artifacts, children, rows};
+use super::{Store, artifacts, children, one_statement, rows};
 use crate::domain::{Actor, ModelChange, Registration, RegistrationId, Result};
 
 /// What the core decides a change from: a registration read under its row lock.
@@ -97,7 +98,6 @@ async fn write_change(
     actor: &Actor,
 ) -> Result<(), sea_orm::DbErr> {
     let after = &change.registration;
-    rows::revised_row(row, after).update(txn).await?;
     if after.spec.target_environments != current.spec.target_environments {
         environment::Entity::delete_many()
             .filter(environment::Column::ModelRelatedInformationId.eq(after.id.uuid()))
@@ -109,6 +109,10 @@ async fn write_change(
     if after.spec.labels != current.spec.labels {
         children::replace_labels(txn, after.id, &after.spec.labels).await?;
     }
+    if numbered_after_commit(txn.get_database_backend()) {
+        return one_statement::write_change(txn, row, change, actor).await;
+    }
+    rows::revised_row(row, after).update(txn).await?;
     write_record_and_events(txn, change, actor).await
 }
 

@@ -1,8 +1,8 @@
 //! PostgreSQL: writes in fewer statements. A new registration is one statement, which is its
 //! own transaction: the registration's row, its environments, its labels and its pending
 //! events are inserts in one `WITH`, one round trip instead of seven (BEGIN, four inserts, the
-//! append lock, COMMIT). Every other change appends its events with the append lock in one
-//! statement instead of two.
+//! append lock, COMMIT). A change of a registration writes its row, its artifact record and
+//! its events, with the append lock, in one statement instead of four.
 //!
 //! The inserts of a `WITH` see one snapshot and run as one statement: the foreign keys of the
 //! children are checked at its end, when the parent is there, and a taken name fails the
@@ -11,21 +11,22 @@
 //! until the statement commits, as a writer's is from its append to its commit.
 
 use sea_orm::sea_query::{
-    Alias, CommonTableExpression, Expr, InsertStatement, Query, SelectStatement, WithClause,
-    WithQuery,
+    Alias, CommonTableExpression, Expr, InsertStatement, Query, SelectStatement, SubQueryStatement,
+    WithClause, WithQuery,
 };
 use sea_orm::{
-    ActiveModelTrait, ActiveValue, ConnectionTrait, DbErr, EntityTrait, IntoActiveModel, Iterable,
-    QueryTrait,
+    ActiveModelTrait, ActiveValue, ColumnTrait, ConnectionTrait, DbErr, EntityTrait,
+    IntoActiveModel, Iterable, QueryFilter, QueryTrait,
 };
 
 use super::entity::model_artifact as artifact;
+use super::entity::model_label as label;
 use super::entity::model_related_information as registration;
 use super::entity::pending_event as pending;
 use super::entity::target_environment as environment;
 use super::numbering::{APPEND_LOCK_KEY, pending_row};
 use super::{children, rows};
-use crate::domain::{Actor, ModelChange, NewEvent};
+use crate::domain::{Actor, ArtifactRecord, ModelChange, NewEvent, RegistrationId};
 
 /// The CTE that takes the append lock; every pending event is selected from it.
 const LOCK: &str = "append_lock";
@@ -37,29 +38,52 @@ pub(super) async fn insert_new(
     actor: &Actor,
 ) -> Result<(), DbErr> {
     let new = &change.registration;
-    let mut inserts = vec![
+    let mut writes: Vec<SubQueryStatement> = vec![
         registration::Entity::insert(
             rows::new_registration_row(new, actor.request_id.as_ref()).into_active_model(),
         )
-        .into_query(),
+        .into_query()
+        .into(),
     ];
     let environments = rows::environment_rows(new.id, &new.spec.target_environments);
     if !environments.is_empty() {
         let environments = environments
             .into_iter()
             .map(IntoActiveModel::into_active_model);
-        inserts.push(environment::Entity::insert_many(environments).into_query());
+        writes.push(
+            environment::Entity::insert_many(environments)
+                .into_query()
+                .into(),
+        );
     }
     let labels = children::label_rows(new.id, &new.spec.labels);
     if !labels.is_empty() {
-        inserts.push(super::entity::model_label::Entity::insert_many(labels).into_query());
+        writes.push(label::Entity::insert_many(labels).into_query().into());
     }
     if let Some(record) = &change.artifact {
-        inserts.push(artifact::Entity::insert(rows::artifact_row(new.id, record)?).into_query());
+        writes.push(artifact_insert(new.id, record)?);
     }
-    db.execute(&with_events(inserts, &change.events, actor)?)
-        .await?;
-    Ok(())
+    write(db, writes, &change.events, actor).await
+}
+
+/// Writes `change` of the registration whose row (`row`, locked) `db`'s transaction read:
+/// the row as the change left it, its artifact record and its events, in one statement.
+pub(super) async fn write_change(
+    db: &impl ConnectionTrait,
+    row: registration::Model,
+    change: &ModelChange,
+    actor: &Actor,
+) -> Result<(), DbErr> {
+    let after = &change.registration;
+    let revised = registration::Entity::update_many()
+        .set(rows::revised_row(row, after))
+        .filter(registration::Column::Id.eq(after.id.uuid()))
+        .into_query();
+    let mut writes: Vec<SubQueryStatement> = vec![revised.into()];
+    if let Some(record) = &change.artifact {
+        writes.push(artifact_insert(after.id, record)?);
+    }
+    write(db, writes, &change.events, actor).await
 }
 
 /// Appends `events` to the log, the append lock taken first, in one statement of `db`'s
@@ -69,20 +93,41 @@ pub(super) async fn append(
     events: &[NewEvent],
     actor: &Actor,
 ) -> Result<(), DbErr> {
-    db.execute(&with_events(Vec::new(), events, actor)?).await?;
+    write(db, Vec::new(), events, actor).await
+}
+
+fn artifact_insert(
+    parent: RegistrationId,
+    record: &ArtifactRecord,
+) -> Result<SubQueryStatement, DbErr> {
+    Ok(
+        artifact::Entity::insert(rows::artifact_row(parent, record)?)
+            .into_query()
+            .into(),
+    )
+}
+
+/// `writes` and the pending rows of `events` in one statement.
+async fn write(
+    db: &impl ConnectionTrait,
+    writes: Vec<SubQueryStatement>,
+    events: &[NewEvent],
+    actor: &Actor,
+) -> Result<(), DbErr> {
+    db.execute(&with_events(writes, events, actor)?).await?;
     Ok(())
 }
 
-/// `WITH append_lock AS (SELECT pg_advisory_xact_lock_shared(…)), insert_0 AS (…), … SELECT 1`:
-/// `inserts`, then each event's pending row selected from the lock's CTE.
+/// `WITH append_lock AS (SELECT pg_advisory_xact_lock_shared(…)), write_0 AS (…), … SELECT 1`:
+/// `writes`, then each event's pending row selected from the lock's CTE.
 fn with_events(
-    mut inserts: Vec<InsertStatement>,
+    mut writes: Vec<SubQueryStatement>,
     events: &[NewEvent],
     actor: &Actor,
 ) -> Result<WithQuery, DbErr> {
     debug_assert!(!events.is_empty(), "a write appends its events");
     for event in events {
-        inserts.push(after_the_lock(pending_row(event, actor))?);
+        writes.push(after_the_lock(pending_row(event, actor))?.into());
     }
     let mut with = WithClause::new();
     with.cte(
@@ -98,11 +143,11 @@ fn with_events(
             .table_name(Alias::new(LOCK))
             .to_owned(),
     );
-    for (index, insert) in inserts.into_iter().enumerate() {
+    for (index, write) in writes.into_iter().enumerate() {
         with.cte(
             CommonTableExpression::new()
-                .query(insert)
-                .table_name(Alias::new(format!("insert_{index}")))
+                .query(write)
+                .table_name(Alias::new(format!("write_{index}")))
                 .to_owned(),
         );
     }
