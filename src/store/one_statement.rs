@@ -151,7 +151,7 @@ fn with_events(
                 .to_owned(),
         );
     }
-    // The inserts run whether or not the statement's own query reads them.
+    // The writes run whether or not the statement's own query reads them.
     Ok(with.query(Query::select().expr(Expr::val(1)).to_owned()))
 }
 
