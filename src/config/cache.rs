@@ -14,9 +14,9 @@ pub struct CacheConfig {
     #[arg(long, env = "MODELREG_READ_CACHE", value_enum, default_value_t = CacheMode::On)]
     pub read_cache: CacheMode,
 
-    /// The registrations the cache holds at most, in estimated bytes (about 5 KiB for a model
-    /// with 3 target environments and 5 labels, with the protobuf and JSON pages keep of it:
-    /// 512 MiB hold some 100,000); the ones
+    /// The registrations the cache holds at most, in estimated bytes (about 4.8 KiB for a
+    /// model with 3 target environments and 5 labels, with the protobuf and JSON pages keep of
+    /// it: 512 MiB hold some 110,000); the ones
     /// beyond it are read from the database, and pages are then read from the database.
     #[arg(long, env = "MODELREG_READ_CACHE_BYTES", default_value = "512MiB")]
     pub read_cache_bytes: ByteSize,
