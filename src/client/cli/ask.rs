@@ -23,7 +23,13 @@ pub struct AskArgs {
     pub text: Option<String>,
 
     /// Perform the plan of an earlier answer (its confirmation token), without asking again.
-    #[arg(long, value_name = "TOKEN", conflicts_with = "text")]
+    /// A token may begin with `-` (it is URL-safe base64): it is still the flag's value.
+    #[arg(
+        long,
+        value_name = "TOKEN",
+        conflicts_with = "text",
+        allow_hyphen_values = true
+    )]
     pub confirm: Option<String>,
 
     /// Perform the writes the agent plans without asking (otherwise asked at a terminal, and
@@ -135,4 +141,23 @@ fn confirmed_at_terminal(count: usize) -> Result<bool, CliError> {
             source,
         })?;
     Ok(matches!(line.trim(), "y" | "Y" | "yes"))
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser;
+
+    use super::AskArgs;
+
+    #[derive(Parser)]
+    struct Ask {
+        #[command(flatten)]
+        args: AskArgs,
+    }
+
+    #[test]
+    fn a_confirmation_token_may_begin_with_a_hyphen() {
+        let parsed = Ask::try_parse_from(["ask", "--confirm", "-zAbC_1-x"]).unwrap();
+        assert_eq!(parsed.args.confirm.as_deref(), Some("-zAbC_1-x"));
+    }
 }
