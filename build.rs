@@ -14,6 +14,7 @@ const PROTOS: &[&str] = &[
     "proto/modelregistry/v1/artifacts.proto",
     "proto/modelregistry/v1/events.proto",
     "proto/modelregistry/v1/agent.proto",
+    "proto/modelregistry/v1/subscriptions.proto",
 ];
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {

@@ -11,6 +11,7 @@ use clap::Args;
 mod agent;
 mod auth;
 mod cache;
+mod callbacks;
 mod defaults;
 mod events;
 mod import;
@@ -20,6 +21,7 @@ mod traces;
 pub use agent::{AgentConfig, AgentMode};
 pub use auth::AuthConfig;
 pub use cache::{CacheConfig, CacheMode};
+pub use callbacks::CallbacksConfig;
 pub use events::EventsConfig;
 pub use import::ImportConfig;
 pub use tls::TlsConfig;
@@ -54,6 +56,9 @@ pub struct ServeConfig {
 
     #[command(flatten)]
     pub cache: CacheConfig,
+
+    #[command(flatten)]
+    pub callbacks: CallbacksConfig,
 
     #[command(flatten)]
     pub agent: AgentConfig,

@@ -8,6 +8,7 @@
 
 mod agent;
 mod auth;
+mod callbacks;
 pub mod client;
 mod config;
 mod domain;
@@ -25,7 +26,8 @@ mod transport;
 
 pub use auth::{AuthSetupError, NewToken, NewTokenArgs, new_token};
 pub use config::{
-    AgentConfig, AgentMode, ArtifactConfig, AuthConfig, CacheConfig, CacheMode, DatabaseConfig,
+    AgentConfig, AgentMode, ArtifactConfig, AuthConfig, CacheConfig, CacheMode, CallbacksConfig,
+    DatabaseConfig,
     EventsConfig, GcConfig, ImportConfig, LimitsConfig, RestProfile, ServeConfig,
     StatementObserver, SweepConfig, TlsConfig, TracesConfig,
 };

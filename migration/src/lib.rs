@@ -13,6 +13,7 @@ mod m20261126_000006_add_search_terms;
 mod m20261207_000007_create_server_secrets;
 mod m20261207_000008_add_declared_forms;
 mod m20261207_000009_add_event_via;
+mod m20261208_000010_create_model_subscriptions;
 
 pub struct Migrator;
 
@@ -29,6 +30,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261207_000007_create_server_secrets::Migration),
             Box::new(m20261207_000008_add_declared_forms::Migration),
             Box::new(m20261207_000009_add_event_via::Migration),
+            Box::new(m20261208_000010_create_model_subscriptions::Migration),
         ]
     }
 }

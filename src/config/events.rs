@@ -42,7 +42,7 @@ impl Default for EventsConfig {
 
 /// A duration above zero: a zero interval would make a task spin, a zero retention would
 /// delete every event at once.
-fn positive_duration(text: &str) -> Result<Duration, String> {
+pub(super) fn positive_duration(text: &str) -> Result<Duration, String> {
     match humantime::parse_duration(text) {
         Ok(duration) if duration.is_zero() => Err("must be longer than 0".into()),
         Ok(duration) => Ok(duration),

@@ -18,6 +18,9 @@ pub(crate) enum Error {
     #[error("model registration {id} not found")]
     RegistrationNotFound { id: String },
 
+    #[error("subscription {id} not found")]
+    SubscriptionNotFound { id: String },
+
     #[error("model {} version {} is already registered", echo(.name), echo(.version))]
     ModelAlreadyRegistered { name: String, version: String },
 
@@ -230,6 +233,7 @@ impl Error {
         match self {
             Error::InvalidArgument(_) => "INVALID_ARGUMENT",
             Error::RegistrationNotFound { .. } => "MODEL_REGISTRATION_NOT_FOUND",
+            Error::SubscriptionNotFound { .. } => "SUBSCRIPTION_NOT_FOUND",
             Error::ModelAlreadyRegistered { .. } => "MODEL_ALREADY_REGISTERED",
             Error::EtagMismatch { .. } => "ETAG_MISMATCH",
             Error::ModelNotFound { .. } => "MODEL_NOT_FOUND",
@@ -316,6 +320,7 @@ impl Error {
             Error::RegistrationNotFound { id } | Error::EtagMismatch { id, .. } => {
                 vec![("model_registration_id", id.clone())]
             }
+            Error::SubscriptionNotFound { id } => vec![("subscription_id", id.clone())],
             Error::ModelAlreadyRegistered { name, version }
             | Error::ModelNotFound { name, version } => vec![
                 ("model_name", name.clone()),

@@ -2,6 +2,7 @@
 //! Front-ends fill drafts (`ModelDraft`, `UploadDraft`) from their protocol; parsing them
 //! reports every violation at once, with the path of each violated field.
 
+mod address_policy;
 mod artifact;
 mod caller;
 mod check;
@@ -21,11 +22,13 @@ pub(crate) mod page_token;
 mod paging;
 mod patch;
 mod position;
+mod subscription;
 #[cfg(test)]
 mod proptests;
 #[cfg(test)]
 mod tests;
 
+pub(crate) use address_policy::AddressPolicy;
 pub(crate) use artifact::{
     Artifact, DeclareSpec, DownloadSpec, ModelIdentity, ModelRef, SelectorDraft, UploadDraft,
     UploadSpec, VersionOrAlias,
@@ -51,6 +54,10 @@ pub(crate) use names::{ArtifactVersion, Etag, ModelName, ModelVersion, Registrat
 pub(crate) use paging::{ArtifactCursor, ListQuery, ListQueryDraft, ModelCursor, Page, PageSize};
 pub(crate) use patch::{Change, Patch};
 pub(crate) use position::Position;
+pub(crate) use subscription::{
+    Delivery, NewSubscription, SigningSecret, Subscription, SubscriptionDraft, SubscriptionFilter,
+    SubscriptionId, SubscriptionStart,
+};
 
 /// Size bounds of the registry (documented in the proto).
 pub(crate) mod limits {

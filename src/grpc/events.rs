@@ -140,7 +140,7 @@ pub(crate) fn watch_response(item: WatchItem) -> pb::WatchModelsResponse {
     }
 }
 
-fn model_event(event: &Event) -> pb::ModelEvent {
+pub(crate) fn model_event(event: &Event) -> pb::ModelEvent {
     let information = convert::registration(&event.registration);
     pb::ModelEvent {
         sequence: event.sequence,
@@ -191,7 +191,7 @@ fn previous(event: &Event, part: impl Fn(&(RegistrationId, ModelVersion)) -> Str
         .unwrap_or_default()
 }
 
-fn event_type(kind: EventType) -> pb::EventType {
+pub(super) fn event_type(kind: EventType) -> pb::EventType {
     match kind {
         EventType::ModelRegistered => pb::EventType::ModelRegistered,
         EventType::ModelUpdated => pb::EventType::ModelUpdated,
@@ -203,7 +203,7 @@ fn event_type(kind: EventType) -> pb::EventType {
 }
 
 /// The event types of a request; an unknown or unspecified one is INVALID_ARGUMENT.
-fn event_types(field: &str, types: &[i32]) -> Result<Vec<EventType>, Status> {
+pub(super) fn event_types(field: &str, types: &[i32]) -> Result<Vec<EventType>, Status> {
     types
         .iter()
         .enumerate()

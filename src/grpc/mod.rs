@@ -15,13 +15,15 @@ mod limits;
 mod proptests;
 mod registration;
 mod status;
+mod subscriptions;
 mod update_mask;
 
 pub(crate) use artifacts::ArtifactService;
 pub(crate) use authenticate::AuthenticateLayer;
 pub(crate) use caller::take_caller;
 pub(crate) use discovery::{DiscoveryService, ModelDiscoveryService, ModelDiscoveryServiceServer};
-pub(crate) use events::{EventService, watch_response};
+pub(crate) use events::{EventService, model_event, watch_response};
 pub(crate) use lease::StreamLimits;
 pub(crate) use limits::{CallLimits, CallLimitsLayer, InProgress};
 pub(crate) use registration::{RegistrationService, check_registration};
+pub(crate) use subscriptions::SubscriptionService;

@@ -50,6 +50,7 @@ impl From<Error> for Status {
                 )
             }
             ref err @ (Error::RegistrationNotFound { .. }
+            | Error::SubscriptionNotFound { .. }
             | Error::ModelNotFound { .. }
             | Error::AliasNotFound { .. }
             | Error::ArtifactNotFound { .. }) => plain(Code::NotFound, err),

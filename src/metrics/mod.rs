@@ -6,6 +6,7 @@
 //! `metrics::` call finds no recorder and does nothing.
 
 mod agent;
+mod callbacks;
 mod endpoint;
 mod http;
 mod rpc;
@@ -17,6 +18,7 @@ use metrics::Unit;
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
 
 pub(crate) use agent::{agent_request, agent_tool_call, llm_call, llm_tokens};
+pub(crate) use callbacks::{callback_delivery, callback_failing, callback_lag};
 pub(crate) use endpoint::MetricsEndpoint;
 pub(crate) use http::meter_http;
 pub(crate) use rpc::RpcMetricsLayer;
@@ -117,6 +119,7 @@ fn describe() {
         "Unknown JSON members the aimlfw REST profile ignored, by route"
     );
     agent::describe();
+    callbacks::describe();
     state::describe();
     metrics::describe_counter!(
         crate::tasks::TASK_FAILURES,

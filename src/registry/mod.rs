@@ -43,6 +43,7 @@ mod events;
 mod feed;
 pub(crate) mod import;
 mod models;
+mod subscriptions;
 mod sweep;
 #[cfg(test)]
 pub(crate) mod testing;
@@ -53,6 +54,9 @@ use std::time::Duration;
 pub(crate) use artifacts::StoredArtifact;
 pub(crate) use cache::{CacheSettings, ReadCache};
 pub(crate) use feed::Feed;
+pub(crate) use subscriptions::{
+    Held as HeldSubscription, SubscriptionSettings, SubscriptionStatus,
+};
 pub use sweep::SweepReport;
 pub(crate) use watch::{WATCHERS, WatchItem, WatchStream};
 
@@ -79,6 +83,8 @@ pub(crate) struct Registry {
     page_token_key: PageTokenKey,
     /// Answers reads from memory where it can (off until `with_read_cache`).
     cache: ReadCache,
+    /// Where subscriptions may send notifications, and when they count as failing.
+    subscriptions: SubscriptionSettings,
 }
 
 impl Registry {
@@ -93,7 +99,14 @@ impl Registry {
             // nothing needs none that lasts.
             page_token_key: PageTokenKey::generate(),
             cache: ReadCache::default(),
+            subscriptions: SubscriptionSettings::default(),
         }
+    }
+
+    /// Subscriptions checked and shown by `settings`.
+    pub(crate) fn with_subscriptions(mut self, settings: SubscriptionSettings) -> Self {
+        self.subscriptions = settings;
+        self
     }
 
     /// Reads answered from `cache` where it can, which the feed keeps current.

@@ -167,6 +167,7 @@ fn status_of(err: &Error) -> StatusCode {
             StatusCode::BAD_REQUEST
         }
         Error::RegistrationNotFound { .. }
+        | Error::SubscriptionNotFound { .. }
         | Error::ModelNotFound { .. }
         | Error::AliasNotFound { .. }
         | Error::ArtifactNotFound { .. } => StatusCode::NOT_FOUND,

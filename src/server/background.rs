@@ -86,6 +86,14 @@ impl Application {
                 stop.clone(),
             ),
         );
+        supervisor.spawn(
+            "callbacks",
+            crate::callbacks::deliver_continuously(
+                self.registry.clone(),
+                self.callbacks.clone(),
+                stop.clone(),
+            ),
+        );
         // The metrics endpoint stops when serving does: at the shutdown signal, or when the
         // server fails.
         let serving_ends = stop.child_token();

@@ -30,7 +30,7 @@ use service::{Parts, Service};
 use crate::agent::Agent;
 use crate::auth::{AuthSetupError, Authenticator, WatchedFile};
 use crate::config::{
-    CacheConfig, CacheMode, DatabaseConfig, EventsConfig, GcConfig, ServeConfig, SweepConfig,
+    CacheConfig, CacheMode, CallbacksConfig, DatabaseConfig, EventsConfig, GcConfig, ServeConfig, SweepConfig,
 };
 use crate::metrics::MetricsEndpoint;
 use crate::objects::{Objects, OpenError};
@@ -99,6 +99,7 @@ pub struct Application {
     health_check_interval: Duration,
     sweep: SweepConfig,
     events: EventsConfig,
+    callbacks: CallbacksConfig,
     metrics: Option<MetricsEndpoint>,
     authenticator: Authenticator,
     /// The consumers file and a JWKS file, re-read when they change.
@@ -172,7 +173,8 @@ impl Application {
             config.events.watch_heartbeat,
         )
         .with_page_token_key(page_token_key)
-        .with_read_cache(read_cache(&store, &config.cache));
+        .with_read_cache(read_cache(&store, &config.cache))
+        .with_subscriptions(crate::callbacks::subscription_settings(&config.callbacks));
         let agent = Agent::new(registry.clone(), &config.agent).map_err(ServerError::Agent)?;
         let calls = CallsInProgress::new();
         let (service, readiness) = service::service(Parts {
@@ -199,6 +201,7 @@ impl Application {
             health_check_interval: config.health_check_interval,
             sweep: config.sweep,
             events: config.events,
+            callbacks: config.callbacks,
             metrics,
             authenticator,
             auth_files,

@@ -24,6 +24,7 @@ use crate::config::{LimitsConfig, RestProfile};
 use crate::grpc::{
     ArtifactService, AuthenticateLayer, CallLimits, CallLimitsLayer, DiscoveryService,
     EventService, InProgress, ModelDiscoveryServiceServer, RegistrationService, StreamLimits,
+    SubscriptionService,
 };
 use crate::metrics::RpcMetricsLayer;
 use crate::pb::{
@@ -31,6 +32,7 @@ use crate::pb::{
     model_artifact_service_server::ModelArtifactServiceServer,
     model_event_service_server::ModelEventServiceServer,
     model_registration_service_server::ModelRegistrationServiceServer,
+    model_subscription_service_server::ModelSubscriptionServiceServer,
 };
 use crate::registry::Registry;
 use crate::rest::{self, RestLayer};
@@ -154,6 +156,10 @@ pub(super) async fn service(parts: Parts<'_>) -> Result<(Service, Readiness), Se
         )
         .add_service(
             ModelEventServiceServer::new(EventService::new(registry.clone(), streams))
+                .max_decoding_message_size(max_message),
+        )
+        .add_service(
+            ModelSubscriptionServiceServer::new(SubscriptionService::new(registry.clone()))
                 .max_decoding_message_size(max_message),
         )
         .add_service(

@@ -29,6 +29,7 @@ mod scope;
 mod search_terms;
 mod secrets;
 mod snapshot;
+mod subscriptions;
 mod transaction;
 
 use std::sync::Arc;
@@ -45,6 +46,7 @@ pub(crate) use aliases::AliasSet;
 pub(crate) use changes::{Locked, Reading};
 pub(crate) use go_database::{GoDatabase, cursor_of};
 pub(crate) use registrations::Inserted;
+pub(crate) use subscriptions::Owners;
 
 use crate::config::{DatabaseConfig, StatementObserver};
 

@@ -31,6 +31,7 @@ mod rest;
 mod robustness;
 mod scale_out;
 mod stalled_uploads;
+mod subscriptions;
 mod sweeper;
 mod tls;
 mod traces;
@@ -55,6 +56,7 @@ fn main() {
         update::trials(),
         query_budgets::trials(),
         read_cache::trials(),
+        subscriptions::trials(),
         artifacts::trials(),
         metrics::trials(),
         cli::trials(),

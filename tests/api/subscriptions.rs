@@ -1,0 +1,530 @@
+//! Model change subscriptions: notifications POSTed to a real HTTP receiver (axum on
+//! 127.0.0.1:0, its range opened with --callback-allow), every event once and in order,
+//! signed so that the Standard Webhooks project's own library verifies them; a receiver that
+//! fails for a while gets everything afterwards, in order; internal destinations are refused
+//! without the flag, also when a name resolves to one; a consumer is told only of its scope.
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use axum::body::Bytes;
+use axum::http::{HeaderMap, StatusCode};
+use modelreg::pb::{self, model_subscription_service_client::ModelSubscriptionServiceClient};
+use tonic::transport::Channel;
+use tonic::{Code, Request};
+
+use crate::common::{Backend, TestServer, assert_error, model, on_every_backend};
+
+pub(crate) fn trials() -> Vec<libtest_mimic::Trial> {
+    on_every_backend!(
+        every_event_once_in_order_and_verified,
+        batches_carry_several_events_in_order,
+        a_receiver_that_fails_for_a_while_gets_everything_in_order,
+        internal_destinations_are_refused_without_the_flag,
+        a_name_that_resolves_to_an_internal_address_is_refused,
+        subscriptions_are_their_owners_and_bounded_by_scope,
+        bad_requests_list_every_violation,
+    )
+}
+
+/// What a receiver got: each POST's headers and body.
+#[derive(Clone, Default)]
+struct Receiver {
+    received: Arc<Mutex<Vec<(HeaderMap, Bytes)>>>,
+    /// Answer this many POSTs with 503 first.
+    failures_left: Arc<Mutex<u32>>,
+}
+
+impl Receiver {
+    /// Serves on 127.0.0.1:0; returns its URL.
+    async fn start(&self) -> String {
+        let state = self.clone();
+        let app = axum::Router::new().route(
+            "/hook",
+            axum::routing::post(move |headers: HeaderMap, body: Bytes| {
+                let state = state.clone();
+                async move {
+                    let mut failures = state.failures_left.lock().unwrap();
+                    if *failures > 0 {
+                        *failures -= 1;
+                        return StatusCode::SERVICE_UNAVAILABLE;
+                    }
+                    state.received.lock().unwrap().push((headers, body));
+                    StatusCode::NO_CONTENT
+                }
+            }),
+        );
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        tokio::spawn(async move { axum::serve(listener, app).await });
+        format!("http://{addr}/hook")
+    }
+
+    fn received(&self) -> Vec<(HeaderMap, Bytes)> {
+        self.received.lock().unwrap().clone()
+    }
+
+    /// The CloudEvents received so far, in order (batches flattened).
+    fn events(&self) -> Vec<serde_json::Value> {
+        self.received()
+            .into_iter()
+            .flat_map(|(_, body)| match serde_json::from_slice(&body).unwrap() {
+                serde_json::Value::Array(events) => events,
+                event => vec![event],
+            })
+            .collect()
+    }
+
+    /// Waits until `count` events arrived (at most 20 s).
+    async fn wait_for(&self, count: usize) -> Vec<serde_json::Value> {
+        for _ in 0..400 {
+            let events = self.events();
+            if events.len() >= count {
+                return events;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        panic!("only {} of {count} events arrived", self.events().len());
+    }
+}
+
+async fn server_allowing_loopback(backend: Backend) -> TestServer {
+    TestServer::start_with(backend, |config| {
+        config.callbacks.callback_allow = vec!["127.0.0.0/8".parse().unwrap()];
+        config.callbacks.callback_retry_max = Duration::from_millis(200);
+        config.callbacks.callback_lease = Duration::from_secs(3);
+    })
+    .await
+}
+
+async fn client(server: &TestServer) -> ModelSubscriptionServiceClient<Channel> {
+    ModelSubscriptionServiceClient::connect(server.url.clone())
+        .await
+        .unwrap()
+}
+
+fn subscription(destination: &str) -> pb::Subscription {
+    pb::Subscription {
+        notification_destination: destination.into(),
+        ..Default::default()
+    }
+}
+
+async fn create(
+    server: &TestServer,
+    subscription: pb::Subscription,
+) -> Result<pb::CreateSubscriptionResponse, tonic::Status> {
+    client(server)
+        .await
+        .create_subscription(pb::CreateSubscriptionRequest {
+            subscription: Some(subscription),
+            ..Default::default()
+        })
+        .await
+        .map(tonic::Response::into_inner)
+}
+
+/// Registers `name` version 1, updates it twice and deletes it: 4 events.
+async fn four_changes(server: &TestServer, name: &str) {
+    let registered = server.register(model(name, "1", 1)).await.unwrap();
+    let id = registered.model_registration_id.clone();
+    let mut etag = registered.etag.clone();
+    for round in 0..2 {
+        let patch = pb::ModelRelatedInformation {
+            model_registration_id: id.clone(),
+            description: format!("round {round}"),
+            ..Default::default()
+        };
+        etag = server.update(patch, &["description"]).await.unwrap().etag;
+    }
+    server.delete(&id, &etag).await.unwrap();
+}
+
+fn types_of(events: &[serde_json::Value]) -> Vec<String> {
+    events
+        .iter()
+        .map(|event| event["data"]["type"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+fn sequences_of(events: &[serde_json::Value]) -> Vec<i64> {
+    events
+        .iter()
+        .map(|event| event["id"].as_str().unwrap().parse().unwrap())
+        .collect()
+}
+
+async fn every_event_once_in_order_and_verified(backend: Backend) {
+    let server = server_allowing_loopback(backend).await;
+    let receiver = Receiver::default();
+    let url = receiver.start().await;
+    let created = create(&server, subscription(&url)).await.unwrap();
+    assert!(created.secret.starts_with("whsec_"), "{}", created.secret);
+    four_changes(&server, "qoe").await;
+
+    let events = receiver.wait_for(4).await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let events_now = receiver.events();
+    assert_eq!(events_now.len(), 4, "each event exactly once");
+    assert_eq!(
+        types_of(&events),
+        [
+            "MODEL_REGISTERED",
+            "MODEL_UPDATED",
+            "MODEL_UPDATED",
+            "MODEL_DEREGISTERED"
+        ]
+    );
+    let sequences = sequences_of(&events);
+    assert!(sequences.windows(2).all(|pair| pair[0] < pair[1]), "{sequences:?}");
+    let verifier = standardwebhooks::Webhook::new(&created.secret).unwrap();
+    for ((headers, body), event) in receiver.received().iter().zip(&events) {
+        verifier
+            .verify(body, headers)
+            .expect("the Standard Webhooks library verifies the notification");
+        assert_eq!(headers["content-type"], "application/cloudevents+json");
+        assert_eq!(headers["webhook-id"], event["id"].as_str().unwrap());
+        assert_eq!(event["specversion"], "1.0");
+        assert_eq!(event["data"]["modelId"]["modelName"], "qoe");
+    }
+    // A forged body does not verify.
+    let (headers, _) = &receiver.received()[0];
+    assert!(verifier.verify(b"{\"forged\":true}", headers).is_err());
+
+    let subscription_id = created.subscription.unwrap().subscription_id;
+    let shown = client(&server)
+        .await
+        .get_subscription(pb::GetSubscriptionRequest {
+            subscription_id: subscription_id.clone(),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(shown.acknowledged_sequence, *sequences.last().unwrap());
+    assert_eq!(shown.lag_events, 0);
+    assert_eq!(shown.state, pb::DeliveryState::Healthy as i32);
+    assert!(shown.last_error.is_empty());
+}
+
+async fn batches_carry_several_events_in_order(backend: Backend) {
+    let server = server_allowing_loopback(backend).await;
+    let receiver = Receiver::default();
+    let url = receiver.start().await;
+    // Nothing is delivered while the receiver refuses, so the changes pile up into batches.
+    *receiver.failures_left.lock().unwrap() = 1;
+    let mut asked = subscription(&url);
+    asked.max_batch = 10;
+    asked.filter = Some(pb::SubscriptionFilter {
+        types: vec![pb::EventType::ModelUpdated as i32],
+        ..Default::default()
+    });
+    let created = create(&server, asked).await.unwrap();
+    four_changes(&server, "batched").await;
+    let events = receiver.wait_for(2).await;
+    assert_eq!(types_of(&events), ["MODEL_UPDATED", "MODEL_UPDATED"]);
+    let verifier = standardwebhooks::Webhook::new(&created.secret).unwrap();
+    for (headers, body) in receiver.received() {
+        assert_eq!(headers["content-type"], "application/cloudevents-batch+json");
+        verifier.verify(&body, &headers).unwrap();
+    }
+}
+
+async fn a_receiver_that_fails_for_a_while_gets_everything_in_order(backend: Backend) {
+    let server = server_allowing_loopback(backend).await;
+    let receiver = Receiver::default();
+    let url = receiver.start().await;
+    *receiver.failures_left.lock().unwrap() = 5;
+    let created = create(&server, subscription(&url)).await.unwrap();
+    let id = created.subscription.unwrap().subscription_id;
+    four_changes(&server, "flaky").await;
+
+    // While it fails, the subscription shows why.
+    let mut saw_error = false;
+    for _ in 0..200 {
+        let shown = client(&server)
+            .await
+            .get_subscription(pb::GetSubscriptionRequest {
+                subscription_id: id.clone(),
+            })
+            .await
+            .unwrap()
+            .into_inner();
+        if shown.last_error.contains("503") {
+            assert!(shown.last_error_time.is_some());
+            assert!(shown.lag_events > 0);
+            saw_error = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert!(saw_error, "the failure was never shown");
+
+    let events = receiver.wait_for(4).await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(receiver.events().len(), 4, "nothing twice once acknowledged");
+    assert_eq!(
+        types_of(&events),
+        [
+            "MODEL_REGISTERED",
+            "MODEL_UPDATED",
+            "MODEL_UPDATED",
+            "MODEL_DEREGISTERED"
+        ]
+    );
+    let shown = client(&server)
+        .await
+        .get_subscription(pb::GetSubscriptionRequest { subscription_id: id })
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(shown.last_error.is_empty(), "{}", shown.last_error);
+    assert_eq!(shown.lag_events, 0);
+}
+
+async fn internal_destinations_are_refused_without_the_flag(backend: Backend) {
+    let server = TestServer::start(backend).await;
+    for refused in [
+        "http://127.0.0.1:9/hook",
+        "http://localhost:9/hook",
+        "http://10.0.0.1/hook",
+        "http://169.254.169.254/latest/meta-data",
+        "http://[::1]:9/hook",
+        "http://[::ffff:127.0.0.1]:9/hook",
+    ] {
+        let status = create(&server, subscription(refused)).await.unwrap_err();
+        assert_error(&status, Code::InvalidArgument, "INVALID_ARGUMENT");
+        assert!(
+            status.message().contains("notification_destination"),
+            "{refused}: {}",
+            status.message()
+        );
+    }
+}
+
+/// A name of this machine's hosts file that points to a loopback address (Debian writes the
+/// host's own name there).
+fn name_of_a_loopback_address() -> String {
+    let hosts = std::fs::read_to_string("/etc/hosts").expect("/etc/hosts");
+    hosts
+        .lines()
+        .filter_map(|line| {
+            let mut fields = line.split('#').next()?.split_whitespace();
+            let address: std::net::IpAddr = fields.next()?.parse().ok()?;
+            address
+                .is_loopback()
+                .then(|| fields.find(|name| !name.contains("localhost")))
+                .flatten()
+                .map(str::to_owned)
+        })
+        .next()
+        .expect("/etc/hosts names a loopback address with a name other than localhost")
+}
+
+async fn a_name_that_resolves_to_an_internal_address_is_refused(backend: Backend) {
+    let server = TestServer::start_with(backend, |config| {
+        config.callbacks.callback_retry_max = Duration::from_millis(200);
+    })
+    .await;
+    let receiver = Receiver::default();
+    let url = receiver.start().await;
+    let port = url::Url::parse(&url).unwrap().port().unwrap();
+    let name = name_of_a_loopback_address();
+    let created = create(&server, subscription(&format!("http://{name}:{port}/hook")))
+        .await
+        .expect("a name is checked when it is resolved");
+    four_changes(&server, "ssrf").await;
+    let id = created.subscription.unwrap().subscription_id;
+    let mut shown = pb::Subscription::default();
+    for _ in 0..200 {
+        shown = client(&server)
+            .await
+            .get_subscription(pb::GetSubscriptionRequest {
+                subscription_id: id.clone(),
+            })
+            .await
+            .unwrap()
+            .into_inner();
+        if !shown.last_error.is_empty() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert!(
+        shown.last_error.contains("--callback-allow"),
+        "{}",
+        shown.last_error
+    );
+    assert!(receiver.received().is_empty(), "the receiver was called");
+}
+
+async fn subscriptions_are_their_owners_and_bounded_by_scope(backend: Backend) {
+    let files = tempfile::tempdir().unwrap();
+    let consumers = [
+        ("scoped-reader", "token-scoped", "reader", Some("qoe-*")),
+        ("other-reader", "token-other", "reader", None),
+        ("admin", "token-admin", "admin", None),
+    ]
+    .iter()
+    .map(|(name, token, role, scope)| {
+        let digest = hex::encode(<sha2::Sha256 as sha2::Digest>::digest(token.as_bytes()));
+        let scopes = scope
+            .map(|scope| format!("scopes = [\"{scope}\"]\n"))
+            .unwrap_or_default();
+        format!(
+            "[[consumer]]\nname = \"{name}\"\ntoken_sha256 = \"{digest}\"\nrole = \"{role}\"\n{scopes}"
+        )
+    })
+    .collect::<String>();
+    let consumers_file = files.path().join("consumers.toml");
+    std::fs::write(&consumers_file, consumers).unwrap();
+    let server = TestServer::start_with(backend, |config| {
+        config.auth.auth_tokens = Some(consumers_file);
+        config.callbacks.callback_allow = vec!["127.0.0.0/8".parse().unwrap()];
+    })
+    .await;
+    let receiver = Receiver::default();
+    let url = receiver.start().await;
+    let mut subscriptions = client(&server).await;
+    // The scoped reader asks for everything; it is told of its scope only.
+    let created = subscriptions
+        .create_subscription(as_(
+            "token-scoped",
+            pb::CreateSubscriptionRequest {
+                subscription: Some(subscription(&url)),
+                ..Default::default()
+            },
+        ))
+        .await
+        .unwrap()
+        .into_inner();
+    let mine = created.subscription.unwrap();
+    assert_eq!(mine.owner, "scoped-reader");
+
+    let mut registration = server.registration.clone();
+    for name in ["secret-model", "qoe-visible"] {
+        registration
+            .register_model(as_(
+                "token-admin",
+                pb::RegisterModelRequest {
+                    model_related_information: Some(model(name, "1", 1)),
+                    request_id: String::new(),
+                },
+            ))
+            .await
+            .unwrap();
+    }
+    let events = receiver.wait_for(1).await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let events_now = receiver.events();
+    assert_eq!(events_now.len(), 1, "{events_now:?}");
+    assert_eq!(events[0]["data"]["modelId"]["modelName"], "qoe-visible");
+    assert!(
+        !receiver
+            .received()
+            .iter()
+            .any(|(_, body)| String::from_utf8_lossy(body).contains("secret-model")),
+        "a model outside the scope was told"
+    );
+
+    // Another consumer neither sees nor deletes it; the admin sees everyone's.
+    let reader = subscriptions.clone();
+    let get = |token: &'static str| {
+        let mut subscriptions = reader.clone();
+        let id = mine.subscription_id.clone();
+        async move {
+            subscriptions
+                .get_subscription(as_(token, pb::GetSubscriptionRequest { subscription_id: id }))
+                .await
+        }
+    };
+    let status = get("token-other").await.unwrap_err();
+    assert_error(&status, Code::NotFound, "SUBSCRIPTION_NOT_FOUND");
+    get("token-admin").await.expect("an admin sees everyone's");
+    let listed = subscriptions
+        .list_subscriptions(as_("token-other", pb::ListSubscriptionsRequest {}))
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(listed.subscriptions.is_empty());
+    let status = subscriptions
+        .delete_subscription(as_(
+            "token-other",
+            pb::DeleteSubscriptionRequest {
+                subscription_id: mine.subscription_id.clone(),
+            },
+        ))
+        .await
+        .unwrap_err();
+    assert_error(&status, Code::NotFound, "SUBSCRIPTION_NOT_FOUND");
+    subscriptions
+        .delete_subscription(as_(
+            "token-scoped",
+            pb::DeleteSubscriptionRequest {
+                subscription_id: mine.subscription_id.clone(),
+            },
+        ))
+        .await
+        .expect("its owner deletes it");
+    let status = get("token-scoped").await.unwrap_err();
+    assert_error(&status, Code::NotFound, "SUBSCRIPTION_NOT_FOUND");
+}
+
+/// `message` with the bearer token `token`.
+fn as_<T>(token: &str, message: T) -> Request<T> {
+    let mut request = Request::new(message);
+    request.metadata_mut().insert(
+        "authorization",
+        format!("Bearer {token}").parse().unwrap(),
+    );
+    request
+}
+
+async fn bad_requests_list_every_violation(backend: Backend) {
+    let server = server_allowing_loopback(backend).await;
+    let status = client(&server)
+        .await
+        .create_subscription(pb::CreateSubscriptionRequest {
+            subscription: Some(pb::Subscription {
+                notification_destination: "ftp://example.com/x".into(),
+                max_batch: 100_000,
+                filter: Some(pb::SubscriptionFilter {
+                    model_version: "v".repeat(300),
+                    ..Default::default()
+                }),
+                ..Default::default()
+            }),
+            start_sequence: Some(-1),
+            secret: "not-a-secret".into(),
+        })
+        .await
+        .unwrap_err();
+    assert_error(&status, Code::InvalidArgument, "INVALID_ARGUMENT");
+    let violated = crate::common::violated_fields(&status);
+    for field in [
+        "subscription.notification_destination",
+        "subscription.max_batch",
+        "subscription.filter.model_version",
+        "start_sequence",
+        "secret",
+    ] {
+        assert!(violated.iter().any(|v| v == field), "{field} in {violated:?}");
+    }
+    let status = client(&server)
+        .await
+        .create_subscription(pb::CreateSubscriptionRequest {
+            subscription: Some(subscription("http://127.0.0.1:9/")),
+            start_sequence: Some(1_000_000),
+            secret: String::new(),
+        })
+        .await
+        .unwrap_err();
+    assert_error(&status, Code::OutOfRange, "SEQUENCE_AHEAD");
+    let status = client(&server)
+        .await
+        .get_subscription(pb::GetSubscriptionRequest {
+            subscription_id: "not-an-id".into(),
+        })
+        .await
+        .unwrap_err();
+    assert_error(&status, Code::NotFound, "SUBSCRIPTION_NOT_FOUND");
+}
