@@ -73,6 +73,14 @@ const ALLOWED: &[(&str, &[&str])] = &[
             "transport",
         ],
     ),
+    // Callbacks to subscribers: the log's events, through the core, as the gRPC watch stream
+    // sends them (their conversion is gRPC's, used, not repeated).
+    (
+        "callbacks",
+        &[
+            "config", "domain", "grpc", "metrics", "pb", "registry", "tasks",
+        ],
+    ),
     // Describes what other modules record (tasks, watch streams, certificates, traces).
     (
         "metrics",
@@ -86,6 +94,7 @@ const ALLOWED: &[(&str, &[&str])] = &[
         &[
             "agent",
             "auth",
+            "callbacks",
             "config",
             "grpc",
             "metrics",
@@ -102,7 +111,15 @@ const ALLOWED: &[(&str, &[&str])] = &[
 ];
 
 /// Modules no core, store or domain code may reach, directly or not.
-const FRONT_ENDS: &[&str] = &["agent", "grpc", "rest", "client", "server", "metrics"];
+const FRONT_ENDS: &[&str] = &[
+    "agent",
+    "callbacks",
+    "grpc",
+    "rest",
+    "client",
+    "server",
+    "metrics",
+];
 const INNER: &[&str] = &["domain", "store", "objects", "registry"];
 
 fn src() -> PathBuf {

@@ -203,7 +203,10 @@ pub(super) fn event_type(kind: EventType) -> pb::EventType {
 }
 
 /// The event types of a request; an unknown or unspecified one is INVALID_ARGUMENT.
-pub(super) fn event_types(field: &str, types: &[i32]) -> Result<Vec<EventType>, Status> {
+pub(super) fn event_types(
+    field: &str,
+    types: &[i32],
+) -> Result<Vec<EventType>, crate::domain::Error> {
     types
         .iter()
         .enumerate()
@@ -222,7 +225,6 @@ pub(super) fn event_types(field: &str, types: &[i32]) -> Result<Vec<EventType>, 
                     format!("{field}[{index}]"),
                     format!("{value} is not an event type"),
                 )
-                .into()
             })
         })
         .collect()

@@ -27,3 +27,7 @@ pub(crate) use lease::StreamLimits;
 pub(crate) use limits::{CallLimits, CallLimitsLayer, InProgress};
 pub(crate) use registration::{RegistrationService, check_registration};
 pub(crate) use subscriptions::SubscriptionService;
+pub(crate) mod subscription_calls {
+    //! The subscription operations in the API's messages, for the REST front-end.
+    pub(crate) use super::subscriptions::{create, delete, get, list};
+}

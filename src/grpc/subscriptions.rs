@@ -6,7 +6,7 @@ use tonic::{Request, Response, Status};
 use super::caller::take_caller;
 use super::convert::timestamp;
 use super::events::{event_type, event_types};
-use crate::domain::{SubscriptionDraft, SubscriptionId};
+use crate::domain::{Caller, Error, SubscriptionDraft, SubscriptionId};
 use crate::pb::{self, model_subscription_service_server::ModelSubscriptionService};
 use crate::registry::{Registry, SubscriptionStatus};
 
@@ -27,29 +27,8 @@ impl ModelSubscriptionService for SubscriptionService {
         mut request: Request<pb::CreateSubscriptionRequest>,
     ) -> Result<Response<pb::CreateSubscriptionResponse>, Status> {
         let caller = take_caller(&mut request)?;
-        let pb::CreateSubscriptionRequest {
-            subscription,
-            start_sequence,
-            secret,
-        } = request.into_inner();
-        let asked = subscription.unwrap_or_default();
-        let filter = asked.filter.unwrap_or_default();
-        let new = SubscriptionDraft {
-            destination: &asked.notification_destination,
-            model_name: &filter.model_name,
-            model_version: &filter.model_version,
-            types: event_types("subscription.filter.types", &filter.types)?,
-            description: &asked.description,
-            max_batch: asked.max_batch,
-            start_sequence,
-            secret: &secret,
-        }
-        .parse()?;
-        let (created, secret) = self.registry.create_subscription(&caller, new).await?;
-        Ok(Response::new(pb::CreateSubscriptionResponse {
-            subscription: Some(subscription_message(&created)),
-            secret: secret.reveal(),
-        }))
+        let created = create(&self.registry, &caller, request.into_inner()).await?;
+        Ok(Response::new(created))
     }
 
     async fn get_subscription(
@@ -58,11 +37,7 @@ impl ModelSubscriptionService for SubscriptionService {
     ) -> Result<Response<pb::Subscription>, Status> {
         let caller = take_caller(&mut request)?;
         let asked = request.into_inner().subscription_id;
-        let found = self
-            .registry
-            .get_subscription(&caller, SubscriptionId::parse(&asked), &asked)
-            .await?;
-        Ok(Response::new(subscription_message(&found)))
+        Ok(Response::new(get(&self.registry, &caller, &asked).await?))
     }
 
     async fn list_subscriptions(
@@ -70,10 +45,7 @@ impl ModelSubscriptionService for SubscriptionService {
         mut request: Request<pb::ListSubscriptionsRequest>,
     ) -> Result<Response<pb::ListSubscriptionsResponse>, Status> {
         let caller = take_caller(&mut request)?;
-        let listed = self.registry.list_subscriptions(&caller).await?;
-        Ok(Response::new(pb::ListSubscriptionsResponse {
-            subscriptions: listed.iter().map(subscription_message).collect(),
-        }))
+        Ok(Response::new(list(&self.registry, &caller).await?))
     }
 
     async fn delete_subscription(
@@ -82,11 +54,68 @@ impl ModelSubscriptionService for SubscriptionService {
     ) -> Result<Response<()>, Status> {
         let caller = take_caller(&mut request)?;
         let asked = request.into_inner().subscription_id;
-        self.registry
-            .delete_subscription(&caller, SubscriptionId::parse(&asked), &asked)
-            .await?;
+        delete(&self.registry, &caller, &asked).await?;
         Ok(Response::new(()))
     }
+}
+
+// The operations in the API's messages, for gRPC and for REST (which speaks their JSON).
+
+pub(crate) async fn create(
+    registry: &Registry,
+    caller: &Caller,
+    request: pb::CreateSubscriptionRequest,
+) -> Result<pb::CreateSubscriptionResponse, Error> {
+    let pb::CreateSubscriptionRequest {
+        subscription,
+        start_sequence,
+        secret,
+    } = request;
+    let asked = subscription.unwrap_or_default();
+    let filter = asked.filter.unwrap_or_default();
+    let new = SubscriptionDraft {
+        destination: &asked.notification_destination,
+        model_name: &filter.model_name,
+        model_version: &filter.model_version,
+        types: event_types("subscription.filter.types", &filter.types)?,
+        description: &asked.description,
+        max_batch: asked.max_batch,
+        start_sequence,
+        secret: &secret,
+    }
+    .parse()?;
+    let (created, secret) = registry.create_subscription(caller, new).await?;
+    Ok(pb::CreateSubscriptionResponse {
+        subscription: Some(subscription_message(&created)),
+        secret: secret.reveal(),
+    })
+}
+
+pub(crate) async fn get(
+    registry: &Registry,
+    caller: &Caller,
+    asked: &str,
+) -> Result<pb::Subscription, Error> {
+    let found = registry
+        .get_subscription(caller, SubscriptionId::parse(asked), asked)
+        .await?;
+    Ok(subscription_message(&found))
+}
+
+pub(crate) async fn list(
+    registry: &Registry,
+    caller: &Caller,
+) -> Result<pb::ListSubscriptionsResponse, Error> {
+    let listed = registry.list_subscriptions(caller).await?;
+    Ok(pb::ListSubscriptionsResponse {
+        subscriptions: listed.iter().map(subscription_message).collect(),
+    })
+}
+
+pub(crate) async fn delete(registry: &Registry, caller: &Caller, asked: &str) -> Result<(), Error> {
+    registry
+        .delete_subscription(caller, SubscriptionId::parse(asked), asked)
+        .await
 }
 
 fn subscription_message(status: &SubscriptionStatus) -> pb::Subscription {

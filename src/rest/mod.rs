@@ -20,6 +20,7 @@ mod registration;
 mod request;
 mod resource;
 mod spans;
+mod subscriptions;
 mod upload;
 
 use std::time::Duration;
@@ -132,6 +133,14 @@ pub(crate) fn service(
             get(discovery::model_info),
         )
         .route(events::PATH, get(events::watch))
+        .route(
+            subscriptions::COLLECTION,
+            get(subscriptions::list).post(subscriptions::create),
+        )
+        .route(
+            &format!("{}/{{subscriptionId}}", subscriptions::COLLECTION),
+            get(subscriptions::get).delete(subscriptions::delete),
+        )
         .route(agent::INFO_PATH, get(agent::info))
         .route(agent::GENERATE_PATH, axum::routing::post(agent::generate))
         .route("/openapi.json", get(openapi::serve))

@@ -18,7 +18,9 @@ use super::profile::{
 use super::resource::{
     Metadata, ModelId, ModelInformation, ModelRelatedInformation, TargetEnvironment,
 };
-use super::{Gateway, agent, declare, discovery, download, events, registration, upload};
+use super::{
+    Gateway, agent, declare, discovery, download, events, registration, subscriptions, upload,
+};
 use crate::config::RestProfile;
 
 #[derive(OpenApi)]
@@ -40,6 +42,10 @@ use crate::config::RestProfile;
         discovery::model_info,
         declare::update_artifact,
         events::watch,
+        subscriptions::create,
+        subscriptions::list,
+        subscriptions::get,
+        subscriptions::delete,
         agent::info,
         agent::generate,
     ),
@@ -76,6 +82,7 @@ use crate::config::RestProfile;
         (name = "registration", description = "R1AP §10.1 AI/ML model registration"),
         (name = "discovery", description = "R1AP §10.2 AI/ML model discovery"),
         (name = "events", description = "Changes of models as Server-Sent Events"),
+        (name = "subscriptions", description = "Model change subscriptions (R1GAP §5.6.5): changes POSTed to a notification destination as signed CloudEvents"),
         (name = "artifacts", description = "The routes of the Go model management service for artifacts"),
         (name = "agent", description = "Questions and changes in plain words, answered by an LLM through the registry's operations (the routes of AIMLFW's training manager)"),
     ),

@@ -108,7 +108,7 @@ fn malformed(err: serde_json::Error) -> Problem {
 }
 
 /// The body of an accepted media type, at most `limit` bytes.
-async fn accepted_body(
+pub(crate) async fn accepted_body(
     headers: &HeaderMap,
     body: Body,
     kind: BodyType,

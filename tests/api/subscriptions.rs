@@ -24,6 +24,7 @@ pub(crate) fn trials() -> Vec<libtest_mimic::Trial> {
         a_name_that_resolves_to_an_internal_address_is_refused,
         subscriptions_are_their_owners_and_bounded_by_scope,
         bad_requests_list_every_violation,
+        the_rest_resource_speaks_the_same_json,
     )
 }
 
@@ -527,4 +528,80 @@ async fn bad_requests_list_every_violation(backend: Backend) {
         .await
         .unwrap_err();
     assert_error(&status, Code::NotFound, "SUBSCRIPTION_NOT_FOUND");
+}
+
+async fn the_rest_resource_speaks_the_same_json(backend: Backend) {
+    let server = server_allowing_loopback(backend).await;
+    let receiver = Receiver::default();
+    let url = receiver.start().await;
+    let http = reqwest::Client::new();
+    let collection = format!("{}/ai-ml-model-registration/v1/subscriptions", server.url);
+    let created = http
+        .post(&collection)
+        .json(&serde_json::json!({
+            "subscription": {
+                "notificationDestination": url,
+                "filter": {"modelName": "qoe-*", "types": ["MODEL_REGISTERED"]},
+                "description": "roll out new models",
+            }
+        }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(created.status(), 201);
+    let location = created.headers()["location"].to_str().unwrap().to_owned();
+    let body: serde_json::Value = created.json().await.unwrap();
+    let id = body["subscription"]["subscriptionId"].as_str().unwrap().to_owned();
+    assert_eq!(location, format!("/ai-ml-model-registration/v1/subscriptions/{id}"));
+    let secret = body["secret"].as_str().unwrap().to_owned();
+
+    server.register(model("qoe-new", "1", 1)).await.unwrap();
+    server.register(model("other", "1", 1)).await.unwrap();
+    let events = receiver.wait_for(1).await;
+    assert_eq!(events[0]["data"]["modelId"]["modelName"], "qoe-new");
+    let (headers, payload) = &receiver.received()[0];
+    standardwebhooks::Webhook::new(&secret)
+        .unwrap()
+        .verify(payload, headers)
+        .unwrap();
+
+    let shown: serde_json::Value = http
+        .get(format!("{}{location}", server.url))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(shown["notificationDestination"], url.as_str());
+    assert_eq!(shown["filter"]["types"][0], "MODEL_REGISTERED");
+    assert_eq!(shown["description"], "roll out new models");
+    assert!(shown.get("secret").is_none());
+    let listed: serde_json::Value = http.get(&collection).send().await.unwrap().json().await.unwrap();
+    assert_eq!(listed["subscriptions"][0]["subscriptionId"], id.as_str());
+
+    let refused = http
+        .post(&collection)
+        .json(&serde_json::json!({"subscription": {"notificationDestination": "http://10.0.0.1/"}}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refused.status(), 400);
+    let problem: serde_json::Value = refused.json().await.unwrap();
+    assert_eq!(problem["type"], "urn:modelreg:problem:INVALID_ARGUMENT");
+
+    let deleted = http
+        .delete(format!("{}{location}", server.url))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(deleted.status(), 204);
+    let gone = http
+        .get(format!("{}{location}", server.url))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(gone.status(), 404);
+    let problem: serde_json::Value = gone.json().await.unwrap();
+    assert_eq!(problem["type"], "urn:modelreg:problem:SUBSCRIPTION_NOT_FOUND");
 }
