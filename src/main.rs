@@ -44,6 +44,8 @@ enum Command {
     Artifacts(cli::ArtifactsArgs),
     /// Read the event log of a running server: who changed which model, when.
     Events(cli::EventsArgs),
+    /// Have model changes POSTed to a URL (signed CloudEvents); show, list, delete.
+    Subscriptions(cli::SubscriptionsArgs),
     /// Ask the registry's agent, in plain words: "which models run on kserve?".
     Ask(cli::AskArgs),
     /// Make bearer tokens for the consumers file (`serve --auth-tokens`).
@@ -85,6 +87,7 @@ impl Command {
             Command::Models(_)
                 | Command::Artifacts(_)
                 | Command::Events(_)
+                | Command::Subscriptions(_)
                 | Command::Ask(_)
                 | Command::Tokens { .. }
                 | Command::Completions { .. }
@@ -122,6 +125,7 @@ async fn main() -> ExitCode {
         Command::Models(args) => return client(cli::run_models(args).await),
         Command::Artifacts(args) => return client(cli::run_artifacts(args).await),
         Command::Events(args) => return client(cli::run_events(args).await),
+        Command::Subscriptions(args) => return client(cli::run_subscriptions(args).await),
         Command::Ask(args) => return client(cli::run_ask(args).await),
         Command::Tokens {
             command: TokensCommand::New(args),

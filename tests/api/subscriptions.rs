@@ -25,6 +25,7 @@ pub(crate) fn trials() -> Vec<libtest_mimic::Trial> {
         subscriptions_are_their_owners_and_bounded_by_scope,
         bad_requests_list_every_violation,
         the_rest_resource_speaks_the_same_json,
+        the_cli_creates_lists_shows_and_deletes,
     )
 }
 
@@ -604,4 +605,52 @@ async fn the_rest_resource_speaks_the_same_json(backend: Backend) {
     assert_eq!(gone.status(), 404);
     let problem: serde_json::Value = gone.json().await.unwrap();
     assert_eq!(problem["type"], "urn:modelreg:problem:SUBSCRIPTION_NOT_FOUND");
+}
+
+async fn the_cli_creates_lists_shows_and_deletes(backend: Backend) {
+    use crate::cli::{modelreg, run, stderr_of_failure, stdout};
+    let server = server_allowing_loopback(backend).await;
+    let receiver = Receiver::default();
+    let url = receiver.start().await;
+    let mut create = modelreg(&server);
+    create.args([
+        "subscriptions",
+        "create",
+        &url,
+        "--name",
+        "qoe-*",
+        "--type",
+        "model_registered,model_updated",
+        "-o",
+        "json",
+    ]);
+    let created: serde_json::Value = serde_json::from_str(&stdout(&run(create).await)).unwrap();
+    let id = created["subscription"]["subscriptionId"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert!(created["secret"].as_str().unwrap().starts_with("whsec_"));
+    assert_eq!(created["subscription"]["filter"]["modelName"], "qoe-*");
+
+    server.register(model("qoe-cli", "1", 1)).await.unwrap();
+    receiver.wait_for(1).await;
+
+    let mut list = modelreg(&server);
+    list.args(["subscriptions", "list"]);
+    let table = stdout(&run(list).await);
+    assert!(table.starts_with("ID"), "{table}");
+    assert!(table.contains(&id) && table.contains("qoe-*") && table.contains("HEALTHY"), "{table}");
+
+    let mut get = modelreg(&server);
+    get.args(["subscriptions", "get", &id, "-o", "json"]);
+    let shown: serde_json::Value = serde_json::from_str(&stdout(&run(get).await)).unwrap();
+    assert_eq!(shown["notificationDestination"], url.as_str());
+
+    let mut delete = modelreg(&server);
+    delete.args(["subscriptions", "delete", &id]);
+    stdout(&run(delete).await);
+    let mut get = modelreg(&server);
+    get.args(["subscriptions", "get", &id]);
+    let failure = stderr_of_failure(&run(get).await);
+    assert!(failure.contains("NOT_FOUND") && failure.contains(&id), "{failure}");
 }

@@ -9,6 +9,7 @@ mod events;
 mod failure;
 pub use crate::pb::json;
 mod models;
+mod subscriptions;
 mod table;
 mod watch;
 
@@ -21,6 +22,7 @@ pub use ask::{AskArgs, run_ask};
 pub use events::EventsCommand;
 pub use failure::CliError;
 pub use models::ModelsCommand;
+pub use subscriptions::SubscriptionsCommand;
 
 /// Options every client subcommand takes, before or after its own arguments.
 #[derive(Debug, Clone, Args)]
@@ -67,6 +69,14 @@ pub struct EventsArgs {
     pub command: EventsCommand,
 }
 
+#[derive(Debug, Args)]
+pub struct SubscriptionsArgs {
+    #[command(flatten)]
+    pub client: ClientArgs,
+    #[command(subcommand)]
+    pub command: SubscriptionsCommand,
+}
+
 /// A model named by its registration id, or by name and version.
 #[derive(Debug, Clone, Args)]
 pub struct ModelArgs {
@@ -111,6 +121,11 @@ pub async fn run_artifacts(args: ArtifactsArgs) -> Result<(), CliError> {
 pub async fn run_events(args: EventsArgs) -> Result<(), CliError> {
     let channel = super::open_channel(&args.client.connection).await?;
     events::run(args.command, channel, &args.client).await
+}
+
+pub async fn run_subscriptions(args: SubscriptionsArgs) -> Result<(), CliError> {
+    let channel = super::open_channel(&args.client.connection).await?;
+    subscriptions::run(args.command, channel, &args.client).await
 }
 
 /// Reads a file, or stdin for `-`.

@@ -120,6 +120,39 @@ pub(super) fn events(events: &[pb::ModelEvent]) -> String {
     )
 }
 
+pub(super) fn subscriptions(subscriptions: &[pb::Subscription]) -> String {
+    let rows = subscriptions
+        .iter()
+        .map(|subscription| {
+            let filter = subscription.filter.clone().unwrap_or_default();
+            let state = match pb::DeliveryState::try_from(subscription.state) {
+                Ok(pb::DeliveryState::Failing) => "FAILING",
+                _ => "HEALTHY",
+            };
+            vec![
+                subscription.subscription_id.clone(),
+                subscription.notification_destination.clone(),
+                or_any(&filter.model_name),
+                or_any(&filter.model_version),
+                subscription.acknowledged_sequence.to_string(),
+                subscription.lag_events.to_string(),
+                state.to_owned(),
+                subscription.last_error.clone(),
+            ]
+        })
+        .collect();
+    render(
+        &[
+            "ID", "DESTINATION", "NAME", "VERSION", "ACKED", "LAG", "STATE", "LAST ERROR",
+        ],
+        rows,
+    )
+}
+
+fn or_any(text: &str) -> String {
+    if text.is_empty() { "*" } else { text }.to_owned()
+}
+
 /// One event on one line, as `models watch` prints it:
 /// `SEQUENCE TIME TYPE NAME VERSION [artifact A] [@ALIAS [from VERSION]] by ACTOR etag
 /// BEFORE->AFTER ID`.
