@@ -27,8 +27,7 @@ mod transport;
 pub use auth::{AuthSetupError, NewToken, NewTokenArgs, new_token};
 pub use config::{
     AgentConfig, AgentMode, ArtifactConfig, AuthConfig, CacheConfig, CacheMode, CallbacksConfig,
-    DatabaseConfig,
-    EventsConfig, GcConfig, ImportConfig, LimitsConfig, RestProfile, ServeConfig,
+    DatabaseConfig, EventsConfig, GcConfig, ImportConfig, LimitsConfig, RestProfile, ServeConfig,
     StatementObserver, SweepConfig, TlsConfig, TracesConfig,
 };
 pub use objects::OpenError as ArtifactStoreError;

@@ -44,6 +44,11 @@ impl Deliverer {
     /// Delivers `held` until `stop`, or until its lease is lost.
     pub(super) async fn run(&self, held: HeldSubscription, stop: CancellationToken) {
         let id = held.subscription.id;
+        tracing::info!(
+            subscription = %id,
+            after = held.subscription.delivery.acknowledged,
+            "delivering a subscription"
+        );
         let mut state = State {
             delivery: held.subscription.delivery.clone(),
             failing: false,
@@ -104,7 +109,10 @@ impl Deliverer {
             };
             for events in wanted.chunks(chunk) {
                 let notification = Notification::of(events, batch);
-                if let Some(stopped) = self.until_accepted(held, state, &notification, stop).await? {
+                if let Some(stopped) = self
+                    .until_accepted(held, state, &notification, stop)
+                    .await?
+                {
                     return Ok(stopped);
                 }
                 state.delivery.acknowledged = notification.last_sequence;

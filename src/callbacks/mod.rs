@@ -56,8 +56,9 @@ pub(crate) async fn deliver_continuously(
             return;
         }
     };
-    // A replica's holder name: unique, so that a restarted replica is another holder.
-    let holder = uuid::Uuid::now_v7().to_string();
+    // A replica's holder name: unique, so that a restarted replica is another holder; the
+    // process id first, for people reading the table.
+    let holder = format!("{}-{}", std::process::id(), uuid::Uuid::now_v7().simple());
     let deliverer = std::sync::Arc::new(Deliverer {
         registry: registry.clone(),
         sender,

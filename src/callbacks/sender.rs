@@ -119,10 +119,9 @@ impl Sender {
 }
 
 fn failure(err: reqwest::Error) -> Failed {
-    let refused = std::iter::successors(
-        Some(&err as &(dyn std::error::Error + 'static)),
-        |err| err.source(),
-    )
+    let refused = std::iter::successors(Some(&err as &(dyn std::error::Error + 'static)), |err| {
+        err.source()
+    })
     .any(|cause| cause.to_string().contains(REFUSED));
     if refused {
         Failed::new("refused", REFUSED)

@@ -22,9 +22,9 @@ pub(crate) mod page_token;
 mod paging;
 mod patch;
 mod position;
-mod subscription;
 #[cfg(test)]
 mod proptests;
+mod subscription;
 #[cfg(test)]
 mod tests;
 

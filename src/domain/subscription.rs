@@ -176,8 +176,9 @@ impl SubscriptionDraft<'_> {
         };
         let model_version = match self.model_version {
             "" => Some(None),
-            text => ModelVersion::parse(&mut check, "subscription.filter.model_version", text)
-                .map(Some),
+            text => {
+                ModelVersion::parse(&mut check, "subscription.filter.model_version", text).map(Some)
+            }
         };
         check.max_chars(
             "subscription.description",
@@ -279,8 +280,6 @@ pub(crate) struct Subscription {
 impl Subscription {
     /// Whether the receiver is told of `event`.
     pub(crate) fn wants(&self, event: &Event) -> bool {
-        self.scope
-            .includes(event.registration.spec.name.as_str())
-            && self.filter.matches(event)
+        self.scope.includes(event.registration.spec.name.as_str()) && self.filter.matches(event)
     }
 }

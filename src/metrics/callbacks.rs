@@ -12,10 +12,7 @@ pub(super) fn describe() {
         "Notifications POSTed to subscribers, by outcome (ok, http_error, timeout, refused, \
          unreachable)"
     );
-    metrics::describe_counter!(
-        RETRIES,
-        "Notifications sent again after a failed attempt"
-    );
+    metrics::describe_counter!(RETRIES, "Notifications sent again after a failed attempt");
     metrics::describe_gauge!(
         LAG,
         "Events of the log after the last one a subscription's receiver acknowledged, for the \

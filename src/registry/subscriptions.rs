@@ -105,7 +105,9 @@ impl Registry {
             SECRET_PURPOSE,
             &hex::encode(secret.bytes()),
         );
-        self.store.insert_subscription(&subscription, sealed).await?;
+        self.store
+            .insert_subscription(&subscription, sealed)
+            .await?;
         self.subscriptions.created.notify_one();
         let status = SubscriptionStatus {
             lag_events: position.last - acknowledged,
@@ -261,7 +263,6 @@ fn owners(caller: &Caller) -> Owners {
         Owners::Only(caller.principal.to_string())
     }
 }
-
 
 /// A destination whose host is an address the policy refuses is refused at once; a name is
 /// checked when it is resolved, before every delivery.

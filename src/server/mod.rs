@@ -30,7 +30,8 @@ use service::{Parts, Service};
 use crate::agent::Agent;
 use crate::auth::{AuthSetupError, Authenticator, WatchedFile};
 use crate::config::{
-    CacheConfig, CacheMode, CallbacksConfig, DatabaseConfig, EventsConfig, GcConfig, ServeConfig, SweepConfig,
+    CacheConfig, CacheMode, CallbacksConfig, DatabaseConfig, EventsConfig, GcConfig, ServeConfig,
+    SweepConfig,
 };
 use crate::metrics::MetricsEndpoint;
 use crate::objects::{Objects, OpenError};

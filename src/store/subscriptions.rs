@@ -111,7 +111,10 @@ impl Store {
     /// Gives `holder`'s leases up (the server stops): another replica takes them at once.
     pub(crate) async fn release_subscriptions(&self, holder: &str) -> Result<()> {
         row::Entity::update_many()
-            .col_expr(row::Column::LeaseHolder, Expr::value(Option::<String>::None))
+            .col_expr(
+                row::Column::LeaseHolder,
+                Expr::value(Option::<String>::None),
+            )
             .col_expr(
                 row::Column::LeaseUntil,
                 Expr::value(Option::<DateTime<Utc>>::None),

@@ -16,7 +16,12 @@ use tonic::{Code, Request};
 use crate::common::{Backend, TestServer, assert_error, model, on_every_backend};
 
 pub(crate) fn trials() -> Vec<libtest_mimic::Trial> {
-    on_every_backend!(
+    let mut trials = vec![crate::common::trials::on_postgres(
+        module_path!(),
+        "another_replica_continues_when_the_deliverer_is_killed",
+        another_replica_continues_when_the_deliverer_is_killed,
+    )];
+    trials.extend(on_every_backend!(
         every_event_once_in_order_and_verified,
         batches_carry_several_events_in_order,
         a_receiver_that_fails_for_a_while_gets_everything_in_order,
@@ -26,7 +31,8 @@ pub(crate) fn trials() -> Vec<libtest_mimic::Trial> {
         bad_requests_list_every_violation,
         the_rest_resource_speaks_the_same_json,
         the_cli_creates_lists_shows_and_deletes,
-    )
+    ));
+    trials
 }
 
 /// What a receiver got: each POST's headers and body.
@@ -178,7 +184,10 @@ async fn every_event_once_in_order_and_verified(backend: Backend) {
         ]
     );
     let sequences = sequences_of(&events);
-    assert!(sequences.windows(2).all(|pair| pair[0] < pair[1]), "{sequences:?}");
+    assert!(
+        sequences.windows(2).all(|pair| pair[0] < pair[1]),
+        "{sequences:?}"
+    );
     let verifier = standardwebhooks::Webhook::new(&created.secret).unwrap();
     for ((headers, body), event) in receiver.received().iter().zip(&events) {
         verifier
@@ -226,7 +235,10 @@ async fn batches_carry_several_events_in_order(backend: Backend) {
     assert_eq!(types_of(&events), ["MODEL_UPDATED", "MODEL_UPDATED"]);
     let verifier = standardwebhooks::Webhook::new(&created.secret).unwrap();
     for (headers, body) in receiver.received() {
-        assert_eq!(headers["content-type"], "application/cloudevents-batch+json");
+        assert_eq!(
+            headers["content-type"],
+            "application/cloudevents-batch+json"
+        );
         verifier.verify(&body, &headers).unwrap();
     }
 }
@@ -263,7 +275,11 @@ async fn a_receiver_that_fails_for_a_while_gets_everything_in_order(backend: Bac
 
     let events = receiver.wait_for(4).await;
     tokio::time::sleep(Duration::from_millis(300)).await;
-    assert_eq!(receiver.events().len(), 4, "nothing twice once acknowledged");
+    assert_eq!(
+        receiver.events().len(),
+        4,
+        "nothing twice once acknowledged"
+    );
     assert_eq!(
         types_of(&events),
         [
@@ -275,7 +291,9 @@ async fn a_receiver_that_fails_for_a_while_gets_everything_in_order(backend: Bac
     );
     let shown = client(&server)
         .await
-        .get_subscription(pb::GetSubscriptionRequest { subscription_id: id })
+        .get_subscription(pb::GetSubscriptionRequest {
+            subscription_id: id,
+        })
         .await
         .unwrap()
         .into_inner();
@@ -435,7 +453,12 @@ async fn subscriptions_are_their_owners_and_bounded_by_scope(backend: Backend) {
         let id = mine.subscription_id.clone();
         async move {
             subscriptions
-                .get_subscription(as_(token, pb::GetSubscriptionRequest { subscription_id: id }))
+                .get_subscription(as_(
+                    token,
+                    pb::GetSubscriptionRequest {
+                        subscription_id: id,
+                    },
+                ))
                 .await
         }
     };
@@ -474,10 +497,9 @@ async fn subscriptions_are_their_owners_and_bounded_by_scope(backend: Backend) {
 /// `message` with the bearer token `token`.
 fn as_<T>(token: &str, message: T) -> Request<T> {
     let mut request = Request::new(message);
-    request.metadata_mut().insert(
-        "authorization",
-        format!("Bearer {token}").parse().unwrap(),
-    );
+    request
+        .metadata_mut()
+        .insert("authorization", format!("Bearer {token}").parse().unwrap());
     request
 }
 
@@ -509,7 +531,10 @@ async fn bad_requests_list_every_violation(backend: Backend) {
         "start_sequence",
         "secret",
     ] {
-        assert!(violated.iter().any(|v| v == field), "{field} in {violated:?}");
+        assert!(
+            violated.iter().any(|v| v == field),
+            "{field} in {violated:?}"
+        );
     }
     let status = client(&server)
         .await
@@ -552,8 +577,14 @@ async fn the_rest_resource_speaks_the_same_json(backend: Backend) {
     assert_eq!(created.status(), 201);
     let location = created.headers()["location"].to_str().unwrap().to_owned();
     let body: serde_json::Value = created.json().await.unwrap();
-    let id = body["subscription"]["subscriptionId"].as_str().unwrap().to_owned();
-    assert_eq!(location, format!("/ai-ml-model-registration/v1/subscriptions/{id}"));
+    let id = body["subscription"]["subscriptionId"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert_eq!(
+        location,
+        format!("/ai-ml-model-registration/v1/subscriptions/{id}")
+    );
     let secret = body["secret"].as_str().unwrap().to_owned();
 
     server.register(model("qoe-new", "1", 1)).await.unwrap();
@@ -578,7 +609,14 @@ async fn the_rest_resource_speaks_the_same_json(backend: Backend) {
     assert_eq!(shown["filter"]["types"][0], "MODEL_REGISTERED");
     assert_eq!(shown["description"], "roll out new models");
     assert!(shown.get("secret").is_none());
-    let listed: serde_json::Value = http.get(&collection).send().await.unwrap().json().await.unwrap();
+    let listed: serde_json::Value = http
+        .get(&collection)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     assert_eq!(listed["subscriptions"][0]["subscriptionId"], id.as_str());
 
     let refused = http
@@ -604,7 +642,10 @@ async fn the_rest_resource_speaks_the_same_json(backend: Backend) {
         .unwrap();
     assert_eq!(gone.status(), 404);
     let problem: serde_json::Value = gone.json().await.unwrap();
-    assert_eq!(problem["type"], "urn:modelreg:problem:SUBSCRIPTION_NOT_FOUND");
+    assert_eq!(
+        problem["type"],
+        "urn:modelreg:problem:SUBSCRIPTION_NOT_FOUND"
+    );
 }
 
 async fn the_cli_creates_lists_shows_and_deletes(backend: Backend) {
@@ -639,7 +680,10 @@ async fn the_cli_creates_lists_shows_and_deletes(backend: Backend) {
     list.args(["subscriptions", "list"]);
     let table = stdout(&run(list).await);
     assert!(table.starts_with("ID"), "{table}");
-    assert!(table.contains(&id) && table.contains("qoe-*") && table.contains("HEALTHY"), "{table}");
+    assert!(
+        table.contains(&id) && table.contains("qoe-*") && table.contains("HEALTHY"),
+        "{table}"
+    );
 
     let mut get = modelreg(&server);
     get.args(["subscriptions", "get", &id, "-o", "json"]);
@@ -652,5 +696,113 @@ async fn the_cli_creates_lists_shows_and_deletes(backend: Backend) {
     let mut get = modelreg(&server);
     get.args(["subscriptions", "get", &id]);
     let failure = stderr_of_failure(&run(get).await);
-    assert!(failure.contains("NOT_FOUND") && failure.contains(&id), "{failure}");
+    assert!(
+        failure.contains("NOT_FOUND") && failure.contains(&id),
+        "{failure}"
+    );
+}
+
+/// Three `modelreg serve` processes on one PostgreSQL database, writers on two of them; the
+/// replica that delivers is killed (-9): another one takes the lease once it runs out and
+/// continues from the last acknowledged sequence. The receiver, keeping each `webhook-id`
+/// once (the idempotency key), has every event, in order.
+async fn another_replica_continues_when_the_deliverer_is_killed(backend: Backend) {
+    use std::sync::atomic::{AtomicBool, Ordering};
+
+    use crate::common::replicas::{Cluster, keep_registering};
+
+    let lease = ["--callback-allow", "127.0.0.0/8", "--callback-lease", "3s"];
+    let mut cluster = Cluster::start(backend, 3, &lease).await;
+    let receiver = Receiver::default();
+    let url = receiver.start().await;
+    let channel = Channel::from_shared(cluster.replicas[0].process.url())
+        .unwrap()
+        .connect()
+        .await
+        .unwrap();
+    let created = ModelSubscriptionServiceClient::new(channel)
+        .create_subscription(pb::CreateSubscriptionRequest {
+            subscription: Some(subscription(&url)),
+            start_sequence: Some(0),
+            secret: String::new(),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    let id = created.subscription.unwrap().subscription_id;
+    let stop = Arc::new(AtomicBool::new(false));
+    let writers = [1, 2].map(|i| {
+        let client = cluster.replicas[i].registration.clone();
+        keep_registering(client, format!("r{i}"), stop.clone())
+    });
+    receiver.wait_for(20).await;
+    let holder = lease_holder(&cluster).await;
+    let holder = (0..3)
+        .find(|&i| holder.starts_with(&format!("{}-", cluster.replicas[i].process.pid())))
+        .expect("the lease is held by a replica, named by its process id");
+    let acknowledged_before = receiver.events().len();
+    cluster.replicas[holder].process.kill();
+    let killed_at = std::time::Instant::now();
+
+    // Writes go on on the replicas still running (a writer on the killed one fails and
+    // stops); deliveries resume once its lease has run out.
+    let survivors: Vec<usize> = (0..3).filter(|&i| i != holder).collect();
+    receiver.wait_for(acknowledged_before + 20).await;
+    let took_over_after = killed_at.elapsed();
+    let new_holder = lease_holder(&cluster).await;
+    assert!(
+        !new_holder.starts_with(&format!("{}-", cluster.replicas[holder].process.pid())),
+        "the lease moved to a survivor: {new_holder}"
+    );
+    stop.store(true, Ordering::SeqCst);
+    for writer in writers {
+        let _ = writer.await;
+    }
+    let last = cluster.last_sequence().await;
+
+    // Every event once (duplicates dropped by webhook-id), in order, none missing.
+    let mut seen = std::collections::BTreeSet::new();
+    let mut in_order = Vec::new();
+    for _ in 0..400 {
+        seen.clear();
+        in_order.clear();
+        for (headers, _) in receiver.received() {
+            let sequence: i64 = headers["webhook-id"].to_str().unwrap().parse().unwrap();
+            if seen.insert(sequence) {
+                in_order.push(sequence);
+            }
+        }
+        if in_order.last() == Some(&last) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(
+        in_order,
+        (1..=last).collect::<Vec<_>>(),
+        "every event once, in order"
+    );
+    let duplicates = receiver.received().len() - in_order.len();
+    println!(
+        "subscriptions: replica {holder} killed after {acknowledged_before} deliveries; \
+         replicas {survivors:?} continued within {took_over_after:?} (lease 3s); {last} events, \
+         {duplicates} sent twice"
+    );
+}
+
+/// The lease holder of the one subscription of `cluster`'s database.
+async fn lease_holder(cluster: &crate::common::replicas::Cluster) -> String {
+    use sea_orm::{ConnectionTrait, Statement};
+    let db = cluster.database().connect().await;
+    let row = db
+        .query_one_raw(Statement::from_string(
+            db.get_database_backend(),
+            "SELECT lease_holder FROM model_subscriptions",
+        ))
+        .await
+        .unwrap()
+        .expect("one subscription");
+    row.try_get::<Option<String>>("", "lease_holder")
+        .unwrap()
+        .expect("a holder")
 }

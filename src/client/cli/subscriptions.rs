@@ -140,7 +140,10 @@ fn print_list(output: Output, subscriptions: Vec<pb::Subscription>) {
     match output {
         Output::Json => {
             for subscription in &subscriptions {
-                println!("{}", json::to_json(subscription, "modelregistry.v1.Subscription"));
+                println!(
+                    "{}",
+                    json::to_json(subscription, "modelregistry.v1.Subscription")
+                );
             }
         }
         Output::Table => print!("{}", table::subscriptions(&subscriptions)),

@@ -143,7 +143,14 @@ pub(super) fn subscriptions(subscriptions: &[pb::Subscription]) -> String {
         .collect();
     render(
         &[
-            "ID", "DESTINATION", "NAME", "VERSION", "ACKED", "LAG", "STATE", "LAST ERROR",
+            "ID",
+            "DESTINATION",
+            "NAME",
+            "VERSION",
+            "ACKED",
+            "LAG",
+            "STATE",
+            "LAST ERROR",
         ],
         rows,
     )

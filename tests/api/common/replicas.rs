@@ -52,6 +52,10 @@ impl Cluster {
         self.replicas[index] = replica(&self.database, &self.folder, index, serve, args).await;
     }
 
+    pub fn database(&self) -> &TestDatabase {
+        &self.database
+    }
+
     /// The sequence of the newest event in the log, as the last replica reads it (tests stop
     /// the first ones).
     pub async fn last_sequence(&self) -> i64 {
