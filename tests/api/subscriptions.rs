@@ -25,6 +25,7 @@ pub(crate) fn trials() -> Vec<libtest_mimic::Trial> {
         every_event_once_in_order_and_verified,
         batches_carry_several_events_in_order,
         a_receiver_that_fails_for_a_while_gets_everything_in_order,
+        redirects_are_not_followed,
         internal_destinations_are_refused_without_the_flag,
         a_name_that_resolves_to_an_internal_address_is_refused,
         subscriptions_are_their_owners_and_bounded_by_scope,
@@ -244,10 +245,18 @@ async fn batches_carry_several_events_in_order(backend: Backend) {
 }
 
 async fn a_receiver_that_fails_for_a_while_gets_everything_in_order(backend: Backend) {
-    let server = server_allowing_loopback(backend).await;
+    use crate::common::prometheus::{free_address, sample, scrape};
+    let metrics = free_address();
+    let server = TestServer::start_with(backend, |config| {
+        config.callbacks.callback_allow = vec!["127.0.0.0/8".parse().unwrap()];
+        config.callbacks.callback_retry_max = Duration::from_millis(100);
+        config.callbacks.callback_failing_after = Duration::from_millis(300);
+        config.metrics_listen = Some(metrics);
+    })
+    .await;
     let receiver = Receiver::default();
     let url = receiver.start().await;
-    *receiver.failures_left.lock().unwrap() = 5;
+    *receiver.failures_left.lock().unwrap() = 12;
     let created = create(&server, subscription(&url)).await.unwrap();
     let id = created.subscription.unwrap().subscription_id;
     four_changes(&server, "flaky").await;
@@ -263,7 +272,7 @@ async fn a_receiver_that_fails_for_a_while_gets_everything_in_order(backend: Bac
             .await
             .unwrap()
             .into_inner();
-        if shown.last_error.contains("503") {
+        if shown.last_error.contains("503") && shown.state == pb::DeliveryState::Failing as i32 {
             assert!(shown.last_error_time.is_some());
             assert!(shown.lag_events > 0);
             saw_error = true;
@@ -271,7 +280,7 @@ async fn a_receiver_that_fails_for_a_while_gets_everything_in_order(backend: Bac
         }
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
-    assert!(saw_error, "the failure was never shown");
+    assert!(saw_error, "the failure (and then FAILING) was never shown");
 
     let events = receiver.wait_for(4).await;
     tokio::time::sleep(Duration::from_millis(300)).await;
@@ -299,6 +308,66 @@ async fn a_receiver_that_fails_for_a_while_gets_everything_in_order(backend: Bac
         .into_inner();
     assert!(shown.last_error.is_empty(), "{}", shown.last_error);
     assert_eq!(shown.lag_events, 0);
+    assert_eq!(shown.state, pb::DeliveryState::Healthy as i32);
+
+    let scraped = scrape(metrics).await;
+    let delivered = |outcome| {
+        sample(
+            &scraped,
+            "modelreg_callback_deliveries_total",
+            Some(("outcome", outcome)),
+        )
+    };
+    // The recorder is the process's: other tests' deliveries count too.
+    assert!(delivered("ok") >= 4.0, "{scraped}");
+    assert!(delivered("http_error") >= 12.0, "{scraped}");
+    assert!(sample(&scraped, "modelreg_callback_retries_total", None) >= 12.0);
+    assert_eq!(
+        sample(&scraped, "modelreg_callback_failing_subscriptions", None),
+        0.0
+    );
+}
+
+async fn redirects_are_not_followed(backend: Backend) {
+    let server = server_allowing_loopback(backend).await;
+    let receiver = Receiver::default();
+    let target = receiver.start().await;
+    let app = axum::Router::new().route(
+        "/moved",
+        axum::routing::post(move || {
+            let target = target.clone();
+            async move { axum::response::Redirect::temporary(&target) }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    let created = create(&server, subscription(&format!("http://{addr}/moved")))
+        .await
+        .unwrap();
+    server.register(model("redirected", "1", 1)).await.unwrap();
+    let id = created.subscription.unwrap().subscription_id;
+    let mut shown = pb::Subscription::default();
+    for _ in 0..200 {
+        shown = client(&server)
+            .await
+            .get_subscription(pb::GetSubscriptionRequest {
+                subscription_id: id.clone(),
+            })
+            .await
+            .unwrap()
+            .into_inner();
+        if !shown.last_error.is_empty() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert!(
+        shown.last_error.contains("redirects are not followed"),
+        "{}",
+        shown.last_error
+    );
+    assert!(receiver.received().is_empty(), "the redirect was followed");
 }
 
 async fn internal_destinations_are_refused_without_the_flag(backend: Backend) {
@@ -729,7 +798,7 @@ async fn another_replica_continues_when_the_deliverer_is_killed(backend: Backend
         .await
         .unwrap()
         .into_inner();
-    let id = created.subscription.unwrap().subscription_id;
+    assert!(created.subscription.is_some());
     let stop = Arc::new(AtomicBool::new(false));
     let writers = [1, 2].map(|i| {
         let client = cluster.replicas[i].registration.clone();
