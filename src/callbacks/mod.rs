@@ -69,6 +69,14 @@ pub(crate) async fn deliver_continuously(
     let renew_every = config.callback_lease / 3;
     let tasks = TaskTracker::new();
     let mut running: HashMap<SubscriptionId, CancellationToken> = HashMap::new();
+    // The first round comes a renewal later (or at the first subscription made here): the
+    // leases of a replica that died are not free sooner anyway, and a server's first
+    // statements are its callers'.
+    tokio::select! {
+        () = stop.cancelled() => return,
+        () = tokio::time::sleep(renew_every) => {}
+        () = registry.subscription_created() => {}
+    }
     loop {
         let until = chrono::Utc::now()
             + chrono::Duration::from_std(config.callback_lease).unwrap_or(chrono::Duration::MAX);

@@ -83,7 +83,7 @@ impl Store {
         now: DateTime<Utc>,
         until: DateTime<Utc>,
     ) -> Result<Vec<(Subscription, String)>> {
-        row::Entity::update_many()
+        let claimed = row::Entity::update_many()
             .col_expr(row::Column::LeaseHolder, Expr::value(holder))
             .col_expr(row::Column::LeaseUntil, Expr::value(until))
             .filter(
@@ -94,6 +94,10 @@ impl Store {
             )
             .exec(&self.writer)
             .await?;
+        if claimed.rows_affected == 0 {
+            // Nothing to deliver: the usual case of a replica, one statement a round.
+            return Ok(Vec::new());
+        }
         row::Entity::find()
             .filter(row::Column::LeaseHolder.eq(holder))
             .filter(row::Column::LeaseUntil.gt(now))

@@ -110,6 +110,7 @@ async fn reflection_v1_lists_the_public_services(backend: Backend) {
             "modelregistry.v1.ModelDiscoveryService",
             "modelregistry.v1.ModelEventService",
             "modelregistry.v1.ModelRegistrationService",
+            "modelregistry.v1.ModelSubscriptionService",
         ]
     );
     server.stop().await;
