@@ -26,6 +26,7 @@ pub(crate) fn trials() -> Vec<libtest_mimic::Trial> {
         batches_carry_several_events_in_order,
         a_receiver_that_fails_for_a_while_gets_everything_in_order,
         redirects_are_not_followed,
+        events_pruned_while_the_receiver_was_away_are_reported_lost,
         internal_destinations_are_refused_without_the_flag,
         a_name_that_resolves_to_an_internal_address_is_refused,
         subscriptions_are_their_owners_and_bounded_by_scope,
@@ -874,4 +875,65 @@ async fn lease_holder(cluster: &crate::common::replicas::Cluster) -> String {
     row.try_get::<Option<String>>("", "lease_holder")
         .unwrap()
         .expect("a holder")
+}
+
+/// A receiver away for longer than the log keeps events: when it is back it gets the
+/// notification it had not acknowledged (held by the deliverer), then what the log still
+/// holds; the subscription says through which sequence events were lost.
+async fn events_pruned_while_the_receiver_was_away_are_reported_lost(backend: Backend) {
+    let server = TestServer::start_with(backend, |config| {
+        config.callbacks.callback_allow = vec!["127.0.0.0/8".parse().unwrap()];
+        config.callbacks.callback_retry_max = Duration::from_millis(100);
+        config.events.event_retention = Duration::from_millis(500);
+        config.events.event_prune_interval = Duration::from_millis(100);
+    })
+    .await;
+    let receiver = Receiver::default();
+    let url = receiver.start().await;
+    *receiver.failures_left.lock().unwrap() = u32::MAX;
+    let created = create(&server, subscription(&url)).await.unwrap();
+    let id = created.subscription.unwrap().subscription_id;
+    server.register(model("away-1", "1", 1)).await.unwrap();
+    // Once the first notification has failed, its deliverer holds it and reads no further.
+    for _ in 0..200 {
+        let shown = client(&server)
+            .await
+            .get_subscription(pb::GetSubscriptionRequest {
+                subscription_id: id.clone(),
+            })
+            .await
+            .unwrap()
+            .into_inner();
+        if !shown.last_error.is_empty() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    for name in ["away-2", "away-3"] {
+        server.register(model(name, "1", 1)).await.unwrap();
+    }
+    // Long enough for the three events to be pruned.
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    *receiver.failures_left.lock().unwrap() = 0;
+    server.register(model("back", "1", 1)).await.unwrap();
+
+    let events = receiver.wait_for(2).await;
+    let names: Vec<_> = events
+        .iter()
+        .map(|event| event["data"]["modelId"]["modelName"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        names,
+        ["away-1", "back"],
+        "the held notification, then the log's"
+    );
+    let shown = client(&server)
+        .await
+        .get_subscription(pb::GetSubscriptionRequest {
+            subscription_id: id,
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(shown.lost_through_sequence, 3, "{shown:?}");
 }
