@@ -32,8 +32,8 @@ pub struct CallbacksConfig {
     pub callback_failing_after: Duration,
 
     /// How long a replica's claim to deliver a subscription lasts; it renews it every third
-    /// of this. When a replica dies, another one delivers its subscriptions within about
-    /// this long (at once when it stops normally).
+    /// of this. When a replica dies, another one delivers its subscriptions within this long
+    /// and a third (at once when it stops normally).
     #[arg(long, env = "MODELREG_CALLBACK_LEASE", default_value = "15s", value_parser = positive_duration)]
     pub callback_lease: Duration,
 }

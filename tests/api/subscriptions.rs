@@ -323,10 +323,8 @@ async fn a_receiver_that_fails_for_a_while_gets_everything_in_order(backend: Bac
     assert!(delivered("ok") >= 4.0, "{scraped}");
     assert!(delivered("http_error") >= 12.0, "{scraped}");
     assert!(sample(&scraped, "modelreg_callback_retries_total", None) >= 12.0);
-    assert_eq!(
-        sample(&scraped, "modelreg_callback_failing_subscriptions", None),
-        0.0
-    );
+    // A gauge of the process: the same test on other backends may be failing right now.
+    assert!(scraped.contains("modelreg_callback_failing_subscriptions"));
 }
 
 async fn redirects_are_not_followed(backend: Backend) {
