@@ -28,6 +28,9 @@ pub(super) struct Deliverer {
     pub(super) registry: Registry,
     pub(super) sender: Sender,
     pub(super) holder: String,
+    /// Until when this replica's leases last: past it, nothing is sent (another replica may
+    /// deliver by then).
+    pub(super) lease: tokio::sync::watch::Receiver<chrono::DateTime<Utc>>,
     pub(super) retry_max: Duration,
     pub(super) failing_after: Duration,
 }
@@ -144,6 +147,11 @@ impl Deliverer {
         let mut wait = FIRST_RETRY;
         let mut retry = false;
         loop {
+            // A replica that could not renew in time (paused, cut off from the database) stops
+            // before its lease ends, rather than send beside the next holder.
+            if Utc::now() >= *self.lease.borrow() {
+                return Ok(Some(Stopped::LeaseLost));
+            }
             let sent = tokio::select! {
                 () = stop.cancelled() => return Ok(Some(Stopped::Cancelled)),
                 sent = self.sender.send(&held.subscription.destination, notification, &held.secret) => sent,

@@ -59,10 +59,14 @@ pub(crate) async fn deliver_continuously(
     // A replica's holder name: unique, so that a restarted replica is another holder; the
     // process id first, for people reading the table.
     let holder = format!("{}-{}", std::process::id(), uuid::Uuid::now_v7().simple());
+    // Until when this replica's leases last, as its last successful round set them.
+    let (lease_until, lease) =
+        tokio::sync::watch::channel(chrono::DateTime::<chrono::Utc>::MIN_UTC);
     let deliverer = std::sync::Arc::new(Deliverer {
         registry: registry.clone(),
         sender,
         holder: holder.clone(),
+        lease,
         retry_max: config.callback_retry_max,
         failing_after: config.callback_failing_after,
     });
@@ -82,6 +86,7 @@ pub(crate) async fn deliver_continuously(
             + chrono::Duration::from_std(config.callback_lease).unwrap_or(chrono::Duration::MAX);
         let pause = match registry.claim_subscriptions(&holder, until).await {
             Ok(held) => {
+                lease_until.send_replace(until);
                 let ids: Vec<SubscriptionId> =
                     held.iter().map(|held| held.subscription.id).collect();
                 // Deliverers of subscriptions no longer held (deleted, taken) stop.

@@ -33,7 +33,8 @@ pub(crate) fn callback_delivery(outcome: &'static str, retry: bool) {
     }
 }
 
-/// How far the receiver of `subscription` is behind the log (removed when it stops: `None`).
+/// How far the receiver of `subscription` is behind the log (`None`: this replica stopped
+/// delivering it, shown as 0).
 pub(crate) fn callback_lag(subscription: String, lag: Option<i64>) {
     match lag {
         Some(lag) => metrics::gauge!(LAG, "subscription" => subscription).set(lag as f64),

@@ -27,6 +27,8 @@
 //! | `download` | download.rs | reader | | ARTIFACT_NOT_FOUND, ARTIFACT_NOT_HELD, OFFSET_OUT_OF_RANGE, ARTIFACT_DATA_LOSS |
 //! | `watch` | watch.rs | reader (events of the scope only) | | SEQUENCE_EXPIRED, SEQUENCE_AHEAD, WATCHER_TOO_SLOW, SHUTTING_DOWN, STREAM_LIFETIME_REACHED |
 //! | `list_events` | events.rs | admin | | |
+//! | `create_subscription`, `get_subscription`, `list_subscriptions`, `delete_subscription` | subscriptions.rs | reader (its own; admin: everyone's) | | SUBSCRIPTION_NOT_FOUND, SEQUENCE_EXPIRED, SEQUENCE_AHEAD |
+//! | `claim_subscriptions`, `record_delivery`, `events_for_delivery` | subscriptions.rs | the callbacks' deliverers | | |
 //! | `prune_events`, `sweep`, `import::import_batch` | events.rs, sweep.rs, import.rs | the server's own upkeep and tools | MODEL_REGISTERED (import, actor `import`) | |
 //!
 //! Every operation may also fail with DATABASE_UNAVAILABLE, CONCURRENT_MODIFICATION (a

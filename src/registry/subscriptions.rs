@@ -5,11 +5,11 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use chrono::{DateTime, Utc};
 use tokio::sync::Notify;
 
-use chrono::{DateTime, Utc};
-
 use super::Registry;
+use crate::config::CallbacksConfig;
 use crate::domain::page_token::{open_for, seal_for};
 use crate::domain::{
     Action, AddressPolicy, Caller, Delivery, Error, Event, NewSubscription, Result, Role,
@@ -35,7 +35,7 @@ impl Default for SubscriptionSettings {
     fn default() -> Self {
         Self {
             policy: AddressPolicy::default(),
-            failing_after: Duration::from_secs(15 * 60),
+            failing_after: CallbacksConfig::default().callback_failing_after,
             created: Arc::default(),
         }
     }

@@ -37,6 +37,8 @@ type Object = serde_json::Map<String, serde_json::Value>;
     responses(
         (status = 201, description = "A CreateSubscriptionResponse in proto3 JSON: the subscription and its signing secret (shown only here)", body = Object, headers(("Location" = String))),
         (status = 400),
+        (status = 413),
+        (status = 415),
     ),
 )]
 pub(crate) async fn create(

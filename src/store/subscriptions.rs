@@ -6,10 +6,13 @@
 
 use chrono::{DateTime, Utc};
 use sea_orm::sea_query::{Condition, Expr};
-use sea_orm::{ColumnTrait, EntityTrait, IntoActiveModel, QueryFilter, QueryOrder};
+use sea_orm::{
+    ColumnTrait, DbBackend, EntityTrait, IntoActiveModel, QueryFilter, QueryOrder, Value,
+};
 
 use super::Store;
 use super::entity::model_subscription::{self as row, StoredTypes};
+use super::rows::time_value;
 use crate::domain::{
     Delivery, Error, EventType, ModelVersion, NamePattern, Result, Scope, Subscription,
     SubscriptionFilter, SubscriptionId,
@@ -83,14 +86,18 @@ impl Store {
         now: DateTime<Utc>,
         until: DateTime<Utc>,
     ) -> Result<Vec<(Subscription, String)>> {
+        let backend = self.backend();
         let claimed = row::Entity::update_many()
             .col_expr(row::Column::LeaseHolder, Expr::value(holder))
-            .col_expr(row::Column::LeaseUntil, Expr::value(until))
+            .col_expr(
+                row::Column::LeaseUntil,
+                Expr::value(time_value(until, backend)),
+            )
             .filter(
                 Condition::any()
                     .add(row::Column::LeaseHolder.is_null())
                     .add(row::Column::LeaseHolder.eq(holder))
-                    .add(row::Column::LeaseUntil.lt(now)),
+                    .add(row::Column::LeaseUntil.lt(time_value(now, backend))),
             )
             .exec(&self.writer)
             .await?;
@@ -100,7 +107,7 @@ impl Store {
         }
         row::Entity::find()
             .filter(row::Column::LeaseHolder.eq(holder))
-            .filter(row::Column::LeaseUntil.gt(now))
+            .filter(row::Column::LeaseUntil.gt(time_value(now, backend)))
             .order_by_asc(row::Column::CreateTime)
             .all(&self.writer)
             .await?
@@ -121,7 +128,7 @@ impl Store {
             )
             .col_expr(
                 row::Column::LeaseUntil,
-                Expr::value(Option::<DateTime<Utc>>::None),
+                Expr::value(no_time(self.backend())),
             )
             .filter(row::Column::LeaseHolder.eq(holder))
             .exec(&self.writer)
@@ -138,6 +145,7 @@ impl Store {
         now: DateTime<Utc>,
         delivery: &Delivery,
     ) -> Result<bool> {
+        let backend = self.backend();
         let recorded = row::Entity::update_many()
             .col_expr(
                 row::Column::AcknowledgedSequence,
@@ -149,7 +157,7 @@ impl Store {
             )
             .col_expr(
                 row::Column::FailingSince,
-                Expr::value(delivery.failing_since),
+                Expr::value(optional_time(delivery.failing_since, backend)),
             )
             .col_expr(
                 row::Column::LastError,
@@ -157,14 +165,30 @@ impl Store {
             )
             .col_expr(
                 row::Column::LastErrorTime,
-                Expr::value(delivery.last_error_time),
+                Expr::value(optional_time(delivery.last_error_time, backend)),
             )
             .filter(row::Column::Id.eq(id.uuid()))
             .filter(row::Column::LeaseHolder.eq(holder))
-            .filter(row::Column::LeaseUntil.gt(now))
+            .filter(row::Column::LeaseUntil.gt(time_value(now, backend)))
             .exec(&self.writer)
             .await?;
         Ok(recorded.rows_affected > 0)
+    }
+}
+
+/// A time that may be unset, as `rows::time_value` binds it.
+fn optional_time(time: Option<DateTime<Utc>>, backend: DbBackend) -> Value {
+    match time {
+        Some(time) => time_value(time, backend),
+        None => no_time(backend),
+    }
+}
+
+fn no_time(backend: DbBackend) -> Value {
+    if backend == DbBackend::MySql {
+        Option::<chrono::NaiveDateTime>::None.into()
+    } else {
+        Option::<DateTime<Utc>>::None.into()
     }
 }
 

@@ -87,6 +87,7 @@ async fn grpcurl_registers_and_discovers_with_r1ap_json() {
             "modelregistry.v1.ModelDiscoveryService",
             "modelregistry.v1.ModelEventService",
             "modelregistry.v1.ModelRegistrationService",
+            "modelregistry.v1.ModelSubscriptionService",
         ]
     );
 
