@@ -32,6 +32,7 @@ type Object = serde_json::Map<String, serde_json::Value>;
 #[utoipa::path(
     post,
     path = "/ai-ml-model-registration/v1/subscriptions",
+    operation_id = "create_subscription",
     tag = "subscriptions",
     request_body(content = Object, description = "A CreateSubscriptionRequest in proto3 JSON"),
     responses(
@@ -75,6 +76,7 @@ pub(crate) async fn create(
 #[utoipa::path(
     get,
     path = "/ai-ml-model-registration/v1/subscriptions",
+    operation_id = "list_subscriptions",
     tag = "subscriptions",
     responses((status = 200, description = "A ListSubscriptionsResponse in proto3 JSON", body = Object)),
 )]
@@ -90,6 +92,7 @@ pub(crate) async fn list(
 #[utoipa::path(
     get,
     path = "/ai-ml-model-registration/v1/subscriptions/{subscriptionId}",
+    operation_id = "get_subscription",
     tag = "subscriptions",
     params(("subscriptionId" = String, Path)),
     responses(
@@ -109,6 +112,7 @@ pub(crate) async fn get(
 #[utoipa::path(
     delete,
     path = "/ai-ml-model-registration/v1/subscriptions/{subscriptionId}",
+    operation_id = "delete_subscription",
     tag = "subscriptions",
     params(("subscriptionId" = String, Path)),
     responses((status = 204), (status = 404)),

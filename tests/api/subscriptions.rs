@@ -150,6 +150,34 @@ async fn four_changes(server: &TestServer, name: &str) {
     server.delete(&id, &etag).await.unwrap();
 }
 
+/// The subscription `id` as GetSubscription shows it.
+async fn current(server: &TestServer, id: &str) -> pb::Subscription {
+    client(server)
+        .await
+        .get_subscription(pb::GetSubscriptionRequest {
+            subscription_id: id.into(),
+        })
+        .await
+        .unwrap()
+        .into_inner()
+}
+
+/// The subscription once `until` holds of it, or as it is after 4 s.
+async fn shown_once(
+    server: &TestServer,
+    id: &str,
+    until: impl Fn(&pb::Subscription) -> bool,
+) -> pb::Subscription {
+    for _ in 0..200 {
+        let subscription = current(server, id).await;
+        if until(&subscription) {
+            return subscription;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    current(server, id).await
+}
+
 fn types_of(events: &[serde_json::Value]) -> Vec<String> {
     events
         .iter()
@@ -205,14 +233,7 @@ async fn every_event_once_in_order_and_verified(backend: Backend) {
     assert!(verifier.verify(b"{\"forged\":true}", headers).is_err());
 
     let subscription_id = created.subscription.unwrap().subscription_id;
-    let shown = client(&server)
-        .await
-        .get_subscription(pb::GetSubscriptionRequest {
-            subscription_id: subscription_id.clone(),
-        })
-        .await
-        .unwrap()
-        .into_inner();
+    let shown = current(&server, &subscription_id).await;
     assert_eq!(shown.acknowledged_sequence, *sequences.last().unwrap());
     assert_eq!(shown.lag_events, 0);
     assert_eq!(shown.state, pb::DeliveryState::Healthy as i32);
@@ -263,25 +284,16 @@ async fn a_receiver_that_fails_for_a_while_gets_everything_in_order(backend: Bac
     four_changes(&server, "flaky").await;
 
     // While it fails, the subscription shows why.
-    let mut saw_error = false;
-    for _ in 0..200 {
-        let shown = client(&server)
-            .await
-            .get_subscription(pb::GetSubscriptionRequest {
-                subscription_id: id.clone(),
-            })
-            .await
-            .unwrap()
-            .into_inner();
-        if shown.last_error.contains("503") && shown.state == pb::DeliveryState::Failing as i32 {
-            assert!(shown.last_error_time.is_some());
-            assert!(shown.lag_events > 0);
-            saw_error = true;
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-    assert!(saw_error, "the failure (and then FAILING) was never shown");
+    let failing = |shown: &pb::Subscription| {
+        shown.last_error.contains("503") && shown.state == pb::DeliveryState::Failing as i32
+    };
+    let shown = shown_once(&server, &id, failing).await;
+    assert!(
+        failing(&shown),
+        "the failure (and then FAILING) was never shown: {shown:?}"
+    );
+    assert!(shown.last_error_time.is_some());
+    assert!(shown.lag_events > 0);
 
     let events = receiver.wait_for(4).await;
     tokio::time::sleep(Duration::from_millis(300)).await;
@@ -299,14 +311,7 @@ async fn a_receiver_that_fails_for_a_while_gets_everything_in_order(backend: Bac
             "MODEL_DEREGISTERED"
         ]
     );
-    let shown = client(&server)
-        .await
-        .get_subscription(pb::GetSubscriptionRequest {
-            subscription_id: id,
-        })
-        .await
-        .unwrap()
-        .into_inner();
+    let shown = current(&server, &id).await;
     assert!(shown.last_error.is_empty(), "{}", shown.last_error);
     assert_eq!(shown.lag_events, 0);
     assert_eq!(shown.state, pb::DeliveryState::Healthy as i32);
@@ -346,21 +351,7 @@ async fn redirects_are_not_followed(backend: Backend) {
         .unwrap();
     server.register(model("redirected", "1", 1)).await.unwrap();
     let id = created.subscription.unwrap().subscription_id;
-    let mut shown = pb::Subscription::default();
-    for _ in 0..200 {
-        shown = client(&server)
-            .await
-            .get_subscription(pb::GetSubscriptionRequest {
-                subscription_id: id.clone(),
-            })
-            .await
-            .unwrap()
-            .into_inner();
-        if !shown.last_error.is_empty() {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    let shown = shown_once(&server, &id, |shown| !shown.last_error.is_empty()).await;
     assert!(
         shown.last_error.contains("redirects are not followed"),
         "{}",
@@ -422,21 +413,7 @@ async fn a_name_that_resolves_to_an_internal_address_is_refused(backend: Backend
         .expect("a name is checked when it is resolved");
     four_changes(&server, "ssrf").await;
     let id = created.subscription.unwrap().subscription_id;
-    let mut shown = pb::Subscription::default();
-    for _ in 0..200 {
-        shown = client(&server)
-            .await
-            .get_subscription(pb::GetSubscriptionRequest {
-                subscription_id: id.clone(),
-            })
-            .await
-            .unwrap()
-            .into_inner();
-        if !shown.last_error.is_empty() {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    let shown = shown_once(&server, &id, |shown| !shown.last_error.is_empty()).await;
     assert!(
         shown.last_error.contains("--callback-allow"),
         "{}",
@@ -893,20 +870,7 @@ async fn events_pruned_while_the_receiver_was_away_are_reported_lost(backend: Ba
     let id = created.subscription.unwrap().subscription_id;
     server.register(model("away-1", "1", 1)).await.unwrap();
     // Once the first notification has failed, its deliverer holds it and reads no further.
-    for _ in 0..200 {
-        let shown = client(&server)
-            .await
-            .get_subscription(pb::GetSubscriptionRequest {
-                subscription_id: id.clone(),
-            })
-            .await
-            .unwrap()
-            .into_inner();
-        if !shown.last_error.is_empty() {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    shown_once(&server, &id, |shown| !shown.last_error.is_empty()).await;
     for name in ["away-2", "away-3"] {
         server.register(model(name, "1", 1)).await.unwrap();
     }
@@ -925,13 +889,6 @@ async fn events_pruned_while_the_receiver_was_away_are_reported_lost(backend: Ba
         ["away-1", "back"],
         "the held notification, then the log's"
     );
-    let shown = client(&server)
-        .await
-        .get_subscription(pb::GetSubscriptionRequest {
-            subscription_id: id,
-        })
-        .await
-        .unwrap()
-        .into_inner();
+    let shown = current(&server, &id).await;
     assert_eq!(shown.lost_through_sequence, 3, "{shown:?}");
 }
